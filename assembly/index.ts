@@ -1,0 +1,275 @@
+// wasyncore core: the exports the host calls (names are WASI-style area_verb; host/abi.ts lists them).
+// Every token, length and field number that comes in is checked; errors are negative codes.
+import {
+  OK, E_TOKEN, E_RANGE, F_HOST_FLAGS, R, W, POLLIN, POLLOUT, POLLERR, POLLHUP,
+  MODE_SELECT, MODE_POLL2, C_FLAGS, C_INTEREST, C_ERRNO, C_SEQ, C_MAP, C_IN, C_OUT, C_PAUSE, C_TICK,
+  Q_LEN, EVENT_SIZE, SCRATCH_PAIRS,
+} from "./layout";
+import { qReserve, qCommit, qPeek, qConsume, resultLen } from "./queue";
+import { poolConfigure, chunksLive, chunksFree, bytesAllocated, chunkSize, memoryCap, poolTrim } from "./pool";
+import {
+  rec, slotOf, chanOpen, chanClose, refresh, readiness, chanSetFlags, chanSetField, chanGetField,
+  checkField, readyCount, readySlotAt, tokenOf, liveCount, setDefaults, advanceTick, countInMap, tick,
+} from "./channels";
+
+let scratch: usize = 0; // SCRATCH_PAIRS * 8 bytes: {token, interest} pairs from the host
+let events: usize = 0;
+let eventsCap: u32 = 0;
+let sortBuf: usize = 0;
+let reservedToken: i32 = 0; // the last in/out reservation, so commit can check its length
+let reservedLen: u32 = 0;
+let reservedDir: usize = 0;
+let eventsTotal: u64 = 0;
+let bytesIn: u64 = 0;
+let bytesOut: u64 = 0;
+
+/** Sets engine-wide limits; returns E_RANGE when a value is unusable. */
+export function engine_init(chunk: u32, cap: u32, window: u32, pause: u32): i32 {
+  if (scratch == 0) scratch = heap.alloc(<usize>SCRATCH_PAIRS * 8);
+  if (window == 0 || pause == 0) return E_RANGE;
+  if (!poolConfigure(chunk, cap)) return E_RANGE;
+  setDefaults(window, pause);
+  return OK;
+}
+
+/** Pointer to the interest scratch area ({token, interest} u32 pairs). */
+export function scratch_ptr(): usize { return scratch; }
+export function scratch_pairs(): u32 { return SCRATCH_PAIRS; }
+
+/** Length that goes with the pointer the last *_reserve or *_peek returned. */
+export function result_len(): u32 { return resultLen; }
+
+export function chan_open(mapId: u32): i32 { return chanOpen(mapId); }
+export function chan_close(token: i32): i32 { return chanClose(token); }
+
+/** The channel's flags, or E_TOKEN. */
+export function chan_flags(token: i32): i32 {
+  let v = chanGetField(token, C_FLAGS);
+  return <i32>v;
+}
+
+/** Sets and clears host-owned flags (connected, accepting, connecting, closing, eof, open, ...). */
+export function chan_set_flags(token: i32, set: u32, clear: u32): i32 {
+  if (((set | clear) & ~F_HOST_FLAGS) != 0) return E_RANGE;
+  return chanSetFlags(token, set, clear);
+}
+
+/** Reads a record field (byte offset from layout.ts). Returns -1 - code on error as f64. */
+export function chan_get(token: i32, field: u32): f64 {
+  if (!checkField(field)) return <f64>E_RANGE;
+  return <f64>chanGetField(token, field);
+}
+
+/** Writes a host-owned record field (interest, hostReady, errno, map, inflight, window, pause, tick). */
+export function chan_set(token: i32, field: u32, value: u32): i32 {
+  if (!checkField(field) || field == <u32>C_FLAGS || field == <u32>C_SEQ ||
+      field == <u32>(C_IN + Q_LEN) || field == <u32>(C_OUT + Q_LEN)) return E_RANGE;
+  if (field == <u32>C_INTEREST && (value & ~(R | W)) != 0) return E_RANGE;
+  return chanSetField(token, field, value);
+}
+
+/** Applies `n` {token, interest} pairs from the scratch area; returns how many tokens were stale. */
+export function interest_commit(n: u32): i32 {
+  if (n > SCRATCH_PAIRS) return E_RANGE;
+  let stale = 0;
+  for (let i: u32 = 0; i < n; i++) {
+    let p = scratch + (<usize>i << 3);
+    let slot = slotOf(load<i32>(p));
+    if (slot < 0) { stale++; continue; }
+    store<u32>(rec(<u32>slot), load<u32>(p, 4) & (R | W), C_INTEREST);
+    refresh(<u32>slot);
+  }
+  return stale;
+}
+
+/** Is the channel in the ready set? (1/0, or E_TOKEN) */
+export function chan_ready(token: i32): i32 {
+  let slot = slotOf(token);
+  if (slot < 0) return E_TOKEN;
+  return (readiness(rec(<u32>slot)) & load<u32>(rec(<u32>slot), C_INTEREST)) != 0 ? 1 : 0;
+}
+
+// ---- byte queues -------------------------------------------------------------------------
+
+function reserve(token: i32, want: u32, dir: usize): usize {
+  reservedToken = 0;
+  let slot = slotOf(token);
+  if (slot < 0 || want == 0) { return 0; }
+  let r = rec(<u32>slot);
+  let p = qReserve(r + dir, want);
+  if (p != 0) { reservedToken = token; reservedLen = resultLen; reservedDir = dir; }
+  return p;
+}
+
+function commit(token: i32, n: u32, dir: usize): i32 {
+  if (token != reservedToken || dir != reservedDir || slotOf(token) < 0) return E_TOKEN;
+  if (n > reservedLen) return E_RANGE;
+  reservedToken = 0;
+  let slot = <u32>slotOf(token);
+  qCommit(rec(slot) + dir, n);
+  refresh(slot);
+  return OK;
+}
+
+/** Space for incoming bytes at the tail of the input queue (0 = pool at its cap or bad token). */
+export function in_reserve(token: i32, want: u32): usize { return reserve(token, want, C_IN); }
+
+/** Commits `n` received bytes; returns 1 when the queue has reached its pause bound. */
+export function in_commit(token: i32, n: u32): i32 {
+  let rc = commit(token, n, C_IN);
+  if (rc < 0) return rc;
+  bytesIn += n;
+  let r = rec(<u32>slotOf(token));
+  return load<u32>(r, C_IN + Q_LEN) >= load<u32>(r, C_PAUSE) ? 1 : 0;
+}
+
+/** First contiguous run of received bytes (length in result_len). */
+export function in_peek(token: i32): usize {
+  let slot = slotOf(token);
+  if (slot < 0) return 0;
+  return qPeek(rec(<u32>slot) + C_IN);
+}
+
+/** Drops `n` received bytes; returns 1 when the queue is below its pause bound (resume reading). */
+export function in_consume(token: i32, n: u32): i32 {
+  let slot = slotOf(token);
+  if (slot < 0) return E_TOKEN;
+  let r = rec(<u32>slot);
+  if (n > load<u32>(r, C_IN + Q_LEN)) return E_RANGE;
+  qConsume(r + C_IN, n);
+  store<u32>(r, tick, C_TICK);
+  refresh(<u32>slot);
+  return load<u32>(r, C_IN + Q_LEN) < load<u32>(r, C_PAUSE) ? 1 : 0;
+}
+
+/** Space in the output queue, bounded by the channel's send window (0 = full). */
+export function out_reserve(token: i32, want: u32): usize { return reserve(token, want, C_OUT); }
+
+export function out_commit(token: i32, n: u32): i32 {
+  let rc = commit(token, n, C_OUT);
+  if (rc >= 0) store<u32>(rec(<u32>slotOf(token)), tick, C_TICK);
+  return rc;
+}
+
+export function out_peek(token: i32): usize {
+  let slot = slotOf(token);
+  if (slot < 0) return 0;
+  return qPeek(rec(<u32>slot) + C_OUT);
+}
+
+export function out_consume(token: i32, n: u32): i32 {
+  let slot = slotOf(token);
+  if (slot < 0) return E_TOKEN;
+  let r = rec(<u32>slot);
+  if (n > load<u32>(r, C_OUT + Q_LEN)) return E_RANGE;
+  qConsume(r + C_OUT, n);
+  bytesOut += n;
+  refresh(<u32>slot);
+  return OK;
+}
+
+/** Advances the coarse clock used for last-activity stamps. */
+export function engine_tick(t: u32): void { advanceTick(t); }
+
+// ---- one pass ----------------------------------------------------------------------------
+
+function ensureEvents(n: u32): void {
+  if (n <= eventsCap) return;
+  let cap = max(n, eventsCap * 2);
+  events = heap.realloc(events, <usize>cap * EVENT_SIZE);
+  sortBuf = heap.realloc(sortBuf, <usize>cap * 4);
+  eventsCap = cap;
+}
+
+// Shell sort of slots by insertion sequence: map order, as CPython iterates its dict.
+function sortBySeq(n: u32): void {
+  let gap = n >> 1;
+  while (gap > 0) {
+    for (let i = gap; i < n; i++) {
+      let s = load<u32>(sortBuf + (<usize>i << 2));
+      let key = load<u32>(rec(s), C_SEQ);
+      let j = i;
+      while (j >= gap) {
+        let t = load<u32>(sortBuf + (<usize>(j - gap) << 2));
+        if (load<u32>(rec(t), C_SEQ) <= key) break;
+        store<u32>(sortBuf + (<usize>j << 2), t);
+        j -= gap;
+      }
+      store<u32>(sortBuf + (<usize>j << 2), s);
+    }
+    gap = gap == 2 ? 1 : (gap * 5) / 11;
+  }
+}
+
+/**
+ * Fills the event queue for map `mapId` and returns the event count. Select mode: every
+ * read event, then every write event. Poll2 mode: one record per channel with all its flags.
+ */
+export function engine_poll(mapId: u32, mode: u32): i32 {
+  if (mode != MODE_SELECT && mode != MODE_POLL2) return E_RANGE;
+  ensureEvents(readyCount * 2 + 1);
+  let n: u32 = 0;
+  for (let i: u32 = 0; i < readyCount; i++) {
+    let s = readySlotAt(i);
+    if (load<u32>(rec(s), C_MAP) == mapId) { store<u32>(sortBuf + (<usize>n << 2), s); n++; }
+  }
+  sortBySeq(n);
+  let e: u32 = 0;
+  if (mode == MODE_SELECT) {
+    for (let pass: u32 = 0; pass < 2; pass++) {
+      let bit = pass == 0 ? R : W;
+      for (let i: u32 = 0; i < n; i++) {
+        let s = load<u32>(sortBuf + (<usize>i << 2));
+        let r = rec(s);
+        if ((readiness(r) & load<u32>(r, C_INTEREST) & bit) == 0) continue;
+        emit(e++, tokenOf(s), bit == R ? POLLIN : POLLOUT);
+      }
+    }
+  } else {
+    for (let i: u32 = 0; i < n; i++) {
+      let s = load<u32>(sortBuf + (<usize>i << 2));
+      let r = rec(s);
+      let ready = readiness(r) & load<u32>(r, C_INTEREST);
+      let flags: u32 = 0;
+      if (ready & R) flags |= POLLIN;
+      if (ready & W) flags |= POLLOUT;
+      if (load<u32>(r, C_ERRNO) != 0) flags |= POLLERR | POLLHUP;
+      emit(e++, tokenOf(s), flags);
+    }
+  }
+  eventsTotal += e;
+  return <i32>e;
+}
+
+@inline function emit(i: u32, token: i32, flags: u32): void {
+  let p = events + <usize>i * EVENT_SIZE;
+  store<i32>(p, token);
+  store<u32>(p, flags, 4);
+}
+
+/** Pointer to the event records of the last engine_poll. */
+export function events_ptr(): usize { return events; }
+
+/** Engine statistics by index (see host/abi.ts STAT_*). */
+export function engine_stat(i: u32): f64 {
+  switch (i) {
+    case 0: return <f64>liveCount;
+    case 1: return <f64>chunksLive;
+    case 2: return <f64>chunksFree;
+    case 3: return <f64>bytesAllocated;
+    case 4: return <f64>(<u64>memory.size() << 16);
+    case 5: return <f64>eventsTotal;
+    case 6: return <f64>bytesIn;
+    case 7: return <f64>bytesOut;
+    case 8: return <f64>chunkSize;
+    case 9: return <f64>memoryCap;
+    case 10: return <f64>readyCount;
+  }
+  return <f64>E_RANGE;
+}
+
+/** Live channels in a map (0 = all). */
+export function map_count(mapId: u32): u32 { return countInMap(mapId); }
+
+/** Returns the free chunks to the runtime heap. */
+export function pool_trim(): void { poolTrim(); }

@@ -1,0 +1,62 @@
+// The chunk pool: fixed-size blocks for every channel's byte queues, with a free list.
+// Chunks come from the runtime heap on demand, up to the memory cap; a freed chunk goes
+// back on the free list, so a steady workload stops allocating after warm-up.
+import { K_NEXT, K_START, K_END, K_DATA, DEFAULT_CHUNK, DEFAULT_CAP } from "./layout";
+
+export let chunkSize: u32 = DEFAULT_CHUNK;
+export let memoryCap: u32 = DEFAULT_CAP;
+export let chunksLive: u32 = 0; // handed out
+export let chunksFree: u32 = 0; // on the free list
+export let bytesAllocated: u32 = 0; // chunk bytes taken from the heap
+let freeList: usize = 0;
+
+/** Sets the chunk size (only while no chunk exists) and the cap on chunk memory. */
+export function poolConfigure(size: u32, cap: u32): bool {
+  if (size != chunkSize) {
+    if (chunksLive != 0 || size < 64 || size > (1 << 24)) return false;
+    poolTrim();
+    chunkSize = size;
+  }
+  memoryCap = cap;
+  return true;
+}
+
+/** Takes a chunk (empty, unlinked) or returns 0 when the cap is reached. */
+export function chunkAlloc(): usize {
+  let c = freeList;
+  if (c != 0) {
+    freeList = <usize>load<u32>(c, K_NEXT);
+    chunksFree--;
+  } else {
+    let total = <u32>K_DATA + chunkSize;
+    if (<u64>bytesAllocated + total > <u64>memoryCap) return 0;
+    c = heap.alloc(total);
+    bytesAllocated += total;
+  }
+  store<u32>(c, 0, K_NEXT);
+  store<u32>(c, 0, K_START);
+  store<u32>(c, 0, K_END);
+  chunksLive++;
+  return c;
+}
+
+/** Returns a chunk to the free list. */
+export function chunkFree(c: usize): void {
+  store<u32>(c, <u32>freeList, K_NEXT);
+  freeList = c;
+  chunksLive--;
+  chunksFree++;
+}
+
+/** Gives every free chunk back to the heap. */
+export function poolTrim(): void {
+  let c = freeList;
+  while (c != 0) {
+    let next = <usize>load<u32>(c, K_NEXT);
+    heap.free(c);
+    bytesAllocated -= <u32>K_DATA + chunkSize;
+    c = next;
+  }
+  freeList = 0;
+  chunksFree = 0;
+}
