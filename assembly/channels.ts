@@ -48,10 +48,10 @@ export function slotOf(token: i32): i32 {
 function grow(): bool {
   let next = capacity == 0 ? <u32>64 : capacity * 2;
   if (next > SLOT_MASK + 1) return false;
-  let t = heap.realloc(table, <usize>next * CHAN_SIZE);
+  let t = table == 0 ? heap.alloc(<usize>next * CHAN_SIZE) : heap.realloc(table, <usize>next * CHAN_SIZE);
   memory.fill(t + <usize>capacity * CHAN_SIZE, 0, <usize>(next - capacity) * CHAN_SIZE);
   table = t;
-  let rs = heap.realloc(readySlots, <usize>next * 4);
+  let rs = readySlots == 0 ? heap.alloc(<usize>next * 4) : heap.realloc(readySlots, <usize>next * 4);
   readySlots = rs;
   readyCap = next;
   capacity = next;

@@ -176,8 +176,8 @@ export function engine_tick(t: u32): void { advanceTick(t); }
 function ensureEvents(n: u32): void {
   if (n <= eventsCap) return;
   let cap = max(n, eventsCap * 2);
-  events = heap.realloc(events, <usize>cap * EVENT_SIZE);
-  sortBuf = heap.realloc(sortBuf, <usize>cap * 4);
+  events = events == 0 ? heap.alloc(<usize>cap * EVENT_SIZE) : heap.realloc(events, <usize>cap * EVENT_SIZE);
+  sortBuf = sortBuf == 0 ? heap.alloc(<usize>cap * 4) : heap.realloc(sortBuf, <usize>cap * 4);
   eventsCap = cap;
 }
 

@@ -1,0 +1,37 @@
+// Socket and poll constants, numbered as Linux numbers them.
+
+/** Python: socket.AF_INET */
+export const AF_INET = 2;
+/** Python: socket.AF_INET6 */
+export const AF_INET6 = 10;
+/** Python: socket.AF_UNIX */
+export const AF_UNIX = 1;
+/** Python: socket.SOCK_STREAM */
+export const SOCK_STREAM = 1;
+/** Python: socket.SOCK_DGRAM */
+export const SOCK_DGRAM = 2;
+/** Python: socket.SOL_SOCKET */
+export const SOL_SOCKET = 1;
+/** Python: socket.SO_REUSEADDR */
+export const SO_REUSEADDR = 2;
+/** Python: socket.SO_ERROR */
+export const SO_ERROR = 4;
+/** Python: socket.SO_KEEPALIVE */
+export const SO_KEEPALIVE = 9;
+/** Python: socket.IPPROTO_TCP */
+export const IPPROTO_TCP = 6;
+/** Python: socket.TCP_NODELAY */
+export const TCP_NODELAY = 1;
+
+/** Python: select.POLLIN */
+export const POLLIN = 0x001;
+/** Python: select.POLLPRI */
+export const POLLPRI = 0x002;
+/** Python: select.POLLOUT */
+export const POLLOUT = 0x004;
+/** Python: select.POLLERR */
+export const POLLERR = 0x008;
+/** Python: select.POLLHUP */
+export const POLLHUP = 0x010;
+/** Python: select.POLLNVAL */
+export const POLLNVAL = 0x020;

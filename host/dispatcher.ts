@@ -1,0 +1,339 @@
+// Dispatcher and DispatcherWithSend: asyncore.dispatcher's template methods over the core.
+import { AF_INET, SOCK_STREAM, SOL_SOCKET, SO_REUSEADDR, SO_ERROR } from "./constants.js";
+import { SocketError, ExitNow, isDisconnect } from "./errors.js";
+import { Socket, checkBytes } from "./socket.js";
+import { ChannelMap, socketMap, defaultInterest } from "./map.js";
+import { getEngine } from "./engine.js";
+import { F_CONNECTED, F_ACCEPTING, F_CONNECTING, F_CLOSING } from "./abi.js";
+import type { Address } from "./address.js";
+import { compactTraceback } from "./traceback.js";
+
+const EMPTY = Buffer.alloc(0);
+
+/** A readiness-driven channel; subclass and override the handle* hooks. Python: asyncore.dispatcher */
+export class Dispatcher {
+  /** Python: dispatcher.debug */
+  debug = false;
+  /** The channel's address (set by bind/connect/accept). Python: dispatcher.addr */
+  addr: Address | null = null;
+  /** Log types logInfo() drops. Python: dispatcher.ignore_log_types */
+  ignoreLogTypes: Set<string> = new Set(["warning"]);
+  /** The wrapped socket (kept after close, as in asyncore). Python: dispatcher.socket */
+  socket: Socket | null = null;
+  protected _map: ChannelMap;
+  protected _fileno: number | null = null;
+  private flags = 0;
+
+  /** Python: asyncore.dispatcher(sock=None, map=None) */
+  constructor(sock?: Socket | null, map?: ChannelMap) {
+    if (map !== undefined && !(map instanceof ChannelMap)) throw new TypeError(`Dispatcher: map must be a ChannelMap, got ${String(map)}`);
+    this._map = map ?? socketMap;
+    if (sock) {
+      this.setSocket(sock, map);
+      this.connected = true;
+      try {
+        this.addr = sock.getpeername();
+      } catch (err) {
+        if (err instanceof SocketError && (err.code === "ENOTCONN" || err.code === "EINVAL")) {
+          // an unconnected or listening socket, or a peer that already reset
+          this.connected = false;
+        } else {
+          this.delChannel(map);
+          throw err;
+        }
+      }
+    }
+  }
+
+  private flag(bit: number): boolean { return (this.flags & bit) !== 0; }
+  private setFlag(bit: number, on: boolean): void {
+    this.flags = on ? this.flags | bit : this.flags & ~bit;
+    const s = this.socket;
+    if (s && !s.closed) getEngine().core.chan_set_flags(s.fileno(), on ? bit : 0, on ? 0 : bit);
+  }
+  /** Python: dispatcher.connected */
+  get connected(): boolean { return this.flag(F_CONNECTED); }
+  set connected(v: boolean) { this.setFlag(F_CONNECTED, v); }
+  /** Python: dispatcher.accepting */
+  get accepting(): boolean { return this.flag(F_ACCEPTING); }
+  set accepting(v: boolean) { this.setFlag(F_ACCEPTING, v); }
+  /** Python: dispatcher.connecting */
+  get connecting(): boolean { return this.flag(F_CONNECTING); }
+  set connecting(v: boolean) { this.setFlag(F_CONNECTING, v); }
+  /** Free for subclasses; asyncore never sets it. Python: dispatcher.closing */
+  get closing(): boolean { return this.flag(F_CLOSING); }
+  set closing(v: boolean) { this.setFlag(F_CLOSING, v); }
+
+  /** Python: repr(dispatcher) */
+  toString(): string {
+    const status = [this.constructor.name];
+    if (this.accepting && this.addr) status.push("listening");
+    else if (this.connected) status.push("connected");
+    if (this.addr !== null) status.push(Array.isArray(this.addr) ? `${this.addr[0]}:${this.addr[1]}` : JSON.stringify(this.addr));
+    return `<${status.join(" ")} fd=${this._fileno ?? "None"}>`;
+  }
+
+  /** Python: dispatcher.add_channel(map=None) */
+  addChannel(map?: ChannelMap): void {
+    (map ?? this._map).set(this._fileno as number, this);
+  }
+
+  /** Python: dispatcher.del_channel(map=None) */
+  delChannel(map?: ChannelMap): void {
+    const fd = this._fileno;
+    if (fd !== null) (map ?? this._map).delete(fd);
+    this._fileno = null;
+  }
+
+  /** Python: dispatcher.create_socket(family=AF_INET, type=SOCK_STREAM) */
+  createSocket(family: number = AF_INET, type: number = SOCK_STREAM): void {
+    this.setSocket(new Socket(family, type));
+  }
+
+  /** Python: dispatcher.set_socket(sock, map=None) */
+  setSocket(sock: Socket, map?: ChannelMap): void {
+    if (!(sock instanceof Socket)) throw new TypeError(`setSocket: sock must be a Socket, got ${String(sock)}`);
+    this.socket = sock;
+    this._fileno = sock.fileno();
+    if (this.flags) getEngine().core.chan_set_flags(this._fileno, this.flags, 0);
+    this.addChannel(map);
+  }
+
+  /** Python: dispatcher.set_reuse_addr() */
+  setReuseAddr(): void {
+    try {
+      const s = this.requireSocket("setReuseAddr()");
+      s.setsockopt(SOL_SOCKET, SO_REUSEADDR, s.getsockopt(SOL_SOCKET, SO_REUSEADDR) | 1);
+    } catch (err) {
+      if (!(err instanceof SocketError)) throw err;
+    }
+  }
+
+  /** Is the channel interested in reading? Asked once per pass. Python: dispatcher.readable() */
+  readable(): boolean { return true; }
+  /** Is the channel interested in writing? Asked once per pass. Python: dispatcher.writable() */
+  writable(): boolean { return true; }
+
+  /** Python: dispatcher.listen(num) */
+  listen(num: number): void {
+    const s = this.requireSocket("listen()");
+    this.accepting = true;
+    s.listen(num);
+  }
+
+  /** Python: dispatcher.bind(addr) — synchronous. */
+  bind(addr: Address): void {
+    const s = this.requireSocket("bind()");
+    this.addr = addr;
+    s.bind(addr);
+  }
+
+  /** Starts a connect; handleConnect() runs when it completes. Python: dispatcher.connect(address) */
+  connect(address: Address): void {
+    const s = this.requireSocket("connect()");
+    this.connected = false;
+    this.connecting = true;
+    s.connect(address); // asyncore: a synchronous failure leaves connecting true and the channel mapped
+    this.addr = address;
+  }
+
+  /** Python: dispatcher.accept() — `[socket, address]`, or null when nothing is pending. */
+  accept(): [Socket, Address] | null {
+    const s = this.requireSocket("accept()");
+    try {
+      return s.accept();
+    } catch (err) {
+      if (err instanceof SocketError && (err.code === "EAGAIN" || err.code === "ECONNABORTED")) return null;
+      throw err;
+    }
+  }
+
+  /** Bytes taken (0 when it would block). Python: dispatcher.send(data) */
+  send(data: Uint8Array): number {
+    const s = this.requireSocket("send()");
+    checkBytes(data, "send()");
+    try {
+      return s.send(data);
+    } catch (err) {
+      if (err instanceof SocketError && err.code === "EAGAIN") return 0;
+      if (isDisconnect(err)) {
+        this.handleClose();
+        return 0;
+      }
+      throw err;
+    }
+  }
+
+  /** Up to `bufferSize` bytes; empty when the peer closed (handleClose() was called). Python: dispatcher.recv */
+  recv(bufferSize: number): Buffer {
+    const s = this.requireSocket("recv()");
+    try {
+      const data = s.recv(bufferSize);
+      if (data.length === 0 && bufferSize !== 0) this.handleClose(); // a closed connection is indicated by signaling a read condition, and having recv() return 0.
+      return data;
+    } catch (err) {
+      if (isDisconnect(err)) {
+        this.handleClose();
+        return EMPTY;
+      }
+      throw err; // asyncore: EAGAIN propagates (async_chat catches it)
+    }
+  }
+
+  /** Python: dispatcher.close() — idempotent; does not call handleClose(). */
+  close(): void {
+    this.connected = false;
+    this.accepting = false;
+    this.connecting = false;
+    this.delChannel();
+    if (this.socket !== null) this.socket.close();
+  }
+
+  /** Has close() run on this channel's socket? */
+  isClosed(): boolean {
+    return this.socket !== null && this.socket.closed;
+  }
+
+  private requireSocket(what: string): Socket {
+    const s = this.socket;
+    if (s === null) throw new SocketError("EBADF", `${what}: the dispatcher has no socket (call createSocket() first)`);
+    // asyncore: use after close throws EBADF instead of calling handleClose() again.
+    if (s.closed) throw new SocketError("EBADF", `${what} on a closed dispatcher`);
+    return s;
+  }
+
+  /** Python: dispatcher.log(message) */
+  log(message: unknown): void {
+    process.stderr.write(`log: ${String(message)}\n`);
+  }
+
+  /** Python: dispatcher.log_info(message, type='info') */
+  logInfo(message: unknown, type = "info"): void {
+    if (!this.ignoreLogTypes.has(type)) console.log(`${type}: ${String(message)}`);
+  }
+
+  /** Python: dispatcher.handle_read_event() */
+  handleReadEvent(): void {
+    if (this.accepting) {
+      // accepting sockets are never connected, they "spawn" new sockets that are connected
+      settle(this, this.handleAccept());
+    } else if (!this.connected) {
+      if (this.connecting) this.handleConnectEvent();
+      if (!this.isClosed()) settle(this, this.handleRead()); // the connect handler may have closed it
+    } else {
+      settle(this, this.handleRead());
+    }
+  }
+
+  /** Python: dispatcher.handle_connect_event() — handleConnect() runs before `connected` turns true. */
+  handleConnectEvent(): void {
+    const s = this.socket;
+    const err = s ? s.getsockopt(SOL_SOCKET, SO_ERROR) : 0;
+    if (err !== 0) throw s!.pendingError() ?? SocketError.fromErrno(err);
+    settle(this, this.handleConnect());
+    this.connected = true;
+    this.connecting = false;
+  }
+
+  /** Python: dispatcher.handle_write_event() */
+  handleWriteEvent(): void {
+    if (this.accepting) return; // accepting sockets shouldn't get a write event
+    if (!this.connected && this.connecting) {
+      this.handleConnectEvent();
+      if (this.isClosed()) return; // the connect handler closed it
+    }
+    settle(this, this.handleWrite());
+  }
+
+  /** Python: dispatcher.handle_expt_event() */
+  handleExptEvent(): void {
+    const s = this.socket;
+    const err = s && !s.closed ? s.getsockopt(SOL_SOCKET, SO_ERROR) : 0;
+    if (err !== 0) this.handleClose(); // a pending error: the connection is gone
+    else settle(this, this.handleExpt());
+  }
+
+  /** Logs a compact trace and closes. Python: dispatcher.handle_error() */
+  handleError(err: unknown): void {
+    let type: string, value: string, info: string;
+    try {
+      [, type, value, info] = compactTraceback(err);
+    } catch {
+      [type, value, info] = [typeof err, String(err), "[no traceback]"];
+    }
+    let self: string;
+    try { self = this.toString(); } catch { self = `<toString() failed for ${this.constructor.name}>`; }
+    this.logInfo(`uncaptured exception, closing channel ${self} (${type}:${value} ${info})`, "error");
+    this.handleClose();
+  }
+
+  /** Python: dispatcher.handle_expt() */
+  handleExpt(): void | Promise<void> { this.logInfo("unhandled incoming priority event", "warning"); }
+  /** Python: dispatcher.handle_read() */
+  handleRead(): void | Promise<void> { this.logInfo("unhandled read event", "warning"); }
+  /** Python: dispatcher.handle_write() */
+  handleWrite(): void | Promise<void> { this.logInfo("unhandled write event", "warning"); }
+  /** Python: dispatcher.handle_connect() */
+  handleConnect(): void | Promise<void> { this.logInfo("unhandled connect event", "warning"); }
+  /** Python: dispatcher.handle_accept() */
+  handleAccept(): void | Promise<void> {
+    const pair = this.accept();
+    if (pair !== null) return this.handleAccepted(pair[0], pair[1]);
+  }
+  /** Python: dispatcher.handle_accepted(sock, addr) */
+  handleAccepted(sock: Socket, addr: Address): void | Promise<void> {
+    void addr;
+    sock.close();
+    this.logInfo("unhandled accepted event", "warning");
+  }
+  /** Python: dispatcher.handle_close() */
+  handleClose(): void | Promise<void> {
+    this.logInfo("unhandled close event", "warning");
+    this.close();
+  }
+}
+
+defaultInterest.add(Dispatcher.prototype.readable);
+defaultInterest.add(Dispatcher.prototype.writable);
+
+/** Routes a handler's rejected promise to handleError (the loop does not wait for it). */
+export function settle(obj: { handleError(err: unknown): void }, ret: unknown): void {
+  if (ret !== undefined && ret !== null && typeof (ret as Promise<unknown>).then === "function") {
+    (ret as Promise<unknown>).then(undefined, (err: unknown) => {
+      if (err instanceof ExitNow) return;
+      try { obj.handleError(err); } catch (again) { process.emitWarning(`wasyncore: handleError threw after an async handler failed: ${String(again)}`); }
+    });
+  }
+}
+
+/** A dispatcher with an application output buffer. Python: asyncore.dispatcher_with_send */
+export class DispatcherWithSend extends Dispatcher {
+  /** Bytes waiting to be sent. Python: dispatcher_with_send.out_buffer */
+  outBuffer: Buffer = EMPTY;
+
+  /** Sends at most 64 KiB of outBuffer. Python: dispatcher_with_send.initiate_send() */
+  initiateSend(): void {
+    const n = super.send(this.outBuffer.subarray(0, 65536));
+    this.outBuffer = this.outBuffer.subarray(n);
+  }
+
+  override handleWrite(): void {
+    this.initiateSend();
+  }
+
+  override writable(): boolean {
+    return !this.connected || this.outBuffer.length > 0;
+  }
+
+  /**
+   * Appends to outBuffer and starts sending; returns the bytes accepted (all of them).
+   * Python: dispatcher_with_send.send(data) (which returns None).
+   */
+  override send(data: Uint8Array): number {
+    checkBytes(data, "send()");
+    if (this.debug) this.logInfo(`sending ${JSON.stringify(Buffer.from(data).toString("latin1"))}`);
+    this.outBuffer = this.outBuffer.length === 0 ? Buffer.from(data) : Buffer.concat([this.outBuffer, data]);
+    this.initiateSend();
+    return data.length;
+  }
+}

@@ -1,0 +1,180 @@
+// Loads build/core.wasm once and wraps its numeric ABI: memory views, byte copies, error codes.
+import { readFileSync, existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import * as loader from "@assemblyscript/loader";
+import { CORE_EXPORTS, type CoreExports, E_TOKEN, E_RANGE, FIELD, STAT } from "./abi.js";
+import { EngineAbortError } from "./errors.js";
+
+function locateCore(): string {
+  const name = process.env.WASYNCORE_DEBUG ? "core.debug.wasm" : "core.wasm";
+  // build/host/engine.js → build/core.wasm; host/engine.ts (tests run from source) → build/core.wasm
+  for (const rel of [`../${name}`, `../build/${name}`]) {
+    const path = fileURLToPath(new URL(rel, import.meta.url));
+    if (existsSync(path)) return path;
+  }
+  throw new Error(`wasyncore: ${name} not found next to the host; run 'npm run build'`);
+}
+
+function readCString(mem: WebAssembly.Memory, ptr: number): string {
+  if (!ptr) return "";
+  const u32 = new Uint32Array(mem.buffer);
+  const len = u32[(ptr - 4) >>> 2] >>> 1;
+  return String.fromCharCode(...new Uint16Array(mem.buffer, ptr, Math.min(len, 256)));
+}
+
+/** Engine-wide limits (configure()). */
+export interface Limits {
+  sendWindow: number;
+  recvPause: number;
+  chunkSize: number;
+  memoryCap: number;
+}
+
+/** The loaded core: one per process. */
+export class Engine {
+  readonly core: CoreExports;
+  private u8: Uint8Array;
+  readonly limits: Limits = { sendWindow: 65536, recvPause: 262144, chunkSize: 16384, memoryCap: 2 ** 30 };
+
+  constructor() {
+    let memory: WebAssembly.Memory | undefined;
+    const imports = {
+      env: {
+        abort(msg: number, file: number, line: number, col: number): never {
+          const text = memory ? `${readCString(memory, msg)} at ${readCString(memory, file)}:${line}:${col}` : "abort";
+          throw new EngineAbortError(text);
+        },
+      },
+    };
+    const bytes = readFileSync(locateCore());
+    const { exports } = loader.instantiateSync<Record<string, unknown>>(bytes, imports);
+    this.core = exports as unknown as CoreExports;
+    memory = this.core.memory;
+    for (const name of CORE_EXPORTS) {
+      if (typeof (this.core as unknown as Record<string, unknown>)[name] !== "function") {
+        throw new EngineAbortError(`core.wasm lacks export ${name}`);
+      }
+    }
+    this.u8 = new Uint8Array(memory.buffer);
+    this.configure(this.limits);
+  }
+
+  /** Applies limits; throws RangeError naming the bad value. */
+  configure(limits: Limits): void {
+    const rc = this.core.engine_init(limits.chunkSize, Math.min(limits.memoryCap, 0xffffffff), limits.sendWindow, limits.recvPause);
+    if (rc < 0) throw new RangeError(`configure: limits ${JSON.stringify(limits)} rejected by the core (chunkSize can change only while no buffer is in use)`);
+    Object.assign(this.limits, limits);
+  }
+
+  /** A view over core memory, re-acquired whenever memory has grown. */
+  bytes(): Uint8Array {
+    if (this.u8.buffer !== this.core.memory.buffer) this.u8 = new Uint8Array(this.core.memory.buffer);
+    return this.u8;
+  }
+
+  /**
+   * Appends received bytes to the channel's input queue. Returns how many were taken
+   * (fewer than asked when the pool is at its memory cap) and sets `pauseWanted`.
+   */
+  pushIn(token: number, src: Uint8Array, start: number, end: number): number {
+    const core = this.core;
+    let off = start;
+    this.pauseWanted = false;
+    while (off < end) {
+      const ptr = core.in_reserve(token, end - off);
+      if (ptr === 0) break;
+      const n = core.result_len();
+      this.bytes().set(src.subarray(off, off + n), ptr);
+      const rc = core.in_commit(token, n);
+      if (rc < 0) throw new EngineAbortError(`in_commit(${token}, ${n}) returned ${rc}`);
+      if (rc === 1) this.pauseWanted = true;
+      off += n;
+    }
+    return off - start;
+  }
+  pauseWanted = false;
+
+  /** Copies up to `n` queued input bytes out (consuming them); sets `resumeOk`. */
+  takeIn(token: number, n: number): Buffer {
+    const core = this.core;
+    const avail = this.field(token, FIELD.inLen);
+    const total = Math.min(n, avail);
+    const out = Buffer.allocUnsafe(total);
+    let got = 0;
+    while (got < total) {
+      const ptr = core.in_peek(token);
+      const len = Math.min(core.result_len(), total - got);
+      if (ptr === 0 || len === 0) break;
+      out.set(this.bytes().subarray(ptr, ptr + len), got);
+      got += len;
+      const rc = core.in_consume(token, len);
+      if (rc < 0) throw new EngineAbortError(`in_consume(${token}, ${len}) returned ${rc}`);
+      this.resumeOk = rc === 1;
+    }
+    if (total === 0) this.resumeOk = true;
+    return got === total ? out : out.subarray(0, got);
+  }
+  resumeOk = true;
+
+  /** Copies as much of `data` as the send window allows into the output queue. */
+  pushOut(token: number, data: Uint8Array): number {
+    const core = this.core;
+    const window = this.field(token, FIELD.window);
+    const pending = this.field(token, FIELD.outLen) + this.field(token, FIELD.inflight);
+    let room = Math.max(0, window - pending);
+    let off = 0;
+    while (off < data.length && room > 0) {
+      const ptr = core.out_reserve(token, Math.min(room, data.length - off));
+      if (ptr === 0) break;
+      const n = core.result_len();
+      this.bytes().set(data.subarray(off, off + n), ptr);
+      const rc = core.out_commit(token, n);
+      if (rc < 0) throw new EngineAbortError(`out_commit(${token}, ${n}) returned ${rc}`);
+      off += n;
+      room -= n;
+    }
+    return off;
+  }
+
+  /** Drains the whole output queue into one new Buffer (null when empty). */
+  takeOut(token: number): Buffer | null {
+    const core = this.core;
+    const total = this.field(token, FIELD.outLen);
+    if (total <= 0) return null;
+    const out = Buffer.allocUnsafe(total);
+    let got = 0;
+    while (got < total) {
+      const ptr = core.out_peek(token);
+      const len = core.result_len();
+      if (ptr === 0 || len === 0) break;
+      out.set(this.bytes().subarray(ptr, ptr + len), got);
+      got += len;
+      core.out_consume(token, len);
+    }
+    return out;
+  }
+
+  /** A record field, or -1 for a stale token. */
+  field(token: number, field: number): number {
+    const v = this.core.chan_get(token, field);
+    return v === E_TOKEN ? -1 : v;
+  }
+
+  /** Sets a record field; throws on a code the host never expects. */
+  setField(token: number, field: number, value: number): boolean {
+    const rc = this.core.chan_set(token, field, value >>> 0);
+    if (rc === E_RANGE) throw new EngineAbortError(`chan_set(${token}, ${field}, ${value}) rejected`);
+    return rc === 0;
+  }
+
+  stat(key: keyof typeof STAT): number {
+    return this.core.engine_stat(STAT[key]);
+  }
+}
+
+let engine: Engine | undefined;
+
+/** The process's engine, loaded on first use. */
+export function getEngine(): Engine {
+  return (engine ??= new Engine());
+}

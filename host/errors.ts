@@ -1,0 +1,100 @@
+// One table maps Node's error codes to errno numbers and messages (libuv's UV_ERRNO_MAP idea).
+import { constants as osConstants } from "node:os";
+
+const ERRNO = osConstants.errno as Record<string, number>;
+
+const MESSAGES: Record<string, string> = {
+  EAGAIN: "Resource temporarily unavailable",
+  EBADF: "Bad file descriptor",
+  ECONNREFUSED: "Connection refused",
+  ECONNRESET: "Connection reset by peer",
+  ECONNABORTED: "Software caused connection abort",
+  EPIPE: "Broken pipe",
+  ENOTCONN: "Transport endpoint is not connected",
+  ESHUTDOWN: "Cannot send after transport endpoint shutdown",
+  EADDRINUSE: "Address already in use",
+  EADDRNOTAVAIL: "Cannot assign requested address",
+  EACCES: "Permission denied",
+  ENOENT: "No such file or directory",
+  EINVAL: "Invalid argument",
+  EISCONN: "Transport endpoint is already connected",
+  EALREADY: "Operation already in progress",
+  ETIMEDOUT: "Connection timed out",
+  EHOSTUNREACH: "No route to host",
+  ENETUNREACH: "Network is unreachable",
+  ENOPROTOOPT: "Protocol not available",
+  EAFNOSUPPORT: "Address family not supported by protocol",
+  ENOTSOCK: "Socket operation on non-socket",
+  EOPNOTSUPP: "Operation not supported",
+  EMSGSIZE: "Message too long",
+  ENOMEM: "Cannot allocate memory",
+  ENOBUFS: "No buffer space available",
+  EMFILE: "Too many open files",
+  ENOTFOUND: "Name or service not known",
+  EAI_AGAIN: "Temporary failure in name resolution",
+};
+
+/** The positive errno for a code like 'ECONNRESET' (0 when unknown). */
+export function errnoOf(code: string): number {
+  return ERRNO[code] ?? (code === "ENOTFOUND" ? -3008 : 0);
+}
+
+/** The code for a positive errno ('E?' + number when unknown). */
+export function codeOf(errno: number): string {
+  for (const [code, n] of Object.entries(ERRNO)) if (n === errno) return code;
+  return `E${errno}`;
+}
+
+/** Python: os.strerror / asyncore._strerror — never empty. */
+export function strerror(errno: number): string {
+  const code = codeOf(errno);
+  return MESSAGES[code] ?? `Unknown error ${errno}`;
+}
+
+/** A socket error with asyncore's meaning. Python: OSError (and its subclasses). */
+export class SocketError extends Error {
+  /** Symbolic code, e.g. 'ECONNRESET'. */
+  readonly code: string;
+  /** Positive POSIX errno. */
+  readonly errno: number;
+  constructor(code: string, message?: string) {
+    super(`[Errno ${errnoOf(code)}] ${message ?? MESSAGES[code] ?? code} (${code})`);
+    this.name = "SocketError";
+    this.code = code;
+    this.errno = errnoOf(code);
+  }
+  /** Builds one from a positive errno. */
+  static fromErrno(errno: number, context?: string): SocketError {
+    const code = codeOf(errno);
+    return new SocketError(code, context ? `${context}: ${strerror(errno)}` : undefined);
+  }
+  /** Builds one from a Node error (err.code), keeping unknown codes recognisable. */
+  static fromNode(err: NodeJS.ErrnoException, context?: string): SocketError {
+    const code = typeof err.code === "string" ? err.code : "EIO";
+    return new SocketError(code, context ? `${context}: ${MESSAGES[code] ?? err.message}` : MESSAGES[code] ?? err.message);
+  }
+}
+
+/** Raised to leave loop() at once. Python: asyncore.ExitNow */
+export class ExitNow extends Error {
+  constructor(message = "ExitNow") {
+    super(message);
+    this.name = "ExitNow";
+  }
+}
+
+/** The core broke an invariant (a trap or an impossible return value). */
+export class EngineAbortError extends Error {
+  constructor(message: string) {
+    super(`wasyncore core aborted: ${message}`);
+    this.name = "EngineAbortError";
+  }
+}
+
+/** asyncore._DISCONNECTED: errors that mean "the peer is gone" and go to handleClose(). */
+export const DISCONNECTED = new Set(["ECONNRESET", "ENOTCONN", "ESHUTDOWN", "ECONNABORTED", "EPIPE", "EBADF"]);
+
+/** Is this a SocketError whose code is in asyncore's disconnected set? */
+export function isDisconnect(err: unknown): boolean {
+  return err instanceof SocketError && DISCONNECTED.has(err.code);
+}

@@ -1,0 +1,178 @@
+// The loop: poll passes over a channel map, asyncore's read/write/readwrite firewall.
+import { ExitNow, isDisconnect } from "./errors.js";
+import { POLLIN, POLLOUT, POLLPRI, POLLHUP, POLLERR, POLLNVAL } from "./constants.js";
+import { ChannelMap, socketMap } from "./map.js";
+import { getEngine } from "./engine.js";
+import { MODE_SELECT, MODE_POLL2 } from "./abi.js";
+import { waitReady, flushAll } from "./wake.js";
+import { describe } from "./address.js";
+import { SocketError } from "./errors.js";
+
+/** An object the loop can dispatch to (a Dispatcher, or any object with these hooks). */
+export interface Handlers {
+  handleReadEvent(): void;
+  handleWriteEvent(): void;
+  handleExptEvent(): void;
+  handleClose(): void;
+  handleError(err: unknown): void;
+  isClosed?(): boolean;
+}
+
+const closedNow = (obj: Handlers): boolean => obj.isClosed !== undefined && obj.isClosed();
+
+/** Python: asyncore.read(obj) */
+export function read(obj: Handlers): void {
+  try {
+    obj.handleReadEvent();
+  } catch (err) {
+    if (err instanceof ExitNow) throw err;
+    obj.handleError(err);
+  }
+}
+
+/** Python: asyncore.write(obj) */
+export function write(obj: Handlers): void {
+  try {
+    obj.handleWriteEvent();
+  } catch (err) {
+    if (err instanceof ExitNow) throw err;
+    obj.handleError(err);
+  }
+}
+
+/** Python: asyncore._exception(obj) */
+export function exception(obj: Handlers): void {
+  try {
+    obj.handleExptEvent();
+  } catch (err) {
+    if (err instanceof ExitNow) throw err;
+    obj.handleError(err);
+  }
+}
+
+/** Dispatches poll(2) flags in asyncore's order: read, write, expt, close. Python: asyncore.readwrite */
+export function readwrite(obj: Handlers, flags: number): void {
+  try {
+    if (flags & POLLIN) obj.handleReadEvent();
+    // asyncore: no handler runs on a channel after it closed in this pass (CPython can close twice)
+    if (flags & POLLOUT && !closedNow(obj)) obj.handleWriteEvent();
+    if (flags & POLLPRI && !closedNow(obj)) obj.handleExptEvent();
+    if (flags & (POLLHUP | POLLERR | POLLNVAL) && !closedNow(obj)) obj.handleClose();
+  } catch (err) {
+    if (err instanceof ExitNow) throw err;
+    if (isDisconnect(err)) {
+      if (!closedNow(obj)) obj.handleClose();
+    } else obj.handleError(err);
+  }
+}
+
+function checkTimeout(timeout: unknown, what: string): number {
+  if (typeof timeout !== "number" || Number.isNaN(timeout)) throw new TypeError(`${what}: timeout must be a number of seconds, got ${describe(timeout)}`);
+  if (timeout < 0) throw new RangeError(`${what}: timeout must be >= 0, got ${timeout}`);
+  return timeout;
+}
+
+function checkMap(map: unknown, what: string): ChannelMap {
+  if (!(map instanceof ChannelMap)) throw new TypeError(`${what}: map must be a ChannelMap, got ${describe(map)}`);
+  return map;
+}
+
+const yieldToNode = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+let events = new Int32Array(256);
+
+/** One pass: yield to Node, ask interest, wait for readiness up to `timeout`, dispatch, flush. */
+async function pass(map: ChannelMap, timeout: number, mode: number): Promise<void> {
+  await yieldToNode();
+  if (map.size === 0) return;
+  const core = getEngine().core;
+  map.commitInterest();
+  let n = core.engine_poll(map.id, mode);
+  if (n === 0 && timeout > 0) {
+    await waitReady(map.id, Math.min(timeout * 1000, 2 ** 31 - 1));
+    n = core.engine_poll(map.id, mode);
+  }
+  if (n < 0) throw new SocketError("EINVAL", `engine_poll returned ${n}`);
+  if (events.length < n * 2) events = new Int32Array(n * 4);
+  const ev = events;
+  ev.set(new Int32Array(core.memory.buffer, core.events_ptr(), n * 2));
+  try {
+    for (let i = 0; i < n; i++) {
+      const obj = map.get(ev[i * 2]) as Handlers | undefined;
+      if (obj === undefined) continue; // closed by an earlier handler in this pass
+      const flags = ev[i * 2 + 1];
+      if (mode === MODE_POLL2) readwrite(obj, flags);
+      else if (flags & POLLIN) read(obj);
+      else write(obj);
+    }
+  } finally {
+    flushAll();
+  }
+}
+
+function enter(map: ChannelMap, what: string): void {
+  if (map.running) throw new Error(`${what}: ${map.running} is already running on this map (loop() and poll() are not re-entrant)`);
+  map.running = what;
+}
+
+/** Python: asyncore.poll(timeout=0.0, map=None) — one select-style pass. */
+export async function poll(timeout = 0, map: ChannelMap = socketMap): Promise<void> {
+  checkTimeout(timeout, "poll()");
+  checkMap(map, "poll()");
+  enter(map, "poll()");
+  try { await pass(map, timeout, MODE_SELECT); } finally { map.running = null; }
+}
+
+/** Python: asyncore.poll2(timeout=0.0, map=None) — one poll(2)-style pass. */
+export async function poll2(timeout = 0, map: ChannelMap = socketMap): Promise<void> {
+  checkTimeout(timeout, "poll2()");
+  checkMap(map, "poll2()");
+  enter(map, "poll2()");
+  try { await pass(map, timeout, MODE_POLL2); } finally { map.running = null; }
+}
+
+/** Options of loop(). */
+export interface LoopOptions {
+  /** Seconds a pass waits for readiness (default 30). */
+  timeout?: number;
+  /** Dispatch as poll2 (per channel read → write → expt → close) instead of select. */
+  usePoll?: boolean;
+  /** The channel map (default socketMap). */
+  map?: ChannelMap;
+  /** Stop after this many passes (default: run until the map is empty). */
+  count?: number | null;
+}
+
+/** Runs passes until the map is empty or `count` passes ran. Python: asyncore.loop() */
+export async function loop({ timeout = 30, usePoll = false, map = socketMap, count }: LoopOptions = {}): Promise<void> {
+  checkTimeout(timeout, "loop()");
+  checkMap(map, "loop()");
+  if (count !== undefined && count !== null && (typeof count !== "number" || !Number.isInteger(count) || count < 0)) {
+    throw new RangeError(`loop(): count must be a non-negative integer or null, got ${describe(count)}`);
+  }
+  const mode = usePoll ? MODE_POLL2 : MODE_SELECT;
+  enter(map, "loop()");
+  try {
+    if (count === undefined || count === null) {
+      while (map.size > 0) await pass(map, timeout, mode);
+    } else {
+      for (let i = 0; i < count && map.size > 0; i++) await pass(map, timeout, mode);
+    }
+  } finally {
+    map.running = null;
+  }
+}
+
+/** Closes every channel in the map and empties it. Python: asyncore.close_all(map=None, ignore_all=False) */
+export function closeAll({ map = socketMap, ignoreAll = false }: { map?: ChannelMap; ignoreAll?: boolean } = {}): void {
+  checkMap(map, "closeAll()");
+  for (const x of [...map.values()] as { close(): void }[]) {
+    try {
+      x.close();
+    } catch (err) {
+      if (err instanceof ExitNow) throw err;
+      if (err instanceof SocketError && err.code === "EBADF") continue;
+      if (!ignoreAll) throw err;
+    }
+  }
+  map.clear();
+}

@@ -1,0 +1,97 @@
+// ChannelMap: asyncore's socket_map. Entries live in JS; which map each channel belongs to,
+// and which channels are ready, live in the core.
+import { getEngine } from "./engine.js";
+import { FIELD, R, W } from "./abi.js";
+import { notifyReady } from "./wake.js";
+
+/** What a map entry may be: a dispatcher, or any object (CPython tests put dummies in maps). */
+export interface MapEntry {
+  readable?(): boolean;
+  writable?(): boolean;
+  socket?: { fileno(): number } | null;
+}
+
+/** readable()/writable() implementations the core already knows the answer of. */
+export const defaultInterest = new Set<unknown>();
+
+let nextMapId = 1;
+
+/** A map of channels keyed by fileno. Python: asyncore.socket_map (a dict) */
+export class ChannelMap<V = any> implements Iterable<[number, V]> { // eslint-disable-line @typescript-eslint/no-explicit-any
+  /** The map's id in the core. */
+  readonly id = nextMapId++;
+  private readonly items = new Map<number, V>();
+  /** Channels whose readable()/writable() must be asked each pass. */
+  readonly policy = new Map<number, MapEntry>();
+  /** Set while loop()/poll() runs on this map. */
+  running: string | null = null;
+
+  get size(): number { return this.items.size; }
+  get(fd: number): V | undefined { return this.items.get(fd); }
+  has(fd: number): boolean { return this.items.has(fd); }
+  keys(): IterableIterator<number> { return this.items.keys(); }
+  values(): IterableIterator<V> { return this.items.values(); }
+  entries(): IterableIterator<[number, V]> { return this.items.entries(); }
+  [Symbol.iterator](): IterableIterator<[number, V]> { return this.items.entries(); }
+  forEach(fn: (value: V, fd: number, map: ChannelMap<V>) => void): void {
+    for (const [k, v] of this.items) fn(v, k, this);
+  }
+
+  /** Adds or replaces the entry for `fd`. A dispatcher's channel joins this map in the core. */
+  set(fd: number, obj: V): this {
+    const prev = this.items.get(fd);
+    if (prev !== undefined && prev !== obj) this.forget(fd);
+    this.items.set(fd, obj);
+    const entry = obj as unknown as MapEntry;
+    if (entry && typeof entry === "object" && entry.socket && entry.socket.fileno() === fd) {
+      const e = getEngine();
+      if (e.setField(fd, FIELD.map, this.id)) {
+        const custom = !defaultInterest.has(entry.readable) || !defaultInterest.has(entry.writable);
+        if (custom) this.policy.set(fd, entry);
+        else e.setField(fd, FIELD.interest, R | W);
+        notifyReady(fd);
+      }
+    }
+    return this;
+  }
+
+  /** Removes the entry for `fd`; its channel leaves the map in the core. */
+  delete(fd: number): boolean {
+    if (!this.items.has(fd)) return false;
+    this.forget(fd);
+    return this.items.delete(fd);
+  }
+
+  /** Removes every entry (closes nothing). */
+  clear(): void {
+    for (const fd of [...this.items.keys()]) this.forget(fd);
+    this.items.clear();
+  }
+
+  private forget(fd: number): void {
+    this.policy.delete(fd);
+    const e = getEngine();
+    if (e.field(fd, FIELD.map) === this.id) e.setField(fd, FIELD.map, 0);
+  }
+
+  /** Asks readable()/writable() of the channels that override them and hands the answers to the core. */
+  commitInterest(): void {
+    if (this.policy.size === 0) return;
+    const e = getEngine();
+    const core = e.core;
+    const cap = core.scratch_pairs();
+    let n = 0;
+    let view = new Uint32Array(core.memory.buffer, core.scratch_ptr(), cap * 2);
+    for (const [fd, ch] of this.policy) {
+      const bits = (ch.readable!() ? R : 0) | (ch.writable!() ? W : 0);
+      if (view.buffer !== core.memory.buffer) view = new Uint32Array(core.memory.buffer, core.scratch_ptr(), cap * 2);
+      view[n * 2] = fd;
+      view[n * 2 + 1] = bits;
+      if (++n === cap) { core.interest_commit(n); n = 0; }
+    }
+    if (n > 0) core.interest_commit(n);
+  }
+}
+
+/** The default channel map. Python: asyncore.socket_map */
+export const socketMap = new ChannelMap();

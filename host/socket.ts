@@ -1,0 +1,376 @@
+// The host's socket object: what Python's socket.socket is to asyncore, over the core's channel.
+import type * as net from "node:net";
+import { AF_INET, AF_INET6, AF_UNIX, SOCK_STREAM, SOCK_DGRAM, SOL_SOCKET, SO_REUSEADDR, SO_ERROR, SO_KEEPALIVE, IPPROTO_TCP, TCP_NODELAY } from "./constants.js";
+import { SocketError, errnoOf } from "./errors.js";
+import { getEngine, type Engine } from "./engine.js";
+import { FIELD, F_OPEN, F_EOF, R } from "./abi.js";
+import { type Address, checkIp, checkPath, ipOut, unboundAddress, describe, familyName } from "./address.js";
+import * as sys from "./syscalls/net.js";
+import { notifyReady, markDirty } from "./wake.js";
+
+type State = "fresh" | "bound" | "listening" | "connecting" | "connected" | "closed";
+
+const EMPTY = Buffer.alloc(0);
+
+function checkInt(v: unknown, what: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (typeof v !== "number" || !Number.isInteger(v)) throw new TypeError(`${what} must be an integer, got ${describe(v)}`);
+  if (v < min || v > max) throw new RangeError(`${what} must be in ${min}..${max}, got ${v}`);
+  return v;
+}
+
+/** Throws a TypeError unless `data` is bytes. */
+export function checkBytes(data: unknown, what: string): Uint8Array {
+  if (!(data instanceof Uint8Array)) {
+    throw new TypeError(`${what}: data must be a Uint8Array or Buffer, got ${typeof data === "string" ? "a string (encode it first, e.g. Buffer.from(s))" : describe(data)}`);
+  }
+  return data;
+}
+
+/** A non-blocking socket whose buffers live in the core. Python: socket.socket */
+export class Socket {
+  /** Python: socket.family */
+  readonly family: number;
+  /** Python: socket.type */
+  readonly type: number;
+  private readonly engine: Engine;
+  private token: number;
+  private state: State = "fresh";
+  private stream: net.Socket | null = null;
+  private server: sys.ServerHandle | null = null;
+  private accepted: sys.UvStreamHandle[] = [];
+  private boundAddr: Address | null = null;
+  private peerAddr: Address | null = null;
+  private errorCode: string | null = null;
+  private readPaused = false;
+  private stash: Buffer[] = []; // bytes the core had no memory for yet
+  private options = new Map<string, number>();
+  private flushQueued = false;
+
+  /** Python: socket.socket(family, type) */
+  constructor(family: number = AF_INET, type: number = SOCK_STREAM) {
+    if (family !== AF_INET && family !== AF_INET6 && family !== AF_UNIX) {
+      throw new TypeError(`Socket: family must be AF_INET, AF_INET6 or AF_UNIX, got ${describe(family)}`);
+    }
+    if (type !== SOCK_STREAM) {
+      throw new TypeError(`Socket: type must be SOCK_STREAM${type === SOCK_DGRAM ? " (SOCK_DGRAM is not supported yet)" : ""}, got ${describe(type)}`);
+    }
+    this.family = family;
+    this.type = type;
+    this.engine = getEngine();
+    const token = this.engine.core.chan_open(0);
+    if (token <= 0) throw new SocketError("EMFILE", "Socket: the core's channel table is full");
+    this.token = token;
+  }
+
+  /** Python: socket.fileno() — the channel's token in the core (-1 once closed). */
+  fileno(): number {
+    return this.state === "closed" ? -1 : this.token;
+  }
+
+  /** Is the socket closed? */
+  get closed(): boolean {
+    return this.state === "closed";
+  }
+
+  private ensureOpen(what: string): void {
+    if (this.state === "closed") throw new SocketError("EBADF", `${what} on a closed socket`);
+  }
+
+  /** Python: socket.bind(address) — synchronous, as in asyncore. */
+  bind(address: Address): void {
+    this.ensureOpen("bind()");
+    if (this.state !== "fresh") throw new SocketError("EINVAL", `bind(${describe(address)}): socket is already ${this.state}`);
+    let h: sys.ServerHandle | string;
+    if (this.family === AF_UNIX) {
+      const path = checkPath(address, "bind()");
+      h = sys.bindPipe(path);
+      if (typeof h !== "string") this.boundAddr = path;
+    } else {
+      const t = checkIp(this.family, address, "bind()", true);
+      h = sys.bindTcp(this.family === AF_INET6, t.host, t.port);
+      if (typeof h !== "string") {
+        const a = sys.serverAddress(h);
+        this.boundAddr = ipOut(this.family, a?.address ?? t.host, a?.port ?? t.port);
+      }
+    }
+    if (typeof h === "string") throw new SocketError(h, `bind(${describe(address)})`);
+    this.server = h;
+    this.state = "bound";
+    this.options.set("reuseaddr", 1); // libuv sets SO_REUSEADDR on every TCP bind
+  }
+
+  /** Python: socket.listen(backlog) */
+  listen(backlog = 5): void {
+    this.ensureOpen("listen()");
+    checkInt(backlog, "listen(): backlog", 0, 65535);
+    if (this.state === "listening") return;
+    if (this.state !== "bound" || !this.server) {
+      // Python binds an unbound socket to an ephemeral port; do the same on loopback-free any address.
+      if (this.state !== "fresh") throw new SocketError("EINVAL", `listen(): socket is ${this.state}`);
+      this.bind(this.family === AF_UNIX ? `\0wasyncore-${process.pid}-${this.token}` : ["", 0]);
+    }
+    const err = sys.listen(this.server!, Math.max(backlog, 1), (handle) => this.onConnection(handle));
+    if (err) throw new SocketError(err, `listen(${backlog})`);
+    this.state = "listening";
+  }
+
+  private onConnection(handle: sys.UvStreamHandle): void {
+    if (this.state !== "listening") { handle.close(); return; }
+    this.accepted.push(handle);
+    this.engine.setField(this.token, FIELD.hostReady, R);
+    notifyReady(this.token);
+  }
+
+  /** Python: socket.accept() — throws SocketError EAGAIN when nothing is pending. */
+  accept(): [Socket, Address] {
+    this.ensureOpen("accept()");
+    if (this.state !== "listening") throw new SocketError("EINVAL", "accept(): socket is not listening");
+    const handle = this.accepted.shift();
+    if (this.accepted.length === 0) this.engine.setField(this.token, FIELD.hostReady, 0);
+    if (!handle) throw new SocketError("EAGAIN", "accept()");
+    const sock = new Socket(this.family, this.type);
+    sock.adopt(handle);
+    let addr: Address;
+    if (this.family === AF_UNIX) addr = "";
+    else {
+      const peer = sys.peerOf(handle);
+      addr = typeof peer === "string" ? unboundAddress(this.family) : ipOut(this.family, peer.address, peer.port);
+      if (typeof peer !== "string") sock.peerAddr = addr;
+    }
+    return [sock, addr];
+  }
+
+  private adopt(handle: sys.UvStreamHandle): void {
+    this.stream = sys.adopt(handle, this.sink);
+    this.state = "connected";
+    if (this.family === AF_UNIX) this.peerAddr = "";
+    this.engine.core.chan_set_flags(this.token, F_OPEN, 0);
+    this.applyOptions();
+  }
+
+  /**
+   * Starts a connect. Completion (or failure) shows up as readiness on a later pass;
+   * errors known now (bad address, missing Unix path, closed socket) throw at once.
+   */
+  connect(address: Address): void {
+    this.ensureOpen("connect()");
+    if (this.state === "connected" || this.state === "connecting") throw new SocketError(this.state === "connected" ? "EISCONN" : "EALREADY", `connect(${describe(address)})`);
+    if (this.state === "listening") throw new SocketError("EINVAL", `connect(${describe(address)}): socket is listening`);
+    let target: net.NetConnectOpts;
+    if (this.family === AF_UNIX) {
+      const path = checkPath(address, "connect()");
+      target = { path };
+      this.peerAddr = path;
+    } else {
+      const t = checkIp(this.family, address, "connect()", false);
+      target = { host: t.host, port: t.port, family: this.family === AF_INET6 ? 6 : 4 };
+      if (this.boundAddr && Array.isArray(this.boundAddr)) {
+        // A bound client: hand the local address to Node's connect instead of the listener handle.
+        Object.assign(target, { localAddress: this.boundAddr[0], localPort: this.boundAddr[1] });
+        this.server?.close();
+        this.server = null;
+      }
+      this.peerAddr = ipOut(this.family, t.host, t.port);
+    }
+    this.state = "connecting";
+    this.stream = sys.connect(target, this.sink);
+    this.applyOptions();
+  }
+
+  private readonly sink: sys.StreamSink = {
+    onData: (buf, n) => this.onData(buf, n),
+    onEnd: () => {
+      this.engine.core.chan_set_flags(this.token, F_EOF, 0);
+      notifyReady(this.token);
+    },
+    onError: (code) => this.onError(code),
+    onConnect: () => {
+      if (this.state !== "connecting") return;
+      this.state = "connected";
+      this.engine.core.chan_set_flags(this.token, F_OPEN, 0);
+      notifyReady(this.token);
+      if (this.engine.field(this.token, FIELD.outLen) > 0) this.queueFlush();
+    },
+  };
+
+  private onData(buf: Uint8Array, n: number): boolean {
+    if (this.state === "closed") return false;
+    if (this.stash.length > 0) {
+      this.stash.push(Buffer.from(buf.subarray(0, n)));
+      return false;
+    }
+    const taken = this.engine.pushIn(this.token, buf, 0, n);
+    const pause = this.engine.pauseWanted;
+    if (taken < n) this.stash.push(Buffer.from(buf.subarray(taken, n))); // the core is at its memory cap
+    notifyReady(this.token);
+    if (pause || taken < n) {
+      this.readPaused = true;
+      return false;
+    }
+    return true;
+  }
+
+  private onError(code: string): void {
+    if (this.state === "closed") return;
+    this.errorCode ??= code;
+    this.engine.setField(this.token, FIELD.errno, errnoOf(code) || errnoOf("EIO"));
+    notifyReady(this.token);
+  }
+
+  /** Python: socket.recv(n) — throws EAGAIN when nothing is buffered; empty Buffer at EOF. */
+  recv(n: number): Buffer {
+    this.ensureOpen("recv()");
+    checkInt(n, "recv(): bufferSize", 0, 2 ** 31 - 1);
+    const e = this.engine;
+    const have = e.field(this.token, FIELD.inLen);
+    if (have > 0 && n > 0) {
+      const data = e.takeIn(this.token, n);
+      if (this.readPaused && e.resumeOk) this.resumeReading();
+      return data;
+    }
+    if (this.errorCode) throw new SocketError(this.errorCode, "recv()");
+    if (this.stash.length === 0 && (e.core.chan_flags(this.token) & F_EOF) !== 0) return EMPTY;
+    if (this.state === "listening" || this.state === "fresh" || this.state === "bound") throw new SocketError("ENOTCONN", "recv()");
+    if (n === 0) return EMPTY;
+    throw new SocketError("EAGAIN", "recv()");
+  }
+
+  private resumeReading(): void {
+    while (this.stash.length > 0) {
+      const head = this.stash[0];
+      const taken = this.engine.pushIn(this.token, head, 0, head.length);
+      if (taken < head.length) { this.stash[0] = head.subarray(taken); return; }
+      this.stash.shift();
+      if (this.engine.pauseWanted) return;
+    }
+    this.readPaused = false;
+    if (this.stream) sys.setReading(this.stream, true);
+  }
+
+  /** Python: socket.send(data) — takes what fits in the send window; EAGAIN when nothing fits. */
+  send(data: Uint8Array): number {
+    this.ensureOpen("send()");
+    checkBytes(data, "send()");
+    if (this.errorCode) throw new SocketError(this.errorCode === "ECONNRESET" ? "ECONNRESET" : "EPIPE", "send()");
+    if (this.state === "connecting") throw new SocketError("EAGAIN", "send()");
+    if (this.state !== "connected") throw new SocketError("ENOTCONN", "send()");
+    if (data.length === 0) return 0;
+    if (this.stream && this.stream.writableEnded) throw new SocketError("EPIPE", "send()");
+    const n = this.engine.pushOut(this.token, data);
+    if (n === 0) throw new SocketError("EAGAIN", "send()");
+    this.queueFlush();
+    return n;
+  }
+
+  private queueFlush(): void {
+    if (this.flushQueued) return;
+    this.flushQueued = true;
+    markDirty(this);
+  }
+
+  /** Writes the output queue to the OS socket (once per pass). */
+  flush(): void {
+    this.flushQueued = false;
+    if (this.state !== "connected" || !this.stream) return;
+    const buf = this.engine.takeOut(this.token);
+    if (!buf) return;
+    const s = this.stream;
+    s.write(buf, this.afterWrite);
+    this.engine.setField(this.token, FIELD.inflight, s.writableLength);
+  }
+
+  private readonly afterWrite = (): void => {
+    if (this.state === "closed" || !this.stream) return;
+    this.engine.setField(this.token, FIELD.inflight, this.stream.writableLength);
+    notifyReady(this.token);
+  };
+
+  /** Python: socket.close() — bytes send() took are still delivered, then the socket closes. */
+  close(): void {
+    if (this.state === "closed") return;
+    const s = this.stream;
+    if (s && this.state === "connected" && !this.errorCode) {
+      const rest = this.engine.takeOut(this.token);
+      if (rest) s.write(rest);
+      if (s.writableLength > 0) {
+        s.end();
+        s.once("finish", () => s.destroy());
+        s.once("error", () => s.destroy());
+      } else s.destroy();
+    } else s?.destroy();
+    this.server?.close();
+    for (const h of this.accepted) h.close();
+    this.server = null;
+    this.accepted = [];
+    this.stream = null;
+    this.stash = [];
+    this.state = "closed";
+    this.engine.core.chan_close(this.token);
+  }
+
+  /** Python: socket.getsockname() */
+  getsockname(): Address {
+    this.ensureOpen("getsockname()");
+    if (this.boundAddr) return this.boundAddr;
+    if (this.family === AF_UNIX) return "";
+    const s = this.stream;
+    if (s && s.localAddress !== undefined) return ipOut(this.family, s.localAddress, s.localPort ?? 0);
+    return unboundAddress(this.family);
+  }
+
+  /** Python: socket.getpeername() — ENOTCONN unless connected. */
+  getpeername(): Address {
+    this.ensureOpen("getpeername()");
+    if (this.state !== "connected" || this.peerAddr === null) throw new SocketError("ENOTCONN", "getpeername()");
+    if (this.family !== AF_UNIX && this.stream && this.stream.remoteAddress === undefined && this.stream.destroyed) {
+      throw new SocketError("ENOTCONN", "getpeername()");
+    }
+    return this.peerAddr;
+  }
+
+  /** Python: socket.setsockopt(level, option, value) */
+  setsockopt(level: number, option: number, value: number | boolean): void {
+    this.ensureOpen("setsockopt()");
+    const v = typeof value === "boolean" ? Number(value) : checkInt(value, "setsockopt(): value", -(2 ** 31), 2 ** 31 - 1);
+    this.options.set(optionName(level, option, "setsockopt"), v);
+    this.applyOptions();
+  }
+
+  /** Python: socket.getsockopt(level, option) — SO_ERROR reports a pending error's errno. */
+  getsockopt(level: number, option: number): number {
+    this.ensureOpen("getsockopt()");
+    const name = optionName(level, option, "getsockopt");
+    if (name === "error") return this.errorCode ? errnoOf(this.errorCode) || errnoOf("EIO") : 0;
+    return this.options.get(name) ?? 0;
+  }
+
+  /** The pending error (the one SO_ERROR reports) as a SocketError, or null. */
+  pendingError(): SocketError | null {
+    return this.errorCode ? new SocketError(this.errorCode) : null;
+  }
+
+  private applyOptions(): void {
+    const s = this.stream;
+    if (!s) return;
+    const nodelay = this.options.get("nodelay");
+    if (nodelay !== undefined) s.setNoDelay(nodelay !== 0);
+    const keepalive = this.options.get("keepalive");
+    if (keepalive !== undefined) s.setKeepAlive(keepalive !== 0);
+  }
+
+  /** Python: repr(socket) */
+  toString(): string {
+    return `<Socket fd=${this.fileno()}, family=${familyName(this.family)}, type=${this.type === SOCK_STREAM ? "SOCK_STREAM" : "SOCK_DGRAM"}, ${this.state}>`;
+  }
+}
+
+function optionName(level: number, option: number, what: string): string {
+  if (level === SOL_SOCKET && option === SO_REUSEADDR) return "reuseaddr";
+  if (level === SOL_SOCKET && option === SO_ERROR) {
+    if (what === "setsockopt") throw new SocketError("ENOPROTOOPT", "setsockopt(SOL_SOCKET, SO_ERROR): read-only option");
+    return "error";
+  }
+  if (level === SOL_SOCKET && option === SO_KEEPALIVE) return "keepalive";
+  if (level === IPPROTO_TCP && option === TCP_NODELAY) return "nodelay";
+  throw new SocketError("ENOPROTOOPT", `${what}(${describe(level)}, ${describe(option)}): option not supported on Node`);
+}

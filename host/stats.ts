@@ -1,0 +1,80 @@
+// Engine-wide configuration and statistics.
+import { getEngine } from "./engine.js";
+import { ChannelMap, socketMap } from "./map.js";
+import { describe } from "./address.js";
+
+/** Engine-wide defaults for new channels and the core's memory. */
+export interface EngineOptions {
+  /** Bytes a channel may have queued or in flight before send() returns 0 (default 64 KiB). */
+  sendWindow?: number;
+  /** Buffered input above which a channel's socket stops reading (default 256 KiB). */
+  recvPause?: number;
+  /** Size of the core's buffer chunks (default 16 KiB; settable only while no buffer is in use). */
+  chunkSize?: number;
+  /** Cap on the core's buffer memory (default 1 GiB); at the cap, reads pause. */
+  memoryCap?: number;
+  /** Syscall backend; only 'net' exists today. */
+  backend?: "net";
+}
+
+function positive(v: unknown, name: string, max: number): number {
+  if (typeof v !== "number" || !Number.isInteger(v)) throw new TypeError(`configure(): ${name} must be an integer, got ${describe(v)}`);
+  if (v < 1 || v > max) throw new RangeError(`configure(): ${name} must be in 1..${max}, got ${v}`);
+  return v;
+}
+
+/** Sets engine-wide defaults (new channels take them). */
+export function configure(options: EngineOptions = {}): void {
+  const e = getEngine();
+  const next = { ...e.limits };
+  if (options.sendWindow !== undefined) next.sendWindow = positive(options.sendWindow, "sendWindow", 2 ** 31);
+  if (options.recvPause !== undefined) next.recvPause = positive(options.recvPause, "recvPause", 2 ** 31);
+  if (options.chunkSize !== undefined) next.chunkSize = positive(options.chunkSize, "chunkSize", 2 ** 24);
+  if (options.memoryCap !== undefined) next.memoryCap = positive(options.memoryCap, "memoryCap", 2 ** 32 - 1);
+  if (options.backend !== undefined && options.backend !== "net") {
+    throw new RangeError(`configure(): backend must be 'net' (the native backend is not built), got ${describe(options.backend)}`);
+  }
+  e.configure(next);
+}
+
+/** What loopStats() reports. */
+export interface LoopStats {
+  channels: number;
+  connected: number;
+  accepting: number;
+  connecting: number;
+  eventsDispatched: number;
+  bytesIn: number;
+  bytesOut: number;
+  timersPending: number;
+  datagramsDropped: number;
+  coreMemoryInUse: number;
+  coreMemoryReserved: number;
+  chunksInUse: number;
+  chunksFree: number;
+}
+
+/** Counters of the engine and channel states of a map. */
+export function loopStats({ map = socketMap }: { map?: ChannelMap } = {}): LoopStats {
+  const e = getEngine();
+  let connected = 0, accepting = 0, connecting = 0;
+  for (const v of map.values() as Iterable<{ connected?: boolean; accepting?: boolean; connecting?: boolean }>) {
+    if (v.connected) connected++;
+    if (v.accepting) accepting++;
+    if (v.connecting) connecting++;
+  }
+  const chunk = e.stat("chunkSize") + 16;
+  return {
+    channels: map.size,
+    connected, accepting, connecting,
+    eventsDispatched: e.stat("events"),
+    bytesIn: e.stat("bytesIn"),
+    bytesOut: e.stat("bytesOut"),
+    timersPending: 0,
+    datagramsDropped: 0,
+    coreMemoryInUse: e.stat("chunksLive") * chunk,
+    coreMemoryReserved: e.stat("memoryBytes"),
+    chunksInUse: e.stat("chunksLive"),
+    chunksFree: e.stat("chunksFree"),
+  };
+}

@@ -1,0 +1,56 @@
+// Waking a waiting loop pass, and flushing queued output once per pass.
+import { getEngine } from "./engine.js";
+import { FIELD } from "./abi.js";
+
+const waiters = new Map<number, () => void>(); // map id → resolve of its waiting pass
+
+/** Called after any readiness change: wakes the pass waiting on the channel's map, if ready. */
+export function notifyReady(token: number): void {
+  if (waiters.size === 0) return;
+  const e = getEngine();
+  if (e.core.chan_ready(token) !== 1) return;
+  const mapId = e.field(token, FIELD.map);
+  const wake = waiters.get(mapId);
+  if (wake) { waiters.delete(mapId); wake(); }
+}
+
+/** Waits until a channel of `mapId` is ready or `ms` pass (or `extra` resolves first). */
+export function waitReady(mapId: number, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(timer);
+      waiters.delete(mapId);
+      resolve();
+    }
+    waiters.set(mapId, done);
+  });
+}
+
+/** Wakes a waiting pass of `mapId` unconditionally (timers, channel added, closeAll). */
+export function wakeMap(mapId: number): void {
+  const wake = waiters.get(mapId);
+  if (wake) { waiters.delete(mapId); wake(); }
+}
+
+interface Flushable { flush(): void; }
+let dirty: Flushable[] = [];
+let scheduled = false;
+
+/** Queues a socket for the end-of-pass flush (or the next macrotask outside a pass). */
+export function markDirty(s: Flushable): void {
+  dirty.push(s);
+  if (!scheduled) {
+    scheduled = true;
+    setImmediate(flushAll);
+  }
+}
+
+/** Writes every queued output: one write per channel. */
+export function flushAll(): void {
+  scheduled = false;
+  if (dirty.length === 0) return;
+  const list = dirty;
+  dirty = [];
+  for (const s of list) s.flush();
+}
