@@ -1,0 +1,27 @@
+// Run modes: how many rounds and how long each measurement lasts.
+const MiB = 2 ** 20;
+
+export const MODES = {
+  // CI: every scenario once for about a second; checks that each produces a number.
+  smoke: {
+    rounds: 1, wrkSeconds: 1, warmupSeconds: 0, echoSeconds: 0.5, echoWarmup: 0.1,
+    bulkBytes: 16 * MiB, bulkCapSeconds: 10, chatSeconds: 0.5,
+    idleConns: 1000, idleSeconds: 0.2, outDir: 'out/smoke',
+  },
+  // Local use: under two minutes.
+  quick: {
+    rounds: 3, wrkSeconds: 1, warmupSeconds: 0, echoSeconds: 0.5, echoWarmup: 0.1,
+    bulkBytes: 64 * MiB, bulkCapSeconds: 15, chatSeconds: 0.5,
+    idleConns: 10_000, idleSeconds: 0.25, outDir: 'out/quick',
+  },
+  // The published numbers (bench/RESULTS.md, bench/results.svg): under 15 minutes.
+  full: {
+    rounds: 3, wrkSeconds: 5, warmupSeconds: 1, echoSeconds: 4, echoWarmup: 1,
+    bulkBytes: 1024 * MiB, bulkCapSeconds: 60, chatSeconds: 3,
+    idleConns: 10_000, idleSeconds: 1, outDir: '.',
+  },
+};
+
+export const BULK_WINDOW = 4 * MiB;
+export const LINE_WINDOW = 256 * 1024;
+export const MESSAGE_SIZE = MiB;

@@ -1,0 +1,127 @@
+// Load generators, each pinned to the load core. Every function resolves one
+// sample (an object of numbers) or throws with the tool's own message.
+import path from 'node:path';
+import { BENCH_DIR } from './paths.mjs';
+import { rssBytes, run, sleep, spawnPinned } from './proc.mjs';
+import { LOAD_CORE } from './servers.mjs';
+
+const HOST = '127.0.0.1';
+let clients = {};
+
+/** Paths of the compiled C clients (from tools.buildClients). */
+export function useClients(paths) {
+  clients = paths;
+}
+
+function parseJsonLine(stdout, prefix = '') {
+  const line = stdout.split('\n').find((l) => l.startsWith(`${prefix}{`));
+  if (!line) throw new Error('no result line');
+  return JSON.parse(line.slice(prefix.length));
+}
+
+async function runTool(argv, { timeoutMs, env, prefix = '' }) {
+  const { code, stdout, stderr } = await run(LOAD_CORE, argv, { timeoutMs, env });
+  try {
+    return { code, result: parseJsonLine(stdout, prefix) };
+  } catch {
+    throw new Error(`${path.basename(argv[0])} exited ${code}: ${(stderr || stdout).trim().slice(-500)}`);
+  }
+}
+
+/** wrk HTTP/1.1 keep-alive load: { rps, p50_ms, p99_ms, errors }. */
+export async function wrk(port, { conns, seconds, pipeline = 1 }) {
+  const argv = ['wrk', '-t1', `-c${conns}`, `-d${Math.max(1, Math.round(seconds))}s`, '--timeout', '5s',
+    '-s', path.join(BENCH_DIR, 'load', 'wrk.lua'), `http://${HOST}:${port}/`];
+  const { result: r } = await runTool(argv, {
+    timeoutMs: (seconds + 30) * 1000, env: { WRK_PIPELINE: String(pipeline) }, prefix: 'WRKJSON ',
+  });
+  const errors = r.connect_errors + r.read_errors + r.write_errors + r.status_errors + r.timeouts;
+  if (r.requests === 0) throw new Error(`wrk completed no request (${errors} errors)`);
+  return {
+    rps: r.requests / (r.duration_us / 1e6),
+    p50_ms: r.p50_us / 1000,
+    // wrk's percentiles are unreliable with pipelining (it reports 0).
+    p99_ms: pipeline > 1 || r.p99_us === 0 ? null : r.p99_us / 1000,
+    errors,
+  };
+}
+
+/** C echo ping-pong: { rps, p50_ms, p99_ms, errors }. */
+export async function echo(port, { conns, size = 64, seconds, warmup = 0 }) {
+  const argv = [clients.echo_client, HOST, String(port), String(conns), String(size), String(seconds), String(warmup)];
+  const { code, result: r } = await runTool(argv, { timeoutMs: (seconds + warmup + 60) * 1000 });
+  if (code !== 0 || r.round_trips === 0) throw new Error(`echo client: no round trip completed (${r.errors} errors)`);
+  return { rps: r.rps, p50_ms: r.p50_us / 1000, p99_ms: r.p99_us / 1000, errors: r.errors };
+}
+
+/** C streaming client: { mib_s, records_s, seconds } (checks every echoed byte). */
+export async function stream(port, { bytes, record = 0, window, seconds }) {
+  const argv = [clients.stream_client, HOST, String(port), String(bytes), String(record), String(window), String(seconds)];
+  const { code, result: r } = await runTool(argv, { timeoutMs: (seconds + 60) * 1000 });
+  if (code !== 0) throw new Error(`stream client failed after ${r.bytes} bytes (echo incomplete or corrupted)`);
+  return { mib_s: r.mib_per_s, records_s: record ? r.records_per_s : null, seconds: r.seconds, complete: r.complete };
+}
+
+/**
+ * The idle-connections probe against a running server: round-trip time on one
+ * active connection before and while `conns` idle connections are open, and the
+ * server's RSS (and wasyncore core memory) growth per idle connection.
+ */
+export async function idle(server, { conns, seconds }) {
+  const probe = spawnPinned(LOAD_CORE, [clients.idle_client, HOST, String(server.port), String(conns), String(seconds)]);
+  const step = async (tag, timeoutMs) => {
+    const json = await probe.lines.expect(tag, timeoutMs);
+    if (json === null) throw new Error(`idle client: no ${tag} line. ${probe.stderrTail.trim()}`);
+    return JSON.parse(json);
+  };
+  try {
+    const base = await step('BASE', (seconds + 10) * 1000);
+    const before = await memory(server);
+    probe.stdin.write('go\n');
+    const ready = await step('READY', 150_000);
+    if (ready.conns === 0) throw new Error('no idle connection could be opened');
+    await sleep(300);
+    const after = await memory(server);
+    probe.stdin.write('go\n');
+    const loaded = await step('LOADED', (seconds + 30) * 1000);
+    return idleSample(base, loaded, ready, before, after);
+  } finally {
+    probe.stdin.end();
+    await Promise.race([probe.exited, sleep(3000)]);
+    probe.kill('SIGKILL');
+  }
+}
+
+async function memory(server) {
+  return { rss: rssBytes(server.pid), core: coreBytesInUse(await server.stats()) };
+}
+
+function idleSample(base, loaded, ready, before, after) {
+  const perConn = (a, b) => (a == null || b == null ? null : (b - a) / ready.conns);
+  return {
+    rss_per_conn: perConn(before.rss, after.rss),
+    core_per_conn: perConn(before.core, after.core),
+    rtt_base_us: base.p50_us,
+    rtt_idle_us: loaded.p50_us,
+    pass_cost_us: loaded.p50_us - base.p50_us,
+    conns: ready.conns,
+    connect_s: ready.seconds,
+  };
+}
+
+/** Finds "core memory in use" in a loopStats() object, whatever its exact shape. */
+export function coreBytesInUse(stats) {
+  if (!stats || typeof stats !== 'object') return null;
+  const found = [];
+  const walk = (obj, prefix) => {
+    for (const [key, value] of Object.entries(obj)) {
+      const name = `${prefix}${key}`;
+      if (value && typeof value === 'object') walk(value, `${name}.`);
+      else if (typeof value === 'number') found.push([name, value]);
+    }
+  };
+  walk(stats, '');
+  const memory = found.filter(([name]) => /mem|heap|pool|bytes/i.test(name) && !/reserv|cap|max|limit/i.test(name));
+  const inUse = memory.find(([name]) => /(in.?use|used)/i.test(name)) ?? memory.find(([name]) => /mem/i.test(name));
+  return inUse ? inUse[1] : null;
+}

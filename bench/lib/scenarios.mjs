@@ -1,0 +1,71 @@
+// The benchmark scenarios: which servers, which load, which numbers, which targets.
+// Targets are from issue 7, for the portable node:net backend (subject ÷ peer).
+import { BULK_WINDOW, LINE_WINDOW, MESSAGE_SIZE } from './config.mjs';
+import * as load from './loads.mjs';
+
+const HTTP_SERVERS = ['wasyncore', 'node-net', 'node-http', 'asyncore', 'asyncio'];
+const TCP_SERVERS = ['wasyncore', 'node-net', 'asyncore', 'asyncio'];
+
+const rps = (targets) => ({ key: 'rps', label: 'req/s', better: 'higher', summary: true, targets });
+const p99 = (targets) => ({ key: 'p99_ms', label: 'p99 ms', better: 'lower', summary: !!targets, targets });
+const errors = { key: 'errors', label: 'errors', better: 'lower' };
+
+function httpScenario(id, title, conns, pipeline, targets) {
+  return {
+    id, title, mode: 'http', servers: HTTP_SERVERS, needs: 'wrk',
+    metrics: [rps(targets.rps), p99(targets.p99), errors],
+    warmup: (s, cfg) => load.wrk(s.port, { conns, pipeline, seconds: cfg.warmupSeconds }),
+    measure: (s, cfg) => load.wrk(s.port, { conns, pipeline, seconds: cfg.wrkSeconds }),
+  };
+}
+
+function echoScenario(id, title, conns, targets) {
+  return {
+    id, title, mode: 'echo', servers: TCP_SERVERS,
+    metrics: [{ ...rps(targets.rps), label: 'round trips/s' }, p99(targets.p99), errors],
+    measure: (s, cfg) => load.echo(s.port, { conns, seconds: cfg.echoSeconds, warmup: cfg.echoWarmup }),
+  };
+}
+
+function chatScenario(id, title, record, window, primary) {
+  const metrics = [
+    { key: 'records_s', label: 'messages/s', better: 'higher', summary: primary === 'records_s' },
+    { key: 'mib_s', label: 'MiB/s', better: 'higher', summary: primary === 'mib_s' },
+  ];
+  return {
+    id, title, mode: 'chat', servers: TCP_SERVERS, metrics,
+    measure: (s, cfg) => load.stream(s.port, { bytes: 2 ** 50, record, window, seconds: cfg.chatSeconds }),
+  };
+}
+
+export const SCENARIOS = [
+  httpScenario('http-50', 'HTTP/1.1 keep-alive "hello", 50 connections', 50, 1,
+    { rps: { 'node-net': 1.0, 'node-http': 2.0 } }),
+  httpScenario('http-400', 'HTTP/1.1 keep-alive "hello", 400 connections', 400, 1,
+    { rps: { 'node-net': 1.0, 'node-http': 2.0 }, p99: { 'node-net': 1.0 } }),
+  httpScenario('http-pipe16', 'HTTP/1.1 keep-alive "hello", 50 connections × 16 pipelined', 50, 16,
+    { rps: { 'node-net': 1.1, 'node-http': 2.0 } }),
+  echoScenario('echo-100', 'TCP echo ping-pong, 64 B, 100 connections', 100, { rps: { 'node-net': 1.0 } }),
+  echoScenario('echo-1000', 'TCP echo ping-pong, 64 B, 1,000 connections', 1000, { rps: { 'node-net': 1.0 } }),
+  {
+    id: 'bulk', title: 'Bulk: one connection streaming through an echo', mode: 'echo', servers: TCP_SERVERS,
+    metrics: [
+      { key: 'mib_s', label: 'MiB/s', better: 'higher', summary: true, targets: { 'node-net': 0.9 } },
+      { key: 'seconds', label: 's', better: 'lower' },
+    ],
+    measure: (s, cfg) => load.stream(s.port, { bytes: cfg.bulkBytes, window: BULK_WINDOW, seconds: cfg.bulkCapSeconds }),
+  },
+  {
+    id: 'idle', title: (cfg) => `${cfg.idleConns.toLocaleString('en-US')} idle connections: memory and loop pass cost`, mode: 'echo', servers: TCP_SERVERS,
+    metrics: [
+      { key: 'rss_per_conn', label: 'RSS B/conn', better: 'lower', summary: true, targets: { 'node-net': 1.2 } },
+      { key: 'core_per_conn', label: 'core B/conn', better: 'lower', absolute: { max: 256 } },
+      { key: 'pass_cost_us', label: 'added pass µs', better: 'lower', summary: true, absolute: { max: 20 } },
+      { key: 'rtt_base_us', label: 'RTT alone µs', better: 'lower' },
+      { key: 'rtt_idle_us', label: 'RTT w/ idle µs', better: 'lower' },
+    ],
+    measure: (s, cfg) => load.idle(s, { conns: cfg.idleConns, seconds: cfg.idleSeconds }),
+  },
+  chatScenario('chat-lines', 'AsyncChat line framing: 50-byte lines', 50, LINE_WINDOW, 'records_s'),
+  chatScenario('chat-1mib', 'AsyncChat framing: 1 MiB messages', MESSAGE_SIZE, BULK_WINDOW, 'mib_s'),
+];

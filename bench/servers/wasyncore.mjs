@@ -1,0 +1,124 @@
+// wasyncore servers, written against the public API (SPEC.md), imported from the
+// compiled package. usage: node wasyncore.mjs http|echo|chat
+// Prints its port, then serves. SIGUSR2 prints "STATS <loopStats() as JSON>".
+import { existsSync } from 'node:fs';
+import { announcePort, modeFromArgv, RequestCounter, responses, unavailable } from './common.mjs';
+
+const ENTRY = new URL('../../build/host/index.js', import.meta.url);
+const CHAT_ENTRY = new URL('../../build/host/chat.js', import.meta.url);
+const NEWLINE = Buffer.from('\n');
+const ACCEPTS_PER_EVENT = 64;
+
+async function loadApi(mode) {
+  if (!existsSync(ENTRY)) unavailable('not built (no build/host/index.js; run npm run build)');
+  const api = { ...(await import(ENTRY.href)) };
+  if (mode === 'chat' && !api.AsyncChat && existsSync(CHAT_ENTRY)) {
+    api.AsyncChat = (await import(CHAT_ENTRY.href)).AsyncChat;
+  }
+  if (mode === 'chat' && !api.AsyncChat) unavailable('AsyncChat not available');
+  return api;
+}
+
+/** Handler classes for each mode; all reply through the API's own send paths. */
+function handlerClass(api, mode) {
+  const { DispatcherWithSend, AsyncChat } = api;
+
+  class Handler extends DispatcherWithSend {
+    readChunk() {
+      try {
+        return this.recv(65536);
+      } catch (err) {
+        if (err?.code === 'EAGAIN') return null;
+        throw err;
+      }
+    }
+
+    handleClose() {
+      this.close();
+    }
+  }
+
+  class HttpHandler extends Handler {
+    counter = new RequestCounter();
+
+    handleRead() {
+      const data = this.readChunk();
+      if (!data?.length) return;
+      const n = this.counter.feed(data);
+      if (n) this.send(responses(n));
+    }
+  }
+
+  class EchoHandler extends Handler {
+    handleRead() {
+      const data = this.readChunk();
+      if (data?.length) this.send(data);
+    }
+  }
+
+  if (mode === 'http') return HttpHandler;
+  if (mode === 'echo') return EchoHandler;
+
+  return class LineEcho extends AsyncChat {
+    constructor(sock) {
+      super(sock);
+      this.parts = [];
+      this.setTerminator('\n');
+    }
+
+    collectIncomingData(data) {
+      this.parts.push(data);
+    }
+
+    foundTerminator() {
+      this.parts.push(NEWLINE);
+      this.push(Buffer.concat(this.parts));
+      this.parts = [];
+    }
+
+    handleClose() {
+      this.close();
+    }
+  };
+}
+
+function listenerClass(api, Handler) {
+  const { Dispatcher, AF_INET, SOCK_STREAM } = api;
+  return class Listener extends Dispatcher {
+    constructor() {
+      super();
+      this.createSocket(AF_INET, SOCK_STREAM);
+      this.setReuseAddr();
+      this.bind(['127.0.0.1', 0]);
+      this.listen(1024);
+    }
+
+    handleAccept() {
+      for (let i = 0; i < ACCEPTS_PER_EVENT; i++) {
+        const pair = this.accept();
+        if (!pair) return;
+        this.handleAccepted(pair[0], pair[1]);
+      }
+    }
+
+    handleAccepted(sock) {
+      new Handler(sock);
+    }
+  };
+}
+
+function reportStatsOnSignal(api) {
+  const toNumber = (_key, value) => (typeof value === 'bigint' ? Number(value) : value);
+  process.on('SIGUSR2', () => {
+    const stats = typeof api.loopStats === 'function' ? api.loopStats() : null;
+    process.stdout.write(`STATS ${JSON.stringify(stats, toNumber)}\n`);
+  });
+}
+
+const mode = modeFromArgv();
+const api = await loadApi(mode);
+const Listener = listenerClass(api, handlerClass(api, mode));
+const server = new Listener();
+reportStatsOnSignal(api);
+announcePort(server.socket.getsockname()[1]);
+await api.loop({ timeout: 30 });
