@@ -1,0 +1,98 @@
+// bench/results.svg: a diverging bar chart (log scale) of how wasyncore compares
+// with each peer, per summary metric. Bars right of 1× mean wasyncore is ahead.
+import { PEERS, summaryRows } from './report.mjs';
+import { advantage, fmtRatio } from './stats.mjs';
+
+const COLORS = { 'node-net': '#3b7dd8', 'node-http': '#8e5bd0', asyncore: '#e0a21a', asyncio: '#2da57a' };
+const WIDTH = 980;
+const LABEL_W = 190;
+const PLOT = { left: LABEL_W + 10, right: WIDTH - 70 };
+const BAR_H = 13;
+const BAR_GAP = 3;
+const GROUP_GAP = 14;
+const TOP = 86;
+const NICE = [0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000];
+
+const esc = (s) => String(s).replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]);
+const text = (x, y, s, attrs = '') => `<text x="${x}" y="${y}" ${attrs}>${esc(s)}</text>`;
+
+/** Groups of bars: one group per summary row, one bar per peer that ran in it. */
+function groupsOf(results, cfg) {
+  return summaryRows(results, cfg).map((row) => ({
+    label: row.title,
+    sublabel: `${row.metric.label}${row.metric.better === 'lower' ? ' (lower is better: shown inverted)' : ''}`,
+    bars: PEERS.filter(([id]) => row.peers[id]).map(([id]) => ({
+      id, label: row.peers[id], value: advantage(row.ratios[id], row.metric.better),
+    })),
+  }));
+}
+
+function scaleFor(groups) {
+  const values = groups.flatMap((g) => g.bars.map((b) => b.value)).filter((v) => v != null);
+  const lo = Math.min(0.5, ...values);
+  const hi = Math.max(2, ...values);
+  const min = [...NICE].reverse().find((n) => n <= lo) ?? NICE[0];
+  const max = NICE.find((n) => n >= hi) ?? NICE.at(-1);
+  const x = (v) => {
+    const c = Math.min(max, Math.max(min, v));
+    return PLOT.left + ((Math.log10(c) - Math.log10(min)) / (Math.log10(max) - Math.log10(min))) * (PLOT.right - PLOT.left);
+  };
+  return { x, ticks: NICE.filter((n) => n >= min && n <= max) };
+}
+
+function axis(scale, height) {
+  return scale.ticks.map((t) => {
+    const x = scale.x(t).toFixed(1);
+    const strong = t === 1;
+    return `<line x1="${x}" x2="${x}" y1="${TOP - 8}" y2="${height - 30}" stroke="${strong ? '#333' : '#ddd'}"` +
+      ` stroke-width="${strong ? 1.5 : 1}"/>` + text(x, height - 14, `${t}×`, 'text-anchor="middle" class="tick"');
+  }).join('\n');
+}
+
+function bar(b, y, scale) {
+  const label = text(LABEL_W, y + BAR_H - 2, b.label, 'text-anchor="end" class="peer"');
+  if (b.value == null) return label + text(scale.x(1) + 6, y + BAR_H - 2, 'no data', 'class="val"');
+  const x1 = scale.x(1);
+  const x2 = scale.x(b.value);
+  const [left, w] = x2 >= x1 ? [x1, x2 - x1] : [x2, x1 - x2];
+  const valueX = x2 >= x1 ? x2 + 4 : x2 - 4;
+  return label +
+    `<rect x="${left.toFixed(1)}" y="${y}" width="${Math.max(1, w).toFixed(1)}" height="${BAR_H}" fill="${COLORS[b.id]}"/>` +
+    text(valueX.toFixed(1), y + BAR_H - 2, fmtRatio(b.value), `class="val" text-anchor="${x2 >= x1 ? 'start' : 'end'}"`);
+}
+
+function legend() {
+  return PEERS.map(([id, label], i) => {
+    const x = 20 + i * 230;
+    return `<rect x="${x}" y="52" width="12" height="12" fill="${COLORS[id]}"/>` + text(x + 18, 62, label, 'class="peer"');
+  }).join('');
+}
+
+function frame(height, body, subtitle) {
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" ` +
+    'font-family="system-ui, -apple-system, Segoe UI, Helvetica, Arial, sans-serif">\n' +
+    '<style>.title{font-size:17px;font-weight:600}.sub{font-size:12px;fill:#555}.group{font-size:13px;' +
+    'font-weight:600}.peer{font-size:12px;fill:#333}.val{font-size:11px;fill:#111}.tick{font-size:11px;fill:#555}</style>\n' +
+    `<rect width="100%" height="100%" fill="#fff"/>\n` +
+    text(20, 26, 'wasyncore relative to each peer (× better; right of 1× = wasyncore ahead)', 'class="title"') +
+    text(20, 44, subtitle, 'class="sub"') + '\n' + body + '\n</svg>\n';
+}
+
+export function renderSvg({ results, info, cfg, mode, subjectMissing }) {
+  const subtitle = `${mode} run, ${info.date} · ${info.cpu} · Node ${info.node} · ${info.python} · medians of ${cfg.rounds} round(s), log scale`;
+  const groups = groupsOf(results, cfg);
+  if (subjectMissing || groups.every((g) => g.bars.every((b) => b.value == null))) {
+    const why = subjectMissing ? `wasyncore: ${subjectMissing}` : 'no wasyncore numbers';
+    return frame(120, text(20, 90, `${why} — no ratios to chart (see RESULTS.md for the peers).`, 'class="group"'), subtitle);
+  }
+  const scale = scaleFor(groups);
+  const parts = [legend()];
+  let y = TOP;
+  for (const g of groups) {
+    parts.push(`<text x="20" y="${y + 12}" class="group">${esc(g.label)} <tspan class="sub">· ${esc(g.sublabel)}</tspan></text>`);
+    g.bars.forEach((b, i) => parts.push(bar(b, y + 20 + i * (BAR_H + BAR_GAP), scale)));
+    y += 20 + g.bars.length * (BAR_H + BAR_GAP) + GROUP_GAP;
+  }
+  const height = y + 40;
+  return frame(height, axis(scale, height) + '\n' + parts.join('\n'), subtitle);
+}

@@ -1,0 +1,116 @@
+#!/usr/bin/env node
+// wasyncore benchmark harness.
+//   node bench/run.mjs            full run → bench/RESULTS.md, bench/results.svg (< 15 min)
+//   node bench/run.mjs --quick    3 short rounds → bench/out/quick/ (< 2 min)
+//   node bench/run.mjs --smoke    every scenario once, ~1 s each → bench/out/smoke/; exit 1 if any failed
+// Options: --only id,id  (scenario ids)   --rounds N   --out DIR
+import fs from 'node:fs';
+import path from 'node:path';
+import { MODES } from './lib/config.mjs';
+import { useClients } from './lib/loads.mjs';
+import { BENCH_DIR, OUT_DIR } from './lib/paths.mjs';
+import { disablePinning, installCleanup } from './lib/proc.mjs';
+import { renderMarkdown, summaryRows, titleOf } from './lib/report.mjs';
+import { runScenario } from './lib/runner.mjs';
+import { SCENARIOS } from './lib/scenarios.mjs';
+import { wasyncoreMissing } from './lib/servers.mjs';
+import { fmt, fmtRatio } from './lib/stats.mjs';
+import { renderSvg } from './lib/svg.mjs';
+import { buildClients, ensureWrk, hasTaskset, machineInfo } from './lib/tools.mjs';
+
+const log = (msg) => process.stdout.write(`${msg}\n`);
+
+function parseArgs(argv) {
+  const opts = { mode: 'full', only: null, rounds: null, out: null };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--smoke' || arg === '--quick' || arg === '--full') opts.mode = arg.slice(2);
+    else if (arg === '--only') opts.only = argv[++i].split(',');
+    else if (arg === '--rounds') opts.rounds = Number(argv[++i]);
+    else if (arg === '--out') opts.out = path.resolve(argv[++i]);
+    else if (arg === '--help' || arg === '-h') {
+      log(fs.readFileSync(new URL(import.meta.url), 'utf8').split('\n').slice(1, 7).join('\n').replace(/^\/\/ ?/gm, ''));
+      process.exit(0);
+    } else {
+      log(`unknown option ${arg} (see --help)`);
+      process.exit(2);
+    }
+  }
+  return opts;
+}
+
+function selectScenarios(only) {
+  if (!only) return SCENARIOS;
+  const unknown = only.filter((id) => !SCENARIOS.some((s) => s.id === id));
+  if (unknown.length) {
+    log(`unknown scenario(s) ${unknown.join(', ')}; known: ${SCENARIOS.map((s) => s.id).join(', ')}`);
+    process.exit(2);
+  }
+  return SCENARIOS.filter((s) => only.includes(s.id));
+}
+
+function prepare() {
+  const env = { wrk: ensureWrk(log), subjectMissing: wasyncoreMissing() };
+  if (!hasTaskset()) {
+    log('taskset missing or fewer than 2 cores: servers and load are not pinned');
+    disablePinning();
+  }
+  useClients(buildClients());
+  if (env.subjectMissing) log(`wasyncore: ${env.subjectMissing} — running the peers only`);
+  if (!env.wrk) log('wrk missing: HTTP rows are skipped');
+  return env;
+}
+
+function writeOutputs(outDir, data) {
+  fs.mkdirSync(outDir, { recursive: true });
+  fs.mkdirSync(OUT_DIR, { recursive: true });
+  const md = path.join(outDir, 'RESULTS.md');
+  const svg = path.join(outDir, 'results.svg');
+  fs.writeFileSync(md, renderMarkdown(data));
+  fs.writeFileSync(svg, renderSvg(data));
+  const raw = data.results.map(({ scenario, cells }) => ({ id: scenario.id, cells }));
+  fs.writeFileSync(path.join(OUT_DIR, `results-${data.mode}.json`), JSON.stringify({ ...data, results: raw }, null, 1));
+  return [md, svg];
+}
+
+function printSummary(data) {
+  log('\nSummary (wasyncore ÷ peer):');
+  for (const row of summaryRows(data.results, data.cfg)) {
+    const ratios = Object.entries(row.ratios).filter(([id]) => row.peers[id])
+      .map(([id, r]) => `${row.peers[id]} ${fmtRatio(r)}`).join(', ');
+    log(`  ${row.title} — ${row.metric.label}: wasyncore ${fmt(row.subject)}; ${ratios}`);
+  }
+}
+
+/** Cells that should have produced a number and did not. */
+function failures(results) {
+  return results.flatMap(({ scenario, cells }) =>
+    cells.filter((c) => c.status === 'failed').map((c) => `${scenario.id} / ${c.label}: ${c.errors[0]?.split('\n')[0]}`));
+}
+
+async function main() {
+  const opts = parseArgs(process.argv.slice(2));
+  const cfg = { ...MODES[opts.mode], ...(opts.rounds ? { rounds: opts.rounds } : {}) };
+  installCleanup();
+  const started = Date.now();
+  const info = machineInfo();
+  log(`wasyncore bench (${opts.mode}): ${info.cpu}, Node ${info.node}, ${info.python}`);
+  const env = prepare();
+  const results = [];
+  for (const scenario of selectScenarios(opts.only)) {
+    log(`\n▶ ${titleOf(scenario, cfg)} [${scenario.id}]`);
+    results.push(await runScenario(scenario, cfg, env, log));
+  }
+  const data = { results, info, cfg, mode: opts.mode, subjectMissing: env.subjectMissing };
+  const written = writeOutputs(opts.out ?? path.resolve(BENCH_DIR, cfg.outDir), data);
+  printSummary(data);
+  const failed = failures(results);
+  const cells = results.flatMap((r) => r.cells);
+  const skipped = cells.filter((c) => c.status === 'skipped').length;
+  log(`\nwrote ${written.map((p) => path.relative(process.cwd(), p)).join(', ')} in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  log(`bench ${opts.mode}: ${cells.length - failed.length - skipped} cells ok, ${failed.length} cells failed, ${skipped} cells skipped`);
+  for (const f of failed) log(`  FAILED ${f}`);
+  process.exitCode = failed.length ? 1 : 0;
+}
+
+await main();
