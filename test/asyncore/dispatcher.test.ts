@@ -64,6 +64,27 @@ describe("DispatcherTests", () => {
     ]);
   });
 
+  it("default handleError logs a compact trace at 'error' level, then calls handleClose", () => {
+    const calls: string[] = [];
+    const d = new (class extends Dispatcher {
+      override handleClose(): void {
+        calls.push("handleClose");
+        super.handleClose();
+      }
+    })();
+    d.createSocket();
+    const out = captureOutput("stdout", () => {
+      try {
+        throw new TypeError("I don't like spam!");
+      } catch (err) {
+        d.handleError(err);
+      }
+    });
+    expect(calls).toEqual(["handleClose"]);
+    expect(out).toMatch(/^error: uncaptured exception, closing channel <.*> \(TypeError:I don't like spam! \[.*\|.*\|\d+\]\)\n$/);
+    expect(d.socket!.closed).toBe(true);
+  });
+
   it("strerror() matches the OS message for EPERM and is never empty (bpo-8573)", () => {
     const eperm = osConstants.errno.EPERM;
     expect(strerror(eperm)).not.toBe("");
