@@ -104,6 +104,28 @@ describe("loop()", () => {
     await expect(loop({ map: {} as unknown as ChannelMap })).rejects.toThrow(TypeError);
   });
 
+  it("honours readable()/writable() assigned on the instance after the channel was registered", async () => {
+    const calls: string[] = [];
+    const server = new BaseServer(ipv4, ["127.0.0.1", 0], map, class extends BaseTestHandler {
+      override writable(): boolean { return false; }
+      override handleRead(): void { this.send(this.recv(64)); }
+    });
+    const client = new Dispatcher(null, map);
+    client.createSocket(AF_INET);
+    // assigned after createSocket() put the channel in the map, before the first pass (as Python code may do)
+    client.readable = () => false;
+    client.writable = () => !client.connected;
+    client.handleConnect = () => { calls.push("handleConnect"); };
+    client.handleRead = () => { calls.push("handleRead"); };
+    client.handleWrite = () => { calls.push("handleWrite"); };
+    client.handleError = (err) => { throw err; };
+    client.connect(server.address);
+    for (let i = 0; i < 500 && !client.connected; i++) await loop({ map, timeout: 0.01, count: 1 });
+    expect(client.send(Buffer.from("echo me"))).toBe(7);
+    await loop({ map, timeout: 0.01, count: 10 }); // the echo comes back, but the client is not readable
+    expect(calls).toEqual(["handleConnect", "handleWrite"]);
+  });
+
   it("uses little CPU while it waits on an idle listener", async () => {
     const l = new CountingListener(map);
     const cpu0 = process.cpuUsage();
