@@ -109,7 +109,7 @@ export async function loopWaitingForFlag(
   map: ChannelMap,
   instance: { flag: boolean },
   usePoll: boolean,
-  { passes = 2000, seconds = 5 } = {},
+  { passes = 500, seconds = 5 } = {},
 ): Promise<void> {
   const deadline = Date.now() + seconds * 1000;
   for (let i = 0; i < passes && map.size > 0 && Date.now() < deadline; i++) {
@@ -124,7 +124,7 @@ export async function loopUntil(
   map: ChannelMap,
   cond: () => boolean,
   usePoll: boolean,
-  { passes = 2000, seconds = 5 } = {},
+  { passes = 500, seconds = 5 } = {},
 ): Promise<void> {
   const deadline = Date.now() + seconds * 1000;
   for (let i = 0; i < passes && Date.now() < deadline; i++) {
