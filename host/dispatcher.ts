@@ -22,7 +22,7 @@ export class Dispatcher {
   socket: Socket | null = null;
   protected _map: ChannelMap;
   protected _fileno: number | null = null;
-  private flags = 0;
+  #flags = 0; // ES-private: subclasses (CPython tests too) use names like `flag` freely
 
   /** Python: asyncore.dispatcher(sock=None, map=None) */
   constructor(sock?: Socket | null, map?: ChannelMap) {
@@ -45,24 +45,24 @@ export class Dispatcher {
     }
   }
 
-  private flag(bit: number): boolean { return (this.flags & bit) !== 0; }
-  private setFlag(bit: number, on: boolean): void {
-    this.flags = on ? this.flags | bit : this.flags & ~bit;
+  #flag(bit: number): boolean { return (this.#flags & bit) !== 0; }
+  #setFlag(bit: number, on: boolean): void {
+    this.#flags = on ? this.#flags | bit : this.#flags & ~bit;
     const s = this.socket;
     if (s && !s.closed) getEngine().core.chan_set_flags(s.fileno(), on ? bit : 0, on ? 0 : bit);
   }
   /** Python: dispatcher.connected */
-  get connected(): boolean { return this.flag(F_CONNECTED); }
-  set connected(v: boolean) { this.setFlag(F_CONNECTED, v); }
+  get connected(): boolean { return this.#flag(F_CONNECTED); }
+  set connected(v: boolean) { this.#setFlag(F_CONNECTED, v); }
   /** Python: dispatcher.accepting */
-  get accepting(): boolean { return this.flag(F_ACCEPTING); }
-  set accepting(v: boolean) { this.setFlag(F_ACCEPTING, v); }
+  get accepting(): boolean { return this.#flag(F_ACCEPTING); }
+  set accepting(v: boolean) { this.#setFlag(F_ACCEPTING, v); }
   /** Python: dispatcher.connecting */
-  get connecting(): boolean { return this.flag(F_CONNECTING); }
-  set connecting(v: boolean) { this.setFlag(F_CONNECTING, v); }
+  get connecting(): boolean { return this.#flag(F_CONNECTING); }
+  set connecting(v: boolean) { this.#setFlag(F_CONNECTING, v); }
   /** Free for subclasses; asyncore never sets it. Python: dispatcher.closing */
-  get closing(): boolean { return this.flag(F_CLOSING); }
-  set closing(v: boolean) { this.setFlag(F_CLOSING, v); }
+  get closing(): boolean { return this.#flag(F_CLOSING); }
+  set closing(v: boolean) { this.#setFlag(F_CLOSING, v); }
 
   /** Python: repr(dispatcher) */
   toString(): string {
@@ -71,6 +71,11 @@ export class Dispatcher {
     else if (this.connected) status.push("connected");
     if (this.addr !== null) status.push(Array.isArray(this.addr) ? `${this.addr[0]}:${this.addr[1]}` : JSON.stringify(this.addr));
     return `<${status.join(" ")} fd=${this._fileno ?? "None"}>`;
+  }
+
+  /** The channel's key in its map (the core's token); -1 once closed. Python: dispatcher.socket.fileno() */
+  fileno(): number {
+    return this._fileno ?? this.socket?.fileno() ?? -1;
   }
 
   /** Python: dispatcher.add_channel(map=None) */
@@ -95,7 +100,7 @@ export class Dispatcher {
     if (!(sock instanceof Socket)) throw new TypeError(`setSocket: sock must be a Socket, got ${String(sock)}`);
     this.socket = sock;
     this._fileno = sock.fileno();
-    if (this.flags) getEngine().core.chan_set_flags(this._fileno, this.flags, 0);
+    if (this.#flags) getEngine().core.chan_set_flags(this._fileno, this.#flags, 0);
     this.addChannel(map);
   }
 

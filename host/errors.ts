@@ -1,5 +1,6 @@
 // One table maps Node's error codes to errno numbers and messages (libuv's UV_ERRNO_MAP idea).
 import { constants as osConstants } from "node:os";
+import { getSystemErrorMap } from "node:util";
 
 const ERRNO = osConstants.errno as Record<string, number>;
 
@@ -48,7 +49,12 @@ export function codeOf(errno: number): string {
 /** Python: os.strerror / asyncore._strerror — never empty. */
 export function strerror(errno: number): string {
   const code = codeOf(errno);
-  return MESSAGES[code] ?? `Unknown error ${errno}`;
+  const known = MESSAGES[code];
+  if (known !== undefined) return known;
+  // libuv knows the rest (its messages are strerror's, lower-cased).
+  const uv = Number.isInteger(errno) && errno > 0 ? getSystemErrorMap().get(-errno) : undefined;
+  if (uv !== undefined) return uv[1].charAt(0).toUpperCase() + uv[1].slice(1);
+  return `Unknown error ${errno}`;
 }
 
 /** A socket error with asyncore's meaning. Python: OSError (and its subclasses). */

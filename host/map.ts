@@ -25,6 +25,8 @@ export class ChannelMap<V = any> implements Iterable<[number, V]> { // eslint-di
   readonly policy = new Map<number, MapEntry>();
   /** Set while loop()/poll() runs on this map. */
   running: string | null = null;
+  /** Channels registered with default interest since the last pass: checked again once, at the next pass. */
+  private fresh: number[] = [];
 
   get size(): number { return this.items.size; }
   get(fd: number): V | undefined { return this.items.get(fd); }
@@ -46,9 +48,12 @@ export class ChannelMap<V = any> implements Iterable<[number, V]> { // eslint-di
     if (entry && typeof entry === "object" && entry.socket && entry.socket.fileno() === fd) {
       const e = getEngine();
       if (e.setField(fd, FIELD.map, this.id)) {
-        const custom = !defaultInterest.has(entry.readable) || !defaultInterest.has(entry.writable);
-        if (custom) this.policy.set(fd, entry);
-        else e.setField(fd, FIELD.interest, R | W);
+        if (hasCustomInterest(entry)) this.policy.set(fd, entry);
+        else {
+          e.setField(fd, FIELD.interest, R | W);
+          this.fresh.push(fd);
+          if (this.fresh.length > 2 * this.items.size + 64) this.fresh = this.fresh.filter((f) => this.items.has(f)); // a map no pass runs on
+        }
         notifyReady(fd);
       }
     }
@@ -76,6 +81,7 @@ export class ChannelMap<V = any> implements Iterable<[number, V]> { // eslint-di
 
   /** Asks readable()/writable() of the channels that override them and hands the answers to the core. */
   commitInterest(): void {
+    if (this.fresh.length > 0) this.recheckFresh();
     if (this.policy.size === 0) return;
     const e = getEngine();
     const core = e.core;
@@ -91,6 +97,21 @@ export class ChannelMap<V = any> implements Iterable<[number, V]> { // eslint-di
     }
     if (n > 0) core.interest_commit(n);
   }
+
+  // readable()/writable() set on the instance (or as class fields, which run after the base constructor
+  // registered the channel) are only visible at the next pass.
+  private recheckFresh(): void {
+    for (const fd of this.fresh) {
+      const entry = this.items.get(fd) as MapEntry | undefined;
+      if (entry !== undefined && !this.policy.has(fd) && hasCustomInterest(entry)) this.policy.set(fd, entry);
+    }
+    this.fresh.length = 0;
+  }
+}
+
+/** Does the entry answer readable()/writable() with its own code (the core must ask it each pass)? */
+function hasCustomInterest(entry: MapEntry): boolean {
+  return !defaultInterest.has(entry.readable) || !defaultInterest.has(entry.writable);
 }
 
 /** The default channel map. Python: asyncore.socket_map */

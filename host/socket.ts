@@ -159,6 +159,9 @@ export class Socket {
     let target: net.NetConnectOpts;
     if (this.family === AF_UNIX) {
       const path = checkPath(address, "connect()");
+      // A Unix connect fails at once in the kernel when the path is missing: throw now, as Python does.
+      const err = sys.unixPathError(path);
+      if (err) throw new SocketError(err, `connect(${describe(address)})`);
       target = { path };
       this.peerAddr = path;
     } else {

@@ -11,6 +11,7 @@
 // Readiness is exact for input (the bytes are already here); WRITABLE is a hint bounded by
 // the send window, like the kernel's socket buffer.
 import * as net from "node:net";
+import { statSync } from "node:fs";
 
 // Node's internal wrappers: the only synchronous bind Node has (DEP0111; present in Node 20–24).
 // Kept in this one module so a native backend can replace it.
@@ -112,6 +113,21 @@ function attach(s: net.Socket, sink: StreamSink): net.Socket {
 /** Wraps an accepted handle as a reading stream. */
 export function adopt(handle: UvStreamHandle, sink: StreamSink): net.Socket {
   return attach(new net.Socket({ handle, ...streamOptions(sink) } as net.SocketConstructorOpts), sink);
+}
+
+/**
+ * What connect(2) would say at once about a Unix socket path: 'ENOENT' (or 'ENOTDIR', 'EACCES')
+ * when it cannot be reached, null otherwise. Abstract names (leading NUL) are not checked.
+ */
+export function unixPathError(path: string): string | null {
+  if (path.startsWith("\0")) return null;
+  try {
+    statSync(path);
+    return null;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return typeof code === "string" ? code : "ENOENT";
+  }
 }
 
 /** Starts a TCP or Unix connect; completion or failure arrives through the sink. */
