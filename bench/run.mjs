@@ -99,7 +99,9 @@ async function main() {
   const results = [];
   for (const scenario of selectScenarios(opts.only)) {
     log(`\n▶ ${titleOf(scenario, cfg)} [${scenario.id}]`);
+    const t0 = Date.now();
     results.push(await runScenario(scenario, cfg, env, log));
+    log(`  (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
   }
   const data = { results, info, cfg, mode: opts.mode, subjectMissing: env.subjectMissing };
   const written = writeOutputs(opts.out ?? path.resolve(BENCH_DIR, cfg.outDir), data);

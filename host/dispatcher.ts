@@ -5,7 +5,7 @@ import { Socket, checkBytes } from "./socket.js";
 import { ChannelMap, socketMap, defaultInterest } from "./map.js";
 import { getEngine } from "./engine.js";
 import { F_CONNECTED, F_ACCEPTING, F_CONNECTING, F_CLOSING } from "./abi.js";
-import type { Address } from "./address.js";
+import { type Address, describe } from "./address.js";
 import { compactTraceback } from "./traceback.js";
 
 const EMPTY = Buffer.alloc(0);
@@ -26,7 +26,7 @@ export class Dispatcher {
 
   /** Python: asyncore.dispatcher(sock=None, map=None) */
   constructor(sock?: Socket | null, map?: ChannelMap) {
-    if (map !== undefined && !(map instanceof ChannelMap)) throw new TypeError(`Dispatcher: map must be a ChannelMap, got ${String(map)}`);
+    if (map !== undefined && !(map instanceof ChannelMap)) throw new TypeError(`Dispatcher: map must be a ChannelMap, got ${describe(map)}`);
     this._map = map ?? socketMap;
     if (sock) {
       this.setSocket(sock, map);
@@ -97,7 +97,7 @@ export class Dispatcher {
 
   /** Python: dispatcher.set_socket(sock, map=None) */
   setSocket(sock: Socket, map?: ChannelMap): void {
-    if (!(sock instanceof Socket)) throw new TypeError(`setSocket: sock must be a Socket, got ${String(sock)}`);
+    if (!(sock instanceof Socket)) throw new TypeError(`setSocket: sock must be a Socket, got ${describe(sock)}`);
     this.socket = sock;
     this._fileno = sock.fileno();
     if (this.#flags) getEngine().core.chan_set_flags(this._fileno, this.#flags, 0);
@@ -107,7 +107,7 @@ export class Dispatcher {
   /** Python: dispatcher.set_reuse_addr() */
   setReuseAddr(): void {
     try {
-      const s = this.requireSocket("setReuseAddr()");
+      const s = this.#requireSocket("setReuseAddr()");
       s.setsockopt(SOL_SOCKET, SO_REUSEADDR, s.getsockopt(SOL_SOCKET, SO_REUSEADDR) | 1);
     } catch (err) {
       if (!(err instanceof SocketError)) throw err;
@@ -121,21 +121,21 @@ export class Dispatcher {
 
   /** Python: dispatcher.listen(num) */
   listen(num: number): void {
-    const s = this.requireSocket("listen()");
+    const s = this.#requireSocket("listen()");
     this.accepting = true;
     s.listen(num);
   }
 
   /** Python: dispatcher.bind(addr) — synchronous. */
   bind(addr: Address): void {
-    const s = this.requireSocket("bind()");
+    const s = this.#requireSocket("bind()");
     this.addr = addr;
     s.bind(addr);
   }
 
   /** Starts a connect; handleConnect() runs when it completes. Python: dispatcher.connect(address) */
   connect(address: Address): void {
-    const s = this.requireSocket("connect()");
+    const s = this.#requireSocket("connect()");
     this.connected = false;
     this.connecting = true;
     s.connect(address); // asyncore: a synchronous failure leaves connecting true and the channel mapped
@@ -144,7 +144,7 @@ export class Dispatcher {
 
   /** Python: dispatcher.accept() — `[socket, address]`, or null when nothing is pending. */
   accept(): [Socket, Address] | null {
-    const s = this.requireSocket("accept()");
+    const s = this.#requireSocket("accept()");
     try {
       return s.accept();
     } catch (err) {
@@ -155,7 +155,7 @@ export class Dispatcher {
 
   /** Bytes taken (0 when it would block). Python: dispatcher.send(data) */
   send(data: Uint8Array): number {
-    const s = this.requireSocket("send()");
+    const s = this.#requireSocket("send()");
     checkBytes(data, "send()");
     try {
       return s.send(data);
@@ -171,7 +171,7 @@ export class Dispatcher {
 
   /** Up to `bufferSize` bytes; empty when the peer closed (handleClose() was called). Python: dispatcher.recv */
   recv(bufferSize: number): Buffer {
-    const s = this.requireSocket("recv()");
+    const s = this.#requireSocket("recv()");
     try {
       const data = s.recv(bufferSize);
       if (data.length === 0 && bufferSize !== 0) this.handleClose(); // a closed connection is indicated by signaling a read condition, and having recv() return 0.
@@ -204,7 +204,7 @@ export class Dispatcher {
     return this.socket !== null && this.socket.closed;
   }
 
-  private requireSocket(what: string): Socket {
+  #requireSocket(what: string): Socket {
     const s = this.socket;
     if (s === null) throw new SocketError("EBADF", `${what}: the dispatcher has no socket (call createSocket() first)`);
     // asyncore: use after close throws EBADF instead of calling handleClose() again.

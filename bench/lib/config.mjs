@@ -10,9 +10,9 @@ export const MODES = {
   },
   // Local use: under two minutes.
   quick: {
-    rounds: 3, wrkSeconds: 1, warmupSeconds: 0, echoSeconds: 0.5, echoWarmup: 0.1,
-    bulkBytes: 64 * MiB, bulkCapSeconds: 15, chatSeconds: 0.5,
-    idleConns: 10_000, idleSeconds: 0.25, outDir: 'out/quick',
+    rounds: 3, wrkSeconds: 1, warmupSeconds: 0, echoSeconds: 0.3, echoWarmup: 0.1,
+    bulkBytes: 64 * MiB, bulkCapSeconds: 15, chatSeconds: 0.3,
+    idleConns: 1000, idleSeconds: 0.2, outDir: 'out/quick',
   },
   // The published numbers (bench/RESULTS.md, bench/results.svg): under 15 minutes.
   full: {

@@ -80,7 +80,7 @@ export async function idle(server, { conns, seconds }) {
     probe.stdin.write('go\n');
     const ready = await step('READY', 150_000);
     if (ready.conns === 0) throw new Error('no idle connection could be opened');
-    await sleep(300);
+    await sleep(150);
     const after = await memory(server);
     probe.stdin.write('go\n');
     const loaded = await step('LOADED', (seconds + 30) * 1000);
@@ -93,7 +93,8 @@ export async function idle(server, { conns, seconds }) {
 }
 
 async function memory(server) {
-  return { rss: rssBytes(server.pid), core: coreBytesInUse(await server.stats()) };
+  const stats = await server.stats();
+  return { rss: rssBytes(server.pid), core: stats?.coreMemoryInUse ?? null, reserved: stats?.coreMemoryReserved ?? null };
 }
 
 function idleSample(base, loaded, ready, before, after) {
@@ -101,27 +102,11 @@ function idleSample(base, loaded, ready, before, after) {
   return {
     rss_per_conn: perConn(before.rss, after.rss),
     core_per_conn: perConn(before.core, after.core),
+    core_reserved_per_conn: perConn(before.reserved, after.reserved),
     rtt_base_us: base.p50_us,
     rtt_idle_us: loaded.p50_us,
     pass_cost_us: loaded.p50_us - base.p50_us,
     conns: ready.conns,
     connect_s: ready.seconds,
   };
-}
-
-/** Finds "core memory in use" in a loopStats() object, whatever its exact shape. */
-export function coreBytesInUse(stats) {
-  if (!stats || typeof stats !== 'object') return null;
-  const found = [];
-  const walk = (obj, prefix) => {
-    for (const [key, value] of Object.entries(obj)) {
-      const name = `${prefix}${key}`;
-      if (value && typeof value === 'object') walk(value, `${name}.`);
-      else if (typeof value === 'number') found.push([name, value]);
-    }
-  };
-  walk(stats, '');
-  const memory = found.filter(([name]) => /mem|heap|pool|bytes/i.test(name) && !/reserv|cap|max|limit/i.test(name));
-  const inUse = memory.find(([name]) => /(in.?use|used)/i.test(name)) ?? memory.find(([name]) => /mem/i.test(name));
-  return inUse ? inUse[1] : null;
 }

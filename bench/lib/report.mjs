@@ -21,9 +21,11 @@ export function summaryRows(results, cfg) {
   return results.flatMap((result) =>
     result.scenario.metrics.filter((m) => m.summary).map((metric) => {
       const subject = valueOf(result, SUBJECT, metric.key);
-      const ratios = Object.fromEntries(PEERS.map(([id]) => [id, ratio(subject, valueOf(result, id, metric.key))]));
+      const values = Object.fromEntries(PEERS.map(([id]) => [id, valueOf(result, id, metric.key)]));
+      const ratios = Object.fromEntries(PEERS.map(([id]) => [id, ratio(subject, values[id])]));
       const peers = Object.fromEntries(PEERS.map(([id]) => [id, cellOf(result, id)?.label ?? null]));
-      return { title: titleOf(result.scenario, cfg), metric, subject, ratios, peers };
+      const skipped = cellOf(result, SUBJECT)?.reason?.replace(/^wasyncore: /, '') ?? null;
+      return { title: titleOf(result.scenario, cfg), metric, subject, skipped, values, ratios, peers };
     }));
 }
 
@@ -36,8 +38,8 @@ function targetChecks({ metric, subject, ratios }) {
     return `${cmp} ${t.toFixed(1)}× ${PEERS.find(([id]) => id === peer)[1]} ${mark(ok)}`;
   });
   if (metric.absolute?.max != null) {
-    const ok = subject == null ? null : subject < metric.absolute.max;
-    checks.push(`< ${metric.absolute.max} ${metric.label.split(' ')[0]} ${mark(ok)}`);
+    const ok = subject == null ? null : subject <= metric.absolute.max;
+    checks.push(`${metric.absolute.text} ${mark(ok)}`);
   }
   return checks.join('<br>') || '';
 }
@@ -55,7 +57,7 @@ function headerSection(info, cfg, mode) {
       'Do not edit by hand: run the harness again.',
     '',
     table(['', ''], [
-      ['Machine', `${info.cpu}, ${info.memory}, ${info.os}`],
+      ['Machine', `${info.cpu}, ${info.memory}, ${info.os}; load average at start ${info.loadavg}`],
       ['Node', info.node],
       ['Python', info.python ?? 'missing'],
       ['Load', `${info.wrk} (HTTP); C clients built with ${info.gcc} (TCP)`],
@@ -67,7 +69,8 @@ function headerSection(info, cfg, mode) {
 
 function summarySection(rows, subjectNote) {
   const body = rows.map((row) => [
-    row.title, row.metric.label + (row.metric.better === 'lower' ? ' (lower is better)' : ''), fmt(row.subject),
+    row.title, row.metric.label + (row.metric.better === 'lower' ? ' (lower is better)' : ''),
+    row.subject == null && row.skipped ? row.skipped : fmt(row.subject),
     ...PEERS.map(([id]) => (row.peers[id] ? fmtRatio(row.ratios[id]) : '')), targetChecks(row),
   ]);
   return [

@@ -38,6 +38,7 @@ export async function runScenario(scenario, cfg, env, log) {
   for (let round = 1; round <= cfg.rounds; round++) {
     for (const cell of cells.filter((c) => !c.reason)) {
       const tag = `  round ${round}/${cfg.rounds} ${cell.label.padEnd(18)}`;
+      const t0 = Date.now();
       try {
         const { sample, unavailable } = await runOnce(scenario, cell.id, cfg);
         if (unavailable) {
@@ -46,7 +47,7 @@ export async function runScenario(scenario, cfg, env, log) {
           continue;
         }
         cell.samples.push(sample);
-        log(`${tag} ${describe(scenario, sample)}`);
+        log(`${tag} ${describe(scenario, sample)}  [${((Date.now() - t0) / 1000).toFixed(1)} s]`);
       } catch (err) {
         cell.errors.push(String(err.message ?? err));
         log(`${tag} FAILED: ${String(err.message ?? err).split('\n').slice(0, 3).join(' | ')}`);

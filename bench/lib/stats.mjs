@@ -29,6 +29,7 @@ export function advantage(r, better) {
 export function fmt(x) {
   if (x == null || !Number.isFinite(x)) return '—';
   const abs = Math.abs(x);
+  if (Number.isInteger(x) && abs < 1000) return String(x);
   if (abs >= 1000) return Math.round(x).toLocaleString('en-US');
   if (abs >= 100) return x.toFixed(0);
   if (abs >= 10) return x.toFixed(1);

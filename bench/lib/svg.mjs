@@ -1,7 +1,7 @@
 // bench/results.svg: a diverging bar chart (log scale) of how wasyncore compares
 // with each peer, per summary metric. Bars right of 1× mean wasyncore is ahead.
 import { PEERS, summaryRows } from './report.mjs';
-import { advantage, fmtRatio } from './stats.mjs';
+import { advantage, fmt, fmtRatio } from './stats.mjs';
 
 const COLORS = { 'node-net': '#3b7dd8', 'node-http': '#8e5bd0', asyncore: '#e0a21a', asyncio: '#2da57a' };
 const WIDTH = 980;
@@ -18,11 +18,15 @@ const text = (x, y, s, attrs = '') => `<text x="${x}" y="${y}" ${attrs}>${esc(s)
 
 /** Groups of bars: one group per summary row, one bar per peer that ran in it. */
 function groupsOf(results, cfg) {
-  return summaryRows(results, cfg).map((row) => ({
+  return summaryRows(results, cfg).filter((row) => row.metric.chart !== false).map((row) => ({
     label: row.title,
+    empty: row.skipped ? `wasyncore: ${row.skipped}` : 'no ratio (a side has no number)',
     sublabel: `${row.metric.label}${row.metric.better === 'lower' ? ' (lower is better: shown inverted)' : ''}`,
     bars: PEERS.filter(([id]) => row.peers[id]).map(([id]) => ({
-      id, label: row.peers[id], value: advantage(row.ratios[id], row.metric.better),
+      id,
+      label: row.peers[id],
+      value: advantage(row.ratios[id], row.metric.better),
+      missing: row.values[id] != null && row.values[id] <= 0 ? `no ratio (this peer: ${fmt(row.values[id])}, not above 0)` : 'no data',
     })),
   }));
 }
@@ -51,14 +55,17 @@ function axis(scale, height) {
 
 function bar(b, y, scale) {
   const label = text(LABEL_W, y + BAR_H - 2, b.label, 'text-anchor="end" class="peer"');
-  if (b.value == null) return label + text(scale.x(1) + 6, y + BAR_H - 2, 'no data', 'class="val"');
+  if (b.value == null) return label + text(scale.x(1) + 6, y + BAR_H - 2, b.missing, 'class="val"');
   const x1 = scale.x(1);
   const x2 = scale.x(b.value);
   const [left, w] = x2 >= x1 ? [x1, x2 - x1] : [x2, x1 - x2];
-  const valueX = x2 >= x1 ? x2 + 4 : x2 - 4;
-  return label +
-    `<rect x="${left.toFixed(1)}" y="${y}" width="${Math.max(1, w).toFixed(1)}" height="${BAR_H}" fill="${COLORS[b.id]}"/>` +
-    text(valueX.toFixed(1), y + BAR_H - 2, fmtRatio(b.value), `class="val" text-anchor="${x2 >= x1 ? 'start' : 'end'}"`);
+  const rect = `<rect x="${left.toFixed(1)}" y="${y}" width="${Math.max(1, w).toFixed(1)}" height="${BAR_H}" fill="${COLORS[b.id]}"/>`;
+  // The value goes past the bar's end, or inside it where that would hit the labels.
+  const inside = x2 < PLOT.left + 40;
+  const valueX = x2 >= x1 || inside ? x2 + 4 : x2 - 4;
+  const anchor = x2 >= x1 || inside ? 'start' : 'end';
+  const cls = inside ? 'val inside' : 'val';
+  return label + rect + text(valueX.toFixed(1), y + BAR_H - 2, fmtRatio(b.value), `class="${cls}" text-anchor="${anchor}"`);
 }
 
 function legend() {
@@ -72,7 +79,7 @@ function frame(height, body, subtitle) {
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" ` +
     'font-family="system-ui, -apple-system, Segoe UI, Helvetica, Arial, sans-serif">\n' +
     '<style>.title{font-size:17px;font-weight:600}.sub{font-size:12px;fill:#555}.group{font-size:13px;' +
-    'font-weight:600}.peer{font-size:12px;fill:#333}.val{font-size:11px;fill:#111}.tick{font-size:11px;fill:#555}</style>\n' +
+    'font-weight:600}.peer{font-size:12px;fill:#333}.val{font-size:11px;fill:#111}.inside{fill:#fff;font-weight:600}.tick{font-size:11px;fill:#555}</style>\n' +
     `<rect width="100%" height="100%" fill="#fff"/>\n` +
     text(20, 26, 'wasyncore relative to each peer (× better; right of 1× = wasyncore ahead)', 'class="title"') +
     text(20, 44, subtitle, 'class="sub"') + '\n' + body + '\n</svg>\n';
@@ -90,8 +97,10 @@ export function renderSvg({ results, info, cfg, mode, subjectMissing }) {
   let y = TOP;
   for (const g of groups) {
     parts.push(`<text x="20" y="${y + 12}" class="group">${esc(g.label)} <tspan class="sub">· ${esc(g.sublabel)}</tspan></text>`);
-    g.bars.forEach((b, i) => parts.push(bar(b, y + 20 + i * (BAR_H + BAR_GAP), scale)));
-    y += 20 + g.bars.length * (BAR_H + BAR_GAP) + GROUP_GAP;
+    const bars = g.bars.every((b) => b.value == null) ? [] : g.bars;
+    if (!bars.length) parts.push(text(LABEL_W, y + 20 + BAR_H - 2, g.empty, 'class="peer"'));
+    bars.forEach((b, i) => parts.push(bar(b, y + 20 + i * (BAR_H + BAR_GAP), scale)));
+    y += 20 + Math.max(1, bars.length) * (BAR_H + BAR_GAP) + GROUP_GAP;
   }
   const height = y + 40;
   return frame(height, axis(scale, height) + '\n' + parts.join('\n'), subtitle);

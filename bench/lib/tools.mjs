@@ -64,8 +64,9 @@ export function machineInfo() {
     os: `${os.type()} ${os.release()} ${os.arch()}`,
     node: process.version,
     python: firstLine('python3', ['--version']),
-    wrk: has('wrk') ? firstLine('wrk', ['-v']) : 'missing',
+    wrk: has('wrk') ? firstLine('wrk', ['-v']).replace(/^(wrk \S+).*/, '$1') : 'missing',
     gcc: firstLine('gcc', ['--version']),
     date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+    loadavg: os.loadavg().map((x) => x.toFixed(2)).join(' '),
   };
 }

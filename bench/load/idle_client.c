@@ -29,7 +29,7 @@ static int recv_all(int fd, char *buf, size_t len) {
   return 0;
 }
 
-/* Blocking 64-byte ping-pong on fd for `seconds`; prints TAG {json}. */
+/* Blocking 64-byte ping-pong on fd for `seconds`; prints TAG {json} unless tag is NULL (warm-up). */
 static void ping_pong(int fd, double seconds, const char *tag) {
   char buf[MSG];
   memset(buf, 'p', sizeof buf);
@@ -42,6 +42,7 @@ static void ping_pong(int fd, double seconds, const char *tag) {
     samples_push(&lat, (now_s() - t) * 1e6);
   }
   size_t count = lat.n;
+  if (!tag) { free(lat.v); return; }
   uint32_t p50 = samples_pct(&lat, 50), p99 = samples_pct(&lat, 99);
   printf("%s {\"round_trips\":%zu,\"p50_us\":%u,\"p99_us\":%u}\n", tag, count, p50, p99);
   fflush(stdout);
@@ -98,6 +99,7 @@ int main(int argc, char **argv) {
   if (active < 0) die("connect");
   int one = 1;
   setsockopt(active, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  ping_pong(active, seconds, NULL);
   ping_pong(active, seconds, "BASE");
   wait_for_harness();
   open_idle(argv[1], port, idle);
