@@ -83,6 +83,7 @@ export class TimerHandle {
       getEngine().core.timer_cancel(this.id);
       armed.delete(this.id);
       this.id = 0;
+      if (waitingUntil.has(this.map.id)) wakeMap(this.map.id); // the loop may have nothing left to wait for
     }
     if (this.owner) owned.get(this.owner)?.delete(this);
   }
@@ -217,6 +218,7 @@ export function cancelOwnedTimers(owner: TimerOwner): void {
 export function cancelMapTimers(map: TimerMap): void {
   for (const t of inFlight.get(map.id) ?? []) t.cancel();
   if (getEngine().core.timer_cancel_map(map.id) === 0) return;
+  wakeMap(map.id);
   for (const [id, t] of armed) {
     if (t.map !== map) continue;
     armed.delete(id);
