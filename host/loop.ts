@@ -82,6 +82,7 @@ const yieldToNode = (): Promise<void> => new Promise((resolve) => setImmediate(r
 let events = new Int32Array(256);
 
 /** Does the map have channels or timers (what keeps loop() running)? */
+// asyncore: loop() also runs while the map has timers (asyncore has none; pyftpdlib's ioloop does this).
 const busy = (map: ChannelMap): boolean => map.size > 0 || pendingTimers(map) > 0;
 
 /** One pass: yield to Node, ask interest, wait for readiness up to `timeout` (or the next timer), dispatch, flush. */

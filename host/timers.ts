@@ -249,6 +249,9 @@ export async function waitForEvents(map: TimerMap, timeoutMs: number): Promise<v
   } finally {
     waitingUntil.delete(map.id);
   }
+  // A wait that ended in Node's timers phase resumes before Node polls for I/O; let it poll
+  // first, so bytes that arrived during a stall count before an idle check runs.
+  await new Promise((resolve) => setImmediate(resolve));
 }
 
 /** Runs the map's due timers in deadline order (ties in scheduling order). */
@@ -343,7 +346,8 @@ function checkIdle(this: TimerOwner): void {
   } catch (err) {
     if (err instanceof ExitNow) throw err;
     if (isDisconnect(err)) { if (!this.isClosed()) this.handleClose(); } else this.handleError(err);
+  } finally {
+    // Still open and still timed (even after ExitNow): count another full period from now.
+    if (!this.isClosed() && idle.get(this) === timer && timer.runnable) timer.reset();
   }
-  // Still open and still timed: count another full period from now.
-  if (!this.isClosed() && idle.get(this) === timer && !timer.cancelled && timer.runnable) timer.reset();
 }
