@@ -11,6 +11,9 @@ import {
   rec, slotOf, chanOpen, chanClose, refresh, readiness, chanSetFlags, chanSetField, chanGetField,
   checkField, readyCount, readySlotAt, tokenOf, liveCount, setDefaults, advanceTick, countInMap, tick,
 } from "./channels";
+import {
+  timerAdd, timerCancel, timerReset, timerNext, timerPopDue, timerCancelMap, timerCount, timerHeapLen, timerIdsPtr,
+} from "./timers";
 
 let scratch: usize = 0; // SCRATCH_PAIRS * 8 bytes: {token, interest} pairs from the host
 let events: usize = 0;
@@ -120,6 +123,7 @@ export function in_commit(token: i32, n: u32): i32 {
   if (rc < 0) return rc;
   bytesIn += n;
   let r = rec(<u32>slotOf(token));
+  store<u32>(r, tick, C_TICK); // bytes arriving count as activity (idle timeouts)
   return load<u32>(r, C_IN + Q_LEN) >= load<u32>(r, C_PAUSE) ? 1 : 0;
 }
 
@@ -170,6 +174,27 @@ export function out_consume(token: i32, n: u32): i32 {
 
 /** Advances the coarse clock used for last-activity stamps. */
 export function engine_tick(t: u32): void { advanceTick(t); }
+
+// ---- timers (timers.ts) ------------------------------------------------------------------
+
+/** Arms a timer of map `mapId` at `deadline` (monotonic ms); returns its id or an error code. */
+export function timer_add(mapId: u32, deadline: f64): i32 { return timerAdd(mapId, deadline); }
+/** Cancels an armed timer; E_TOKEN for a stale id. */
+export function timer_cancel(id: i32): i32 { return timerCancel(id); }
+/** Re-arms an armed timer at a new deadline; E_TOKEN for a stale id. */
+export function timer_reset(id: i32, deadline: f64): i32 { return timerReset(id, deadline); }
+/** Nearest deadline of the map's armed timers, or -1. */
+export function timer_next(mapId: u32): f64 { return timerNext(mapId); }
+/** Takes up to `max` due timers of the map, in firing order, into timer_ids_ptr(); returns the count. */
+export function timer_pop_due(mapId: u32, now: f64, max: u32): i32 { return timerPopDue(mapId, now, max); }
+/** Cancels every armed timer of the map; returns how many. */
+export function timer_cancel_map(mapId: u32): i32 { return timerCancelMap(mapId); }
+/** Armed timers of the map (0 = all maps). */
+export function timer_count(mapId: u32): u32 { return timerCount(mapId); }
+/** Heap entries of the map including stale ones (compaction is observable). */
+export function timer_heap_len(mapId: u32): u32 { return timerHeapLen(mapId); }
+/** Where timer_pop_due writes ids (i32 each). */
+export function timer_ids_ptr(): usize { return timerIdsPtr(); }
 
 // ---- one pass ----------------------------------------------------------------------------
 

@@ -8,6 +8,8 @@ export const CORE_EXPORTS = [
   "in_reserve", "in_commit", "in_peek", "in_consume",
   "out_reserve", "out_commit", "out_peek", "out_consume",
   "engine_tick", "engine_poll", "events_ptr", "engine_stat", "map_count", "pool_trim",
+  "timer_add", "timer_cancel", "timer_reset", "timer_next", "timer_pop_due", "timer_cancel_map",
+  "timer_count", "timer_heap_len", "timer_ids_ptr",
 ] as const;
 
 /** Functions the core imports, by module. */
@@ -42,6 +44,15 @@ export interface CoreExports {
   engine_stat(i: number): number;
   map_count(mapId: number): number;
   pool_trim(): void;
+  timer_add(mapId: number, deadline: number): number;
+  timer_cancel(id: number): number;
+  timer_reset(id: number, deadline: number): number;
+  timer_next(mapId: number): number;
+  timer_pop_due(mapId: number, now: number, max: number): number;
+  timer_cancel_map(mapId: number): number;
+  timer_count(mapId: number): number;
+  timer_heap_len(mapId: number): number;
+  timer_ids_ptr(): number;
 }
 
 // Result codes (assembly/layout.ts).
@@ -77,6 +88,9 @@ export const STAT = {
   channels: 0, chunksLive: 1, chunksFree: 2, chunkBytes: 3, memoryBytes: 4, events: 5,
   bytesIn: 6, bytesOut: 7, chunkSize: 8, memoryCap: 9, ready: 10,
 } as const;
+
+/** Most ids one timer_pop_due call writes (assembly/timers.ts TIMER_BATCH). */
+export const TIMER_BATCH = 1024;
 
 export const MODE_SELECT = 0;
 export const MODE_POLL2 = 1;

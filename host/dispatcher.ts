@@ -7,6 +7,7 @@ import { getEngine } from "./engine.js";
 import { F_CONNECTED, F_ACCEPTING, F_CONNECTING, F_CLOSING } from "./abi.js";
 import { type Address, describe } from "./address.js";
 import { compactTraceback } from "./traceback.js";
+import { scheduleOwned, setIdleTimeout, cancelOwnedTimers, type TimerHandle, type TimerCallback } from "./timers.js";
 
 const EMPTY = Buffer.alloc(0);
 
@@ -187,6 +188,7 @@ export class Dispatcher {
 
   /** Python: dispatcher.close() — idempotent; does not call handleClose(). */
   close(): void {
+    cancelOwnedTimers(this);
     this.connected = false;
     this.accepting = false;
     this.connecting = false;
@@ -205,6 +207,31 @@ export class Dispatcher {
     // asyncore: use after close throws EBADF instead of calling handleClose() again.
     if (s.closed) throw new SocketError("EBADF", `${what} on a closed dispatcher`);
     return s;
+  }
+
+  /** Runs `fn(...args)` with `this` = the dispatcher, `seconds` from now; close() cancels it. */
+  callLater(seconds: number, fn: TimerCallback, ...args: unknown[]): TimerHandle {
+    return scheduleOwned(this, this._map, seconds, fn, args, false);
+  }
+
+  /** Runs `fn(...args)` with `this` = the dispatcher every `seconds`; close() cancels it. */
+  callEvery(seconds: number, fn: TimerCallback, ...args: unknown[]): TimerHandle {
+    return scheduleOwned(this, this._map, seconds, fn, args, true);
+  }
+
+  /** Calls handleIdle() once no byte moved either way for `seconds` (0 or null: never). (pyftpdlib: timeout) */
+  setIdleTimeout(seconds: number | null): void {
+    setIdleTimeout(this, this._map, seconds);
+  }
+
+  /** The channel was idle for its idle timeout; default closes it. (pyftpdlib: handle_timeout) */
+  handleIdle(): void | Promise<void> {
+    return this.handleClose();
+  }
+
+  /** A timer of this channel threw (ExitNow excepted); default hands it to the map's handleTimerError. */
+  handleTimerError(err: unknown, timer: TimerHandle): void {
+    this._map.handleTimerError(err, timer);
   }
 
   /** Python: dispatcher.log(message) */

@@ -80,6 +80,7 @@ export class Engine {
     const core = this.core;
     let off = start;
     this.pauseWanted = false;
+    this.tick(); // the bytes' arrival stamps the channel's last activity
     while (off < end) {
       const ptr = core.in_reserve(token, end - off);
       if (ptr === 0) break;
@@ -119,6 +120,7 @@ export class Engine {
   /** Copies as much of `data` as the send window allows into the output queue. */
   pushOut(token: number, data: Uint8Array): number {
     const core = this.core;
+    this.tick();
     const window = this.field(token, FIELD.window);
     const pending = this.field(token, FIELD.outLen) + this.field(token, FIELD.inflight);
     let room = Math.max(0, window - pending);
@@ -152,6 +154,13 @@ export class Engine {
       core.out_consume(token, len);
     }
     return out;
+  }
+
+  /** Sets the core's activity clock to now (monotonic ms as a wrapping u32) and returns it. */
+  tick(): number {
+    const t = Math.floor(performance.now()) >>> 0;
+    this.core.engine_tick(t);
+    return t;
   }
 
   /** A record field, or -1 for a stale token. */

@@ -5,6 +5,7 @@ export type { Address } from "./address.js";
 export { Socket } from "./socket.js";
 export { ChannelMap, socketMap } from "./map.js";
 export { Dispatcher, DispatcherWithSend } from "./dispatcher.js";
-export { loop, poll, poll2, read, write, readwrite, closeAll, type LoopOptions, type Handlers } from "./loop.js";
+export { loop, poll, poll2, pollOnce, read, write, readwrite, closeAll, type LoopOptions, type Handlers } from "./loop.js";
+export { callLater, callEvery, TimerHandle, type TimerCallback } from "./timers.js";
 export { compactTraceback } from "./traceback.js";
 export { configure, loopStats, type EngineOptions, type LoopStats } from "./stats.js";

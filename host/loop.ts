@@ -4,9 +4,10 @@ import { POLLIN, POLLOUT, POLLPRI, POLLHUP, POLLERR, POLLNVAL } from "./constant
 import { ChannelMap, socketMap } from "./map.js";
 import { getEngine } from "./engine.js";
 import { MODE_SELECT, MODE_POLL2 } from "./abi.js";
-import { waitReady, flushAll } from "./wake.js";
+import { flushAll } from "./wake.js";
 import { describe } from "./address.js";
 import { SocketError } from "./errors.js";
+import { waitForEvents, runDueTimers, pendingTimers, nextTimerDelay, cancelMapTimers } from "./timers.js";
 
 /** An object the loop can dispatch to (a Dispatcher, or any object with these hooks). */
 export interface Handlers {
@@ -80,18 +81,29 @@ function checkMap(map: unknown, what: string): ChannelMap {
 const yieldToNode = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 let events = new Int32Array(256);
 
-/** One pass: yield to Node, ask interest, wait for readiness up to `timeout`, dispatch, flush. */
+/** Does the map have channels or timers (what keeps loop() running)? */
+// asyncore: loop() also runs while the map has timers (asyncore has none; pyftpdlib's ioloop does this).
+const busy = (map: ChannelMap): boolean => map.size > 0 || pendingTimers(map) > 0;
+
+/** One pass: yield to Node, ask interest, wait for readiness up to `timeout` (or the next timer), dispatch, flush. */
 async function pass(map: ChannelMap, timeout: number, mode: number): Promise<void> {
   await yieldToNode();
-  if (map.size === 0) return;
+  if (!busy(map)) return;
   const core = getEngine().core;
   map.commitInterest();
   let n = core.engine_poll(map.id, mode);
   if (n === 0 && timeout > 0) {
-    await waitReady(map.id, Math.min(timeout * 1000, 2 ** 31 - 1));
+    await waitForEvents(map, Math.min(timeout * 1000, 2 ** 31 - 1));
     n = core.engine_poll(map.id, mode);
   }
+  dispatch(map, n, mode);
+}
+
+/** Dispatches the events of the last engine_poll, then the due timers, then flushes output. */
+function dispatch(map: ChannelMap, n: number, mode: number): void {
+  const core = getEngine().core;
   if (n < 0) throw new SocketError("EINVAL", `engine_poll returned ${n}`);
+  getEngine().tick(); // activity stamps from this pass's sends
   if (events.length < n * 2) events = new Int32Array(n * 4);
   const ev = events;
   ev.set(new Int32Array(core.memory.buffer, core.events_ptr(), n * 2));
@@ -104,13 +116,14 @@ async function pass(map: ChannelMap, timeout: number, mode: number): Promise<voi
       else if (flags & POLLIN) read(obj);
       else write(obj);
     }
+    runDueTimers(map);
   } finally {
     flushAll();
   }
 }
 
 function enter(map: ChannelMap, what: string): void {
-  if (map.running) throw new Error(`${what}: ${map.running} is already running on this map (loop() and poll() are not re-entrant)`);
+  if (map.running) throw new Error(`${what}: ${map.running} is already running on this map (loop(), poll() and pollOnce() are not re-entrant)`);
   map.running = what;
 }
 
@@ -142,7 +155,7 @@ export interface LoopOptions {
   count?: number | null;
 }
 
-/** Runs passes until the map is empty or `count` passes ran. Python: asyncore.loop() */
+/** Runs passes until the map has no channels and no timers, or `count` passes ran. Python: asyncore.loop() */
 export async function loop({ timeout = 30, usePoll = false, map = socketMap, count }: LoopOptions = {}): Promise<void> {
   checkTimeout(timeout, "loop()");
   checkMap(map, "loop()");
@@ -153,9 +166,9 @@ export async function loop({ timeout = 30, usePoll = false, map = socketMap, cou
   enter(map, "loop()");
   try {
     if (count === undefined || count === null) {
-      while (map.size > 0) await pass(map, timeout, mode);
+      while (busy(map)) await pass(map, timeout, mode);
     } else {
-      for (let i = 0; i < count && map.size > 0; i++) await pass(map, timeout, mode);
+      for (let i = 0; i < count && busy(map); i++) await pass(map, timeout, mode);
     }
   } finally {
     map.running = null;
@@ -165,6 +178,7 @@ export async function loop({ timeout = 30, usePoll = false, map = socketMap, cou
 /** Closes every channel in the map and empties it. Python: asyncore.close_all(map=None, ignore_all=False) */
 export function closeAll({ map = socketMap, ignoreAll = false }: { map?: ChannelMap; ignoreAll?: boolean } = {}): void {
   checkMap(map, "closeAll()");
+  cancelMapTimers(map);
   for (const x of [...map.values()] as { close(): void }[]) {
     try {
       x.close();
@@ -175,4 +189,21 @@ export function closeAll({ map = socketMap, ignoreAll = false }: { map?: Channel
     }
   }
   map.clear();
+}
+
+/**
+ * One pass that never waits, for embedding in another loop: dispatches what is ready, runs due
+ * timers, flushes; returns the seconds until the map's next timer, or null when it has none.
+ */
+export function pollOnce({ map = socketMap, usePoll = false }: { map?: ChannelMap; usePoll?: boolean } = {}): number | null {
+  checkMap(map, "pollOnce()");
+  enter(map, "pollOnce()");
+  try {
+    const mode = usePoll ? MODE_POLL2 : MODE_SELECT;
+    map.commitInterest();
+    dispatch(map, getEngine().core.engine_poll(map.id, mode), mode);
+  } finally {
+    map.running = null;
+  }
+  return nextTimerDelay(map);
 }

@@ -3,6 +3,7 @@
 import { getEngine } from "./engine.js";
 import { FIELD, R, W } from "./abi.js";
 import { notifyReady } from "./wake.js";
+import { schedule, logTimerError, type TimerHandle, type TimerCallback } from "./timers.js";
 
 /** What a map entry may be: a dispatcher, or any object (CPython tests put dummies in maps). */
 export interface MapEntry {
@@ -77,6 +78,21 @@ export class ChannelMap<V = any> implements Iterable<[number, V]> { // eslint-di
     this.policy.delete(fd);
     const e = getEngine();
     if (e.field(fd, FIELD.map) === this.id) e.setField(fd, FIELD.map, 0);
+  }
+
+  /** Runs `fn(...args)` once, `seconds` from now, on this map's loop. (pyftpdlib: IOLoop.call_later) */
+  callLater(seconds: number, fn: TimerCallback, ...args: unknown[]): TimerHandle {
+    return schedule(this, seconds, fn, args, false);
+  }
+
+  /** Runs `fn(...args)` every `seconds` on this map's loop. (pyftpdlib: IOLoop.call_every) */
+  callEvery(seconds: number, fn: TimerCallback, ...args: unknown[]): TimerHandle {
+    return schedule(this, seconds, fn, args, true);
+  }
+
+  /** Called when a timer of this map throws (ExitNow excepted); default logs a compact trace. Override or assign. */
+  handleTimerError(err: unknown, timer: TimerHandle): void {
+    logTimerError(err, timer);
   }
 
   /** Asks readable()/writable() of the channels that override them and hands the answers to the core. */

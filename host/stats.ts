@@ -2,6 +2,7 @@
 import { getEngine } from "./engine.js";
 import { ChannelMap, socketMap } from "./map.js";
 import { describe } from "./address.js";
+import { pendingTimers } from "./timers.js";
 
 /** Engine-wide defaults for new channels and the core's memory. */
 export interface EngineOptions {
@@ -70,7 +71,7 @@ export function loopStats({ map = socketMap }: { map?: ChannelMap } = {}): LoopS
     eventsDispatched: e.stat("events"),
     bytesIn: e.stat("bytesIn"),
     bytesOut: e.stat("bytesOut"),
-    timersPending: 0,
+    timersPending: pendingTimers(map),
     datagramsDropped: 0,
     coreMemoryInUse: e.stat("chunksLive") * chunk,
     coreMemoryReserved: e.stat("memoryBytes"),
