@@ -166,24 +166,25 @@ export class DatagramPort {
       // asyncore: libuv refuses a destination on a connected socket (EISCONN); Linux would send to it.
       const p = this.peer as [string, number];
       if (p[0] !== t.host || p[1] !== t.port) throw new SocketError("EISCONN", `sendto(${describe(address)}): the socket is connected to ${describe(this.peer)}`);
-      return this.transmit(data, null, 0, `sendto(${describe(address)})`);
+      return this.transmit(data, null, 0, address);
     }
-    return this.transmit(data, t.host, t.port, `sendto(${describe(address)})`);
+    return this.transmit(data, t.host, t.port, address);
   }
 
   /** Python: socket.send(data) on a connected datagram socket. */
   send(data: Uint8Array): number {
     checkData(data, "send()");
     if (this.state !== "connected") throw new SocketError("EDESTADDRREQ", "send(): the datagram socket is not connected (use sendto())");
-    return this.transmit(data, null, 0, "send()");
+    return this.transmit(data, null, 0, null);
   }
 
-  private transmit(data: Uint8Array, host: string | null, port: number, what: string): number {
-    this.raisePending(what);
-    if (this.inflight >= this.engine.field(this.token, FIELD.window)) throw new SocketError("EAGAIN", what);
+  private transmit(data: Uint8Array, host: string | null, port: number, address: Address | null): number {
+    const what = (): string => address === null ? "send()" : `sendto(${describe(address)})`; // built only for an error
+    if (this.errorCode) this.raisePending(what());
+    if (this.inflight >= this.engine.field(this.token, FIELD.window)) throw new SocketError("EAGAIN", what());
     const copy = Buffer.from(data); // libuv may keep it until the kernel takes it
     const rc = this.port.send(copy, host, port);
-    if (typeof rc === "string") throw new SocketError(rc, `${what} of ${data.length} bytes`);
+    if (typeof rc === "string") throw new SocketError(rc, `${what()} of ${data.length} bytes`);
     if (rc === sys.QUEUED) {
       this.inflight += copy.length;
       this.engine.setField(this.token, FIELD.inflight, this.inflight);
@@ -194,7 +195,7 @@ export class DatagramPort {
 
   /** Python: socket.recvfrom(n) — one datagram (at most n bytes of it) and its source; EAGAIN when none is queued. */
   recvfrom(n: number): [Buffer, Address] {
-    this.raisePending("recvfrom()");
+    if (this.errorCode) this.raisePending("recvfrom()");
     if (this.engine.field(this.token, FIELD.inLen) <= 0) throw new SocketError("EAGAIN", "recvfrom()");
     return this.take(n);
   }
