@@ -34,9 +34,24 @@ const open = new Set<DatagramPort>();
 
 /** Datagrams dropped so far, engine-wide: by the engine's bounds and, where visible, by the kernel. */
 export function datagramsDropped(): number {
+  refreshKernelDrops(open);
   let n = queueDrops + closedKernelDrops;
-  for (const p of open) n += p.kernelDrops();
+  for (const p of open) n += p.lastKernelDrops;
   return n;
+}
+
+/** Reads the kernel's drop counters of these sockets (one read of each /proc table). */
+function refreshKernelDrops(ports: Iterable<DatagramPort>): void {
+  for (const ipv6 of [false, true]) {
+    const byInode = new Map<number, DatagramPort>();
+    for (const p of ports) {
+      const ino = p.port.inode();
+      if (p.port.isIpv6 === ipv6 && ino >= 0) byInode.set(ino, p);
+    }
+    const drops = sys.kernelDrops(new Set(byInode.keys()), ipv6);
+    if (drops === null) continue;
+    for (const [ino, n] of drops) byInode.get(ino)!.lastKernelDrops = n;
+  }
 }
 
 /** A Python-style datagram address check: IP literal or 'localhost' (no synchronous DNS on Node). */
@@ -61,12 +76,14 @@ function kernelDefault(name: string): number {
 
 /** The datagram half of a Socket: bind, connect, sendto/recvfrom, options. */
 export class DatagramPort {
-  private readonly port: sys.UdpPort;
+  /** The syscall layer's socket. */
+  readonly port: sys.UdpPort;
   private state: "fresh" | "bound" | "connected" | "closed" = "fresh";
   private peer: Address | null = null;
   private errorCode: string | null = null;
   private inflight = 0;
-  private lastKernelDrops = 0;
+  /** The kernel's drop count for this socket when last read. */
+  lastKernelDrops = 0;
   private readonly options = new Map<number, number>();
 
   constructor(private readonly engine: Engine, private readonly token: number, private readonly family: number) {
@@ -289,17 +306,11 @@ export class DatagramPort {
     return this.errorCode ? new SocketError(this.errorCode) : null;
   }
 
-  /** Kernel drops of this socket (refreshed on each call while it is open). */
-  kernelDrops(): number {
-    const n = this.port.kernelDrops();
-    if (n !== null) this.lastKernelDrops = n;
-    return this.lastKernelDrops;
-  }
-
   /** Datagrams sendto() took that libuv still queues are sent; the socket then closes. */
   close(): void {
     if (this.state === "closed") return;
-    closedKernelDrops += this.kernelDrops();
+    refreshKernelDrops([this]);
+    closedKernelDrops += this.lastKernelDrops;
     open.delete(this);
     this.state = "closed";
     this.port.close();

@@ -55,7 +55,7 @@ export const QUEUED = 0;
 export class UdpPort {
   private readonly h: UvUdpHandle;
   private receiving = false;
-  private inode = -1;
+  private ino = -1;
   private queued = 0; // datagrams waiting in libuv's send queue
   private closing = false;
 
@@ -142,26 +142,16 @@ export class UdpPort {
     return typeof ctx.code === "string" ? ctx.code : "EINVAL";
   }
 
-  /**
-   * Datagrams the kernel dropped on this socket's receive queue (its buffer was full), from
-   * Linux's /proc/net/udp "drops" column; null where that is not available.
-   */
-  kernelDrops(): number | null {
-    const fd = this.h.fd;
-    if (fd < 0) return 0;
-    try {
-      if (this.inode < 0) this.inode = fstatSync(fd).ino;
-      const table = readFileSync(this.ipv6 ? "/proc/net/udp6" : "/proc/net/udp", "latin1");
-      const ino = String(this.inode);
-      for (const line of table.split("\n")) {
-        const cols = line.trim().split(/\s+/);
-        if (cols[9] === ino) return Number(cols[12]) || 0;
-      }
-      return 0;
-    } catch {
-      return null;
+  /** The socket's inode (its key in /proc/net/udp), or -1 before the OS socket exists. */
+  inode(): number {
+    if (this.ino < 0 && this.h.fd >= 0) {
+      try { this.ino = fstatSync(this.h.fd).ino; } catch { /* closed under us */ }
     }
+    return this.ino;
   }
+
+  /** Is this an IPv6 socket (listed in /proc/net/udp6)? */
+  get isIpv6(): boolean { return this.ipv6; }
 
   /** Closes the socket. Datagrams still queued in libuv are sent first (closing would cancel them). */
   close(): void {
@@ -170,4 +160,21 @@ export class UdpPort {
     if (this.receiving) this.h.recvStop();
     if (this.queued === 0) this.h.close();
   }
+}
+
+/**
+ * Datagrams the kernel dropped on each listed socket's receive queue (its buffer was full), by
+ * inode, from Linux's /proc/net/udp{,6} "drops" column; null where that is not available.
+ */
+export function kernelDrops(inodes: Set<number>, ipv6: boolean): Map<number, number> | null {
+  const found = new Map<number, number>();
+  if (inodes.size === 0) return found;
+  let table: string;
+  try { table = readFileSync(ipv6 ? "/proc/net/udp6" : "/proc/net/udp", "latin1"); } catch { return null; }
+  for (const line of table.split("\n")) {
+    const cols = line.trim().split(/\s+/);
+    const ino = Number(cols[9]);
+    if (inodes.has(ino)) found.set(ino, Number(cols[12]) || 0);
+  }
+  return found;
 }

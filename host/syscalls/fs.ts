@@ -128,6 +128,7 @@ export function adoptStream(s: Readable | Writable, sink: StreamSink): FileStrea
     });
   }
   watch(s, sink, readable);
+  if (readable && (r.readableEnded || r.destroyed)) queueMicrotask(() => sink.onEnd()); // nothing more will come
   return { stream: s, readable, writable, setReading: (on) => { if (on) r.resume(); else r.pause(); } };
 }
 

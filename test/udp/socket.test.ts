@@ -145,6 +145,7 @@ describe.each(families)("datagram Socket over $name", ({ family, host, any }) =>
     expect(() => s.sendto("x", [host, 9])).toThrow(TypeError);
     // @ts-expect-error: a tuple, not an object
     expect(() => s.sendto(Buffer.from("x"), { host, port: 9 })).toThrow(/sendto\(\): address must be a \[host, port\]/);
+    // @ts-expect-error: a port is required
     expect(() => s.sendto(Buffer.from("x"), [host])).toThrow(TypeError);
     expect(() => s.sendto(Buffer.from("x"), [host, 70000])).toThrow(RangeError);
     expect(() => s.sendto(Buffer.from("x"), ["example.invalid", 9])).toThrow(/resolve "example.invalid" first/);
