@@ -17,6 +17,17 @@ afterEach(() => {
   for (const s of opened.splice(0)) s.close();
 });
 
+/** Retries `fn` while it throws EAGAIN (the loopback peer has not answered yet). */
+async function eventually<T>(fn: () => T): Promise<T> {
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    try { return fn(); } catch (err) {
+      if ((err as SocketError).code !== "EAGAIN" || Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 2));
+    }
+  }
+}
+
 function code(fn: () => unknown): string {
   try {
     fn();
@@ -53,18 +64,26 @@ describe("stream Socket options", () => {
     l.listen(5);
     const c = tcp();
     c.connect(l.getsockname());
-    let pair: [Socket, unknown] | null = null;
-    const deadline = Date.now() + 5000;
-    while (!pair) {
-      try { pair = l.accept(); } catch (err) {
-        if ((err as SocketError).code !== "EAGAIN" || Date.now() > deadline) throw err;
-        await new Promise((r) => setTimeout(r, 2));
-      }
-    }
+    const pair = await eventually(() => l.accept());
     opened.push(pair[0]);
     expect(pair[0].getsockopt(IPPROTO_TCP, TCP_NODELAY)).toBe(1);
     expect(pair[0].getsockopt(SOL_SOCKET, SO_KEEPALIVE)).toBe(1);
     expect(c.getsockopt(IPPROTO_TCP, TCP_NODELAY)).toBe(0);
+  });
+
+  it("sends with sendto() on a connected stream (the address is ignored, as Linux does) and names the peer in recvfrom()", async () => {
+    const l = tcp();
+    l.bind(["127.0.0.1", 0]);
+    l.listen(5);
+    const c = tcp();
+    expect(code(() => c.sendto(Buffer.from("x"), l.getsockname()))).toBe("EPIPE");
+    c.connect(l.getsockname());
+    const [server, peer] = await eventually(() => l.accept());
+    opened.push(server);
+    await eventually(() => c.sendto(Buffer.from("hi"), ["127.0.0.1", 9]));
+    const [data, from] = await eventually(() => server.recvfrom(10));
+    expect(data.toString()).toBe("hi");
+    expect(from).toEqual(peer);
   });
 
   it("refuses TCP_NODELAY on a Unix socket with EOPNOTSUPP, as Linux does", () => {

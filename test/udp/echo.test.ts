@@ -50,6 +50,27 @@ describe.each(families)("datagram dispatchers over $name", ({ family, host }) =>
     expect(server.errors).toEqual([]);
   });
 
+  it("routes ICMP port unreachable on a connected datagram dispatcher to handleError as ECONNREFUSED", async () => {
+    const map = new ChannelMap();
+    const gone = new EchoServer(family, host, map);
+    const target = gone.socket!.getsockname();
+    gone.close();
+    const calls: string[] = [];
+    class Client extends Dispatcher {
+      sent = false;
+      override writable(): boolean { return !this.sent; }
+      override handleConnect(): void { calls.push("handleConnect"); }
+      override handleWrite(): void { calls.push("handleWrite"); this.send(Buffer.from("anyone?")); this.sent = true; }
+      override handleRead(): void { calls.push("handleRead"); this.recv(100); }
+      override handleError(err: unknown): void { calls.push(`handleError ${(err as { code?: string }).code}`); this.close(); }
+    }
+    const client = new Client(null, map);
+    client.createSocket(family, SOCK_DGRAM);
+    client.connect(target);
+    await loop({ map, timeout: 1 });
+    expect(calls).toEqual(["handleConnect", "handleWrite", "handleRead", "handleError ECONNREFUSED"]);
+  });
+
   it("echoes 10,000 datagrams of random sizes up to 8 KiB, each whole, paced by a window", async () => {
     const TOTAL = 10_000;
     const WINDOW = 16; // outstanding datagrams: the kernel drops unpaced bursts (DESIGN.md "Test bounds")
