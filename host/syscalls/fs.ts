@@ -1,11 +1,15 @@
 // The Node syscall layer for file descriptors: duplicating a descriptor, and turning a pipe,
 // socket or terminal descriptor (or a Node stream) into readiness.
 //
-// Node has no dup(). The closest honest thing is to open the descriptor's /dev/fd entry:
-//   Linux  → a new open file description of the same file, FIFO, pipe or terminal (its own
-//            offset and O_NONBLOCK; for a regular file we start at the original's offset)
+// Node has no dup(). The closest honest thing is to open the descriptor's /dev/fd entry
+// (/proc/self/fd on Linux), with the original's access mode and O_APPEND:
+//   Linux  → a new open file description of the same file, FIFO, pipe or terminal. Unlike dup()
+//            it has its own offset (a regular file starts at the original's offset, from
+//            /proc/self/fdinfo, and the two then move apart) and its own O_NONBLOCK (CPython sets
+//            O_NONBLOCK on the caller's descriptor; this leaves the caller's alone)
 //   macOS  → a true dup()
-//   socket → impossible on Linux (ENXIO): the wrapper then uses the descriptor itself and owns it
+//   socket → cannot be reopened on Linux (ENXIO), nor a FIFO's write end with no reader: the
+//            wrapper then uses the descriptor itself and owns it (closes it on close())
 // Readiness, as select() reports it:
 //   regular file, character/block device → always readable and writable (synchronous I/O)
 //   pipe, FIFO, socket, terminal          → a libuv stream handle: bytes arrive in the core,
@@ -33,6 +37,9 @@ export interface OpenedFile {
   /** Regular files: the offset reads and writes continue from (null: the descriptor's own). */
   position: number | null;
 }
+
+// Linux: /proc/self/fd is what /dev/fd links to (and exists where /dev/fd may not).
+const FD_DIR = process.platform === "linux" ? "/proc/self/fd" : "/dev/fd";
 
 // Linux /proc/self/fdinfo: the descriptor's offset and open flags (octal).
 function fdinfo(fd: number): { pos: number; flags: number } | null {
@@ -62,7 +69,7 @@ export function openDescriptor(fd: number): OpenedFile {
   const modes = info ? [accmode] : [C.O_RDWR, C.O_RDONLY, C.O_WRONLY];
   for (const mode of modes) {
     try {
-      own = fs.openSync(`/dev/fd/${fd}`, mode | (append ? C.O_APPEND : 0) | C.O_NONBLOCK);
+      own = fs.openSync(`${FD_DIR}/${fd}`, mode | (append ? C.O_APPEND : 0) | C.O_NONBLOCK);
       duplicated = true;
       break;
     } catch {

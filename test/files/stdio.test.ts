@@ -1,4 +1,5 @@
-// FileDispatcher on a terminal: a child process whose stdin is a pseudo-terminal reads a line.
+// FileDispatcher on a child's own stdio: a terminal (from Python's pty), and socket descriptors
+// (Node's stdio pipes are socketpairs, which cannot be reopened: the wrapper takes them over).
 import { describe, it, expect } from "vitest";
 import { spawn, execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -58,5 +59,49 @@ describe.skipIf(!hasPython || !existsSync(built))("FileDispatcher on a terminal"
     expect(status).toBe(0);
     expect(out).toContain('got "hello\\n" duplicated=true');
     expect(out).toContain("done");
+  });
+});
+
+// Upper-cases stdin to stdout through two FileDispatchers on descriptors 0 and 1.
+const upper = `
+import { FileDispatcher, ChannelMap, loop } from ${JSON.stringify(built)};
+const map = new ChannelMap();
+class Out extends FileDispatcher {
+  pending = Buffer.alloc(0);
+  done = false;
+  readable() { return false; }
+  writable() { return this.pending.length > 0 || this.done; }
+  handleWrite() {
+    if (this.pending.length > 0) this.pending = this.pending.subarray(this.send(this.pending));
+    if (this.pending.length === 0 && this.done) this.close();
+  }
+}
+const out = new Out(1, map);
+class In extends FileDispatcher {
+  writable() { return false; }
+  handleRead() {
+    const d = this.recv(4096);
+    if (d.length > 0) out.pending = Buffer.concat([out.pending, Buffer.from(d.toString().toUpperCase())]);
+  }
+  handleClose() {
+    out.pending = Buffer.concat([out.pending, Buffer.from("duplicated=" + this.file.duplicated + "," + out.file.duplicated + "\\n")]);
+    out.done = true;
+    this.close();
+  }
+}
+new In(0, map);
+await loop({ map, timeout: 1 });
+`;
+
+describe.skipIf(!existsSync(built))("FileDispatcher on socket descriptors", () => {
+  it("takes over stdin and stdout socketpairs it cannot duplicate, and copies stdin to stdout", async () => {
+    const p = spawn(process.execPath, ["--input-type=module", "-e", upper], { stdio: ["pipe", "pipe", "inherit"] });
+    let out = "";
+    p.stdout!.on("data", (d) => (out += d));
+    p.stdin!.write("hello\n");
+    p.stdin!.end("world\n");
+    const status = await new Promise((r) => p.on("exit", r));
+    expect(status).toBe(0);
+    expect(out).toBe("HELLO\nWORLD\nduplicated=false,false\n");
   });
 });
