@@ -1,12 +1,11 @@
 // The I/O behind a FileWrapper: synchronous for regular files (always ready, as select() says),
 // through the core's queues for pipes, sockets, terminals and Node streams (ready when bytes are).
-import * as fs from "node:fs";
 import { SocketError, errnoOf } from "./errors.js";
 import type { Engine } from "./engine.js";
 import { FIELD, F_OPEN, F_EOF, F_ALWAYS_R } from "./abi.js";
 import { notifyReady, markDirty } from "./wake.js";
 import type { StreamSink } from "./syscalls/net.js";
-import type { FileStream, OpenedFile } from "./syscalls/fs.js";
+import { fileRead, fileWrite, fileClose, type FileStream, type OpenedFile } from "./syscalls/fs.js";
 
 const EMPTY = Buffer.alloc(0);
 
@@ -40,7 +39,7 @@ export class SyncIo implements FileIo {
     try {
       while (got < n) {
         const buf = Buffer.allocUnsafe(Math.min(n - got, 1 << 20));
-        const k = fs.readSync(fd, buf, 0, buf.length, this.position);
+        const k = fileRead(fd, buf, this.position);
         if (this.position !== null) this.position += k;
         if (k > 0) parts.push(k === buf.length ? buf : buf.subarray(0, k));
         got += k;
@@ -55,7 +54,7 @@ export class SyncIo implements FileIo {
   send(data: Uint8Array): number {
     const fd = this.file.fd;
     try {
-      const k = fs.writeSync(fd, data, 0, data.length, this.file.append ? null : this.position);
+      const k = fileWrite(fd, data, this.file.append ? null : this.position);
       if (this.position !== null && !this.file.append) this.position += k;
       return k;
     } catch (err) {
@@ -66,7 +65,7 @@ export class SyncIo implements FileIo {
   pendingError(): string | null { return null; }
 
   close(): void {
-    fs.closeSync(this.file.fd); // EBADF when someone closed it behind the wrapper's back
+    fileClose(this.file.fd); // EBADF when someone closed it behind the wrapper's back
   }
 }
 

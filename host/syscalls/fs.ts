@@ -158,3 +158,18 @@ export function streamFd(s: Readable | Writable): number {
 export function closeQuietly(fd: number): void {
   try { fs.closeSync(fd); } catch { /* already gone */ }
 }
+
+/** read(2)/pread(2) on a file-kind descriptor (position null: the descriptor's own offset). */
+export function fileRead(fd: number, buf: Buffer, position: number | null): number {
+  return fs.readSync(fd, buf, 0, buf.length, position);
+}
+
+/** write(2)/pwrite(2) on a file-kind descriptor (position null: its offset, or the end with O_APPEND). */
+export function fileWrite(fd: number, data: Uint8Array, position: number | null): number {
+  return fs.writeSync(fd, data, 0, data.length, position);
+}
+
+/** close(2); throws EBADF when the descriptor was already closed. */
+export function fileClose(fd: number): void {
+  fs.closeSync(fd);
+}
