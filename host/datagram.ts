@@ -7,15 +7,14 @@
 //
 // Input queue record (little-endian):
 //
-//   0        4      6      7      8
-//   +--------+------+------+------+----------------+-------------------+
+//   0        4      6      7      8                    8 + alen
+//   +--------+------+------+------+--------------------+------------------+
 //   | length | port | alen | 0    | host (alen, ASCII) | payload (length) |
-//   +--------+------+------+------+----------------+-------------------+
+//   +--------+------+------+------+--------------------+------------------+
 //
 // A datagram that does not fit (the channel's receive bound, recvPause, or the core's memory
 // cap) is dropped, as the kernel drops on a full receive buffer, and counted: loopStats()
 // reports those drops plus the kernel's own (Linux /proc/net/udp) as datagramsDropped.
-import { readFileSync } from "node:fs";
 import { isIP } from "node:net";
 import { AF_INET6, SOL_SOCKET, SO_REUSEADDR, SO_ERROR, SO_KEEPALIVE, SO_BROADCAST, SO_SNDBUF, SO_RCVBUF } from "./constants.js";
 import { SocketError, EngineAbortError, errnoOf } from "./errors.js";
@@ -68,10 +67,6 @@ function checkData(data: unknown, what: string): Uint8Array {
     throw new TypeError(`${what}: data must be a Uint8Array or Buffer, got ${typeof data === "string" ? "a string (encode it first, e.g. Buffer.from(s))" : describe(data)}`);
   }
   return data;
-}
-
-function kernelDefault(name: string): number {
-  try { return Number(readFileSync(`/proc/sys/net/core/${name}`, "latin1").trim()) || 0; } catch { return 0; }
 }
 
 /** The datagram half of a Socket: bind, connect, sendto/recvfrom, options. */
@@ -294,9 +289,9 @@ export class DatagramPort {
       }
       // No OS socket yet (libuv creates it on bind): what Linux would report.
       const set = this.options.get(option);
-      const max = kernelDefault(option === SO_RCVBUF ? "rmem_max" : "wmem_max");
+      const max = sys.kernelDefault(option === SO_RCVBUF ? "rmem_max" : "wmem_max");
       if (set !== undefined) return 2 * (max > 0 ? Math.min(set, max) : set);
-      return kernelDefault(option === SO_RCVBUF ? "rmem_default" : "wmem_default");
+      return sys.kernelDefault(option === SO_RCVBUF ? "rmem_default" : "wmem_default");
     }
     return this.options.get(option) ?? 0;
   }

@@ -178,3 +178,8 @@ export function kernelDrops(inodes: Set<number>, ipv6: boolean): Map<number, num
   }
   return found;
 }
+
+/** A Linux socket-buffer default or limit ('rmem_default', 'rmem_max', ...), 0 where unknown. */
+export function kernelDefault(name: "rmem_default" | "rmem_max" | "wmem_default" | "wmem_max"): number {
+  try { return Number(readFileSync(`/proc/sys/net/core/${name}`, "latin1").trim()) || 0; } catch { return 0; }
+}
