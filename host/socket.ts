@@ -56,7 +56,7 @@ export class Socket {
     if (type !== SOCK_STREAM && type !== SOCK_DGRAM) {
       throw new TypeError(`Socket: type must be SOCK_STREAM or SOCK_DGRAM, got ${describe(type)}`);
     }
-    if (type === SOCK_DGRAM && family === AF_UNIX) {
+    if (type === SOCK_DGRAM && family === AF_UNIX) { // asyncore: Python has them; Node does not
       throw new SocketError("EAFNOSUPPORT", "Socket(AF_UNIX, SOCK_DGRAM): Node has no Unix datagram sockets");
     }
     this.family = family;

@@ -65,7 +65,8 @@ export function openDescriptor(fd: number): OpenedFile {
   const append = info ? (info.flags & C.O_APPEND) !== 0 : false;
   let own = fd;
   let duplicated = false;
-  // O_NONBLOCK: opening a FIFO's read end must not wait for a writer.
+  // asyncore: file_wrapper dup()s; Node cannot, so reopen (see above). O_NONBLOCK: opening a
+  // FIFO's read end must not wait for a writer.
   const modes = info ? [accmode] : [C.O_RDWR, C.O_RDONLY, C.O_WRONLY];
   for (const mode of modes) {
     try {
