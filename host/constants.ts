@@ -16,6 +16,12 @@ export const SOL_SOCKET = 1;
 export const SO_REUSEADDR = 2;
 /** Python: socket.SO_ERROR */
 export const SO_ERROR = 4;
+/** Python: socket.SO_BROADCAST */
+export const SO_BROADCAST = 6;
+/** Python: socket.SO_SNDBUF */
+export const SO_SNDBUF = 7;
+/** Python: socket.SO_RCVBUF */
+export const SO_RCVBUF = 8;
 /** Python: socket.SO_KEEPALIVE */
 export const SO_KEEPALIVE = 9;
 /** Python: socket.IPPROTO_TCP */

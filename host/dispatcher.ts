@@ -186,6 +186,29 @@ export class Dispatcher {
     }
   }
 
+  /**
+   * Sends one datagram; the byte count, or 0 when the send window is full.
+   * Python: dispatcher.sendto (delegated to socket.sendto, which raises BlockingIOError instead).
+   */
+  sendto(data: Uint8Array, address: Address): number {
+    const s = this.requireSocket("sendto()");
+    try {
+      return s.sendto(data, address);
+    } catch (err) {
+      if (err instanceof SocketError && err.code === "EAGAIN") return 0; // asyncore: like send()
+      throw err;
+    }
+  }
+
+  /**
+   * One datagram (at most `bufferSize` bytes of it) and its source; throws SocketError EAGAIN when
+   * none is queued. An empty datagram is returned as it is (handleClose() is not called).
+   * Python: dispatcher.recvfrom (delegated to socket.recvfrom)
+   */
+  recvfrom(bufferSize: number): [Buffer, Address] {
+    return this.requireSocket("recvfrom()").recvfrom(bufferSize);
+  }
+
   /** Python: dispatcher.close() — idempotent; does not call handleClose(). */
   close(): void {
     cancelOwnedTimers(this);

@@ -6,6 +6,7 @@ import { getEngine, type Engine } from "./engine.js";
 import { FIELD, F_OPEN, F_EOF, R } from "./abi.js";
 import { type Address, checkIp, checkPath, ipOut, unboundAddress, describe, familyName } from "./address.js";
 import * as sys from "./syscalls/net.js";
+import { DatagramPort } from "./datagram.js";
 import { notifyReady, markDirty } from "./wake.js";
 
 type State = "fresh" | "bound" | "listening" | "connecting" | "connected" | "closed";
@@ -45,14 +46,18 @@ export class Socket {
   private stash: Buffer[] = []; // bytes the core had no memory for yet
   private options = new Map<string, number>();
   private flushQueued = false;
+  private readonly dgram: DatagramPort | null = null; // SOCK_DGRAM sockets delegate to it
 
   /** Python: socket.socket(family, type) */
   constructor(family: number = AF_INET, type: number = SOCK_STREAM) {
     if (family !== AF_INET && family !== AF_INET6 && family !== AF_UNIX) {
       throw new TypeError(`Socket: family must be AF_INET, AF_INET6 or AF_UNIX, got ${describe(family)}`);
     }
-    if (type !== SOCK_STREAM) {
-      throw new TypeError(`Socket: type must be SOCK_STREAM${type === SOCK_DGRAM ? " (SOCK_DGRAM is not supported yet)" : ""}, got ${describe(type)}`);
+    if (type !== SOCK_STREAM && type !== SOCK_DGRAM) {
+      throw new TypeError(`Socket: type must be SOCK_STREAM or SOCK_DGRAM, got ${describe(type)}`);
+    }
+    if (type === SOCK_DGRAM && family === AF_UNIX) { // asyncore: Python has them; Node does not
+      throw new SocketError("EAFNOSUPPORT", "Socket(AF_UNIX, SOCK_DGRAM): Node has no Unix datagram sockets");
     }
     this.family = family;
     this.type = type;
@@ -60,6 +65,7 @@ export class Socket {
     const token = this.engine.core.chan_open(0);
     if (token <= 0) throw new SocketError("EMFILE", "Socket: the core's channel table is full");
     this.token = token;
+    if (type === SOCK_DGRAM) this.dgram = new DatagramPort(this.engine, token, family);
   }
 
   /** Python: socket.fileno() — the channel's token in the core (-1 once closed). */
@@ -79,6 +85,7 @@ export class Socket {
   /** Python: socket.bind(address) — synchronous, as in asyncore. */
   bind(address: Address): void {
     this.ensureOpen("bind()");
+    if (this.dgram) { this.dgram.bind(address); return; }
     if (this.state !== "fresh") throw new SocketError("EINVAL", `bind(${describe(address)}): socket is already ${this.state}`);
     let h: sys.ServerHandle | string;
     if (this.family === AF_UNIX) {
@@ -103,6 +110,7 @@ export class Socket {
   listen(backlog = 5): void {
     this.ensureOpen("listen()");
     checkInt(backlog, "listen(): backlog", 0, 65535);
+    if (this.dgram) throw new SocketError("EOPNOTSUPP", "listen(): not a stream socket (SOCK_DGRAM)");
     if (this.state === "listening") return;
     if (this.state !== "bound" || !this.server) {
       // Python binds an unbound socket to an ephemeral port; do the same on loopback-free any address.
@@ -124,11 +132,13 @@ export class Socket {
   /** Python: socket.accept() — throws SocketError EAGAIN when nothing is pending. */
   accept(): [Socket, Address] {
     this.ensureOpen("accept()");
+    if (this.dgram) throw new SocketError("EOPNOTSUPP", "accept(): not a stream socket (SOCK_DGRAM)");
     if (this.state !== "listening") throw new SocketError("EINVAL", "accept(): socket is not listening");
     const handle = this.accepted.shift();
     if (this.accepted.length === 0) this.engine.setField(this.token, FIELD.hostReady, 0);
     if (!handle) throw new SocketError("EAGAIN", "accept()");
     const sock = new Socket(this.family, this.type);
+    for (const [k, v] of this.options) if (k !== "reuseaddr") sock.options.set(k, v); // as Linux: accepted sockets inherit options
     sock.adopt(handle);
     let addr: Address;
     if (this.family === AF_UNIX) addr = "";
@@ -154,6 +164,7 @@ export class Socket {
    */
   connect(address: Address): void {
     this.ensureOpen("connect()");
+    if (this.dgram) { this.dgram.connect(address); return; }
     if (this.state === "connected" || this.state === "connecting") throw new SocketError(this.state === "connected" ? "EISCONN" : "EALREADY", `connect(${describe(address)})`);
     if (this.state === "listening") throw new SocketError("EINVAL", `connect(${describe(address)}): socket is listening`);
     let target: net.NetConnectOpts;
@@ -224,6 +235,7 @@ export class Socket {
   recv(n: number): Buffer {
     this.ensureOpen("recv()");
     checkInt(n, "recv(): bufferSize", 0, 2 ** 31 - 1);
+    if (this.dgram) return this.dgram.recv(n);
     const e = this.engine;
     const have = e.field(this.token, FIELD.inLen);
     if (have > 0 && n > 0) {
@@ -254,6 +266,7 @@ export class Socket {
   send(data: Uint8Array): number {
     this.ensureOpen("send()");
     checkBytes(data, "send()");
+    if (this.dgram) return this.dgram.send(data);
     if (this.errorCode) throw new SocketError(this.errorCode === "ECONNRESET" ? "ECONNRESET" : "EPIPE", "send()");
     if (this.state === "connecting") throw new SocketError("EAGAIN", "send()");
     if (this.state !== "connected") throw new SocketError("ENOTCONN", "send()");
@@ -263,6 +276,33 @@ export class Socket {
     if (n === 0) throw new SocketError("EAGAIN", "send()");
     this.queueFlush();
     return n;
+  }
+
+  /**
+   * Python: socket.sendto(data, address) — one datagram on SOCK_DGRAM. On a stream socket the
+   * address is ignored once connected, as Linux does.
+   */
+  sendto(data: Uint8Array, address: Address): number {
+    this.ensureOpen("sendto()");
+    if (this.dgram) return this.dgram.sendto(data, address);
+    checkBytes(data, "sendto()");
+    if (this.family === AF_UNIX) checkPath(address, "sendto()");
+    else checkIp(this.family, address, "sendto()", false);
+    if (this.state !== "connected" && this.state !== "connecting") throw new SocketError("EPIPE", "sendto(): the stream socket is not connected");
+    return this.send(data);
+  }
+
+  /**
+   * Python: socket.recvfrom(n) — one datagram (at most n bytes; the rest is discarded) and its
+   * source. On a stream socket, recv(n) and the peer's address.
+   */
+  recvfrom(n: number): [Buffer, Address] {
+    this.ensureOpen("recvfrom()");
+    checkInt(n, "recvfrom(): bufferSize", 0, 2 ** 31 - 1);
+    if (this.dgram) return this.dgram.recvfrom(n);
+    const data = this.recv(n);
+    // asyncore: Python returns None as a stream socket's address; the peer keeps the tuple typed.
+    return [data, this.peerAddr ?? unboundAddress(this.family)];
   }
 
   private queueFlush(): void {
@@ -291,6 +331,7 @@ export class Socket {
   /** Python: socket.close() — bytes send() took are still delivered, then the socket closes. */
   close(): void {
     if (this.state === "closed") return;
+    this.dgram?.close();
     const s = this.stream;
     if (s && this.state === "connected" && !this.errorCode) {
       const rest = this.engine.takeOut(this.token);
@@ -314,6 +355,7 @@ export class Socket {
   /** Python: socket.getsockname() */
   getsockname(): Address {
     this.ensureOpen("getsockname()");
+    if (this.dgram) return this.dgram.getsockname();
     if (this.boundAddr) return this.boundAddr;
     if (this.family === AF_UNIX) return "";
     const s = this.stream;
@@ -324,6 +366,7 @@ export class Socket {
   /** Python: socket.getpeername() — ENOTCONN unless connected. */
   getpeername(): Address {
     this.ensureOpen("getpeername()");
+    if (this.dgram) return this.dgram.getpeername();
     if (this.state !== "connected" || this.peerAddr === null) throw new SocketError("ENOTCONN", "getpeername()");
     if (this.family !== AF_UNIX && this.stream && this.stream.remoteAddress === undefined && this.stream.destroyed) {
       throw new SocketError("ENOTCONN", "getpeername()");
@@ -335,13 +378,17 @@ export class Socket {
   setsockopt(level: number, option: number, value: number | boolean): void {
     this.ensureOpen("setsockopt()");
     const v = typeof value === "boolean" ? Number(value) : checkInt(value, "setsockopt(): value", -(2 ** 31), 2 ** 31 - 1);
-    this.options.set(optionName(level, option, "setsockopt"), v);
+    if (this.dgram) { this.dgram.setsockopt(level, option, v); return; }
+    const name = optionName(level, option, "setsockopt");
+    if (name === "nodelay" && this.family === AF_UNIX) throw new SocketError("EOPNOTSUPP", "setsockopt(IPPROTO_TCP, TCP_NODELAY): not a TCP socket (AF_UNIX)");
+    this.options.set(name, v);
     this.applyOptions();
   }
 
   /** Python: socket.getsockopt(level, option) — SO_ERROR reports a pending error's errno. */
   getsockopt(level: number, option: number): number {
     this.ensureOpen("getsockopt()");
+    if (this.dgram) return this.dgram.getsockopt(level, option);
     const name = optionName(level, option, "getsockopt");
     if (name === "error") return this.errorCode ? errnoOf(this.errorCode) || errnoOf("EIO") : 0;
     return this.options.get(name) ?? 0;
@@ -349,6 +396,7 @@ export class Socket {
 
   /** The pending error (the one SO_ERROR reports) as a SocketError, or null. */
   pendingError(): SocketError | null {
+    if (this.dgram) return this.dgram.pendingError();
     return this.errorCode ? new SocketError(this.errorCode) : null;
   }
 

@@ -3,6 +3,7 @@ import { getEngine } from "./engine.js";
 import { ChannelMap, socketMap } from "./map.js";
 import { describe } from "./address.js";
 import { pendingTimers } from "./timers.js";
+import { datagramsDropped } from "./datagram.js";
 
 /** Engine-wide defaults for new channels and the core's memory. */
 export interface EngineOptions {
@@ -48,6 +49,7 @@ export interface LoopStats {
   bytesIn: number;
   bytesOut: number;
   timersPending: number;
+  /** Datagrams dropped engine-wide: over a channel's receive bound or the memory cap, or (Linux) by the kernel. */
   datagramsDropped: number;
   coreMemoryInUse: number;
   coreMemoryReserved: number;
@@ -72,7 +74,7 @@ export function loopStats({ map = socketMap }: { map?: ChannelMap } = {}): LoopS
     bytesIn: e.stat("bytesIn"),
     bytesOut: e.stat("bytesOut"),
     timersPending: pendingTimers(map),
-    datagramsDropped: 0,
+    datagramsDropped: datagramsDropped(),
     coreMemoryInUse: e.stat("chunksLive") * chunk,
     coreMemoryReserved: e.stat("memoryBytes"),
     chunksInUse: e.stat("chunksLive"),
