@@ -191,7 +191,7 @@ export class Dispatcher {
    * Python: dispatcher.sendto (delegated to socket.sendto, which raises BlockingIOError instead).
    */
   sendto(data: Uint8Array, address: Address): number {
-    const s = this.requireSocket("sendto()");
+    const s = this.#requireSocket("sendto()");
     try {
       return s.sendto(data, address);
     } catch (err) {
@@ -206,7 +206,7 @@ export class Dispatcher {
    * Python: dispatcher.recvfrom (delegated to socket.recvfrom)
    */
   recvfrom(bufferSize: number): [Buffer, Address] {
-    return this.requireSocket("recvfrom()").recvfrom(bufferSize);
+    return this.#requireSocket("recvfrom()").recvfrom(bufferSize);
   }
 
   /** Python: dispatcher.close() — idempotent; does not call handleClose(). */
