@@ -184,8 +184,9 @@ export function flushDirty(): void {
 /** Python: socket.close() — bytes send() took are still delivered, then the descriptor closes. */
 export function closeSocket(s: Socket): void {
   if (s.closed) return;
+  let pending = s.open && s.err == 0 && s.outLen > 0;
   s.closed = true;
-  if (s.open && s.err == 0 && s.outLen > 0 && !flush(s)) {
+  if (pending && !flush(s)) {
     // keep the channel (out of every map) until its output is gone
     s.lingering = true;
     chanSetField(s.token, C_MAP, 0);
