@@ -39,6 +39,12 @@ function newestSource() {
   return newest;
 }
 
+/** Like buildServer, but skips the build when the output is newer than every source. */
+export async function buildServerIfStale(entry, flavour, outFile) {
+  if (existsSync(outFile) && statSync(outFile).mtimeMs > newestSource()) return outFile;
+  return buildServer(entry, flavour, outFile);
+}
+
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const names = process.argv.slice(2).length ? process.argv.slice(2) : EXAMPLES;
   const newest = newestSource();
