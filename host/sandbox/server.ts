@@ -111,7 +111,8 @@ export class WasmServer {
     const env = {
       memory: this.memory,
       abort: (msg: number, file: number, line: number, col: number): never => {
-        throw new Trap(`abort: ${asString(this.memory, msg) || "(no message)"} at ${asString(this.memory, file)}:${line}:${col}`);
+        const where = asString(this.memory, file);
+        throw new Trap(`abort: ${asString(this.memory, msg) || "(no message)"}${where ? ` at ${where}:${line}:${col}` : ""}`);
       },
     };
     if (!needs) throw new WasmServerError(this.name, "not a host-flavour server module (it must import env.memory; build it with the asconfig \"host\" target)");
