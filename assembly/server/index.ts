@@ -1,0 +1,8 @@
+// wasyncore for servers written in AssemblyScript: import from here, call serve(main).
+// The same core (channel table, readiness, byte queues) the Node host uses, driven from inside
+// the module. Build with examples/assembly/asconfig.json's "host" or "wasix" target.
+export { Dispatcher, DispatcherWithSend, AF_INET, AF_INET6 } from "./dispatcher";
+export { Socket, lastErrno } from "./socket";
+export { serve, loop, pass } from "./loop";
+export { argValue, parseHostPort, HostPort } from "./args";
+export * from "./errno";

@@ -1,0 +1,32 @@
+// The built server modules import and export exactly the names host/sandbox/abi.ts lists.
+import { describe, it, expect } from "vitest";
+import { readFileSync } from "node:fs";
+import { SOCK_NAMESPACE, SOCK_IMPORTS, SERVER_EXPORTS, WASIX_IMPORTS } from "../../host/sandbox/index.js";
+import { built } from "./helpers.js";
+
+function shape(path: string): { imports: WebAssembly.ModuleImportDescriptor[]; exports: string[] } {
+  const m = new WebAssembly.Module(readFileSync(path));
+  return { imports: WebAssembly.Module.imports(m), exports: WebAssembly.Module.exports(m).map((e) => e.name) };
+}
+
+describe.each(["echo", "http"])("%s module", (name) => {
+  it("host flavour: sockets only from the versioned namespace, stdio/clock from WASI, memory from the host", () => {
+    const { imports, exports } = shape(built(name, "host"));
+    const modules = new Set(imports.map((i) => i.module));
+    expect([...modules].sort()).toEqual(["env", SOCK_NAMESPACE, "wasi_snapshot_preview1"].sort());
+    for (const i of imports.filter((i) => i.module === SOCK_NAMESPACE)) expect(SOCK_IMPORTS).toContain(i.name);
+    expect(imports.filter((i) => i.module === "env").map((i) => i.name).sort()).toEqual(["abort", "memory"]);
+    expect(imports.filter((i) => i.module === "wasi_snapshot_preview1").map((i) => i.name)).not.toContain("sock_recv");
+    expect(exports.sort()).toEqual([...SERVER_EXPORTS, "_initialize", "memory"].sort());
+  });
+
+  it("WASIX flavour: a _start command over wasi_snapshot_preview1 and wasix_32v1 only", () => {
+    const { imports, exports } = shape(built(name, "wasix"));
+    expect([...new Set(imports.map((i) => i.module))].sort()).toEqual(["wasi_snapshot_preview1", "wasix_32v1"]);
+    for (const i of imports.filter((i) => i.module === "wasix_32v1")) expect(WASIX_IMPORTS.wasix_32v1).toContain(i.name);
+    const preview1 = imports.filter((i) => i.module === "wasi_snapshot_preview1").map((i) => i.name);
+    for (const n of ["sock_accept", "sock_recv", "sock_send", "poll_oneoff"]) expect(preview1).toContain(n);
+    expect(exports).toContain("_start");
+    expect(exports).not.toContain("_initialize");
+  });
+});
