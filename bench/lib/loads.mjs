@@ -59,7 +59,7 @@ export async function stream(port, { bytes, record = 0, window, seconds }) {
   const argv = [clients.stream_client, HOST, String(port), String(bytes), String(record), String(window), String(seconds)];
   const { code, result: r } = await runTool(argv, { timeoutMs: (seconds + 60) * 1000 });
   if (code !== 0) throw new Error(`stream client failed after ${r.bytes} bytes (echo incomplete or corrupted)`);
-  return { mib_s: r.mib_per_s, records_s: record ? r.records_per_s : null, seconds: r.seconds, complete: r.complete };
+  return { mib_s: r.mib_per_s, records_s: record ? r.records_per_s : null, seconds: r.seconds, mib: r.bytes / 2 ** 20 };
 }
 
 /**
@@ -67,8 +67,9 @@ export async function stream(port, { bytes, record = 0, window, seconds }) {
  * active connection before and while `conns` idle connections are open, and the
  * server's RSS (and wasyncore core memory) growth per idle connection.
  */
-export async function idle(server, { conns, seconds }) {
-  const probe = spawnPinned(LOAD_CORE, [clients.idle_client, HOST, String(server.port), String(conns), String(seconds)]);
+export async function idle(server, { conns, seconds, connectCap }) {
+  const argv = [clients.idle_client, HOST, String(server.port), String(conns), String(seconds), String(connectCap)];
+  const probe = spawnPinned(LOAD_CORE, argv);
   const step = async (tag, timeoutMs) => {
     const json = await probe.lines.expect(tag, timeoutMs);
     if (json === null) throw new Error(`idle client: no ${tag} line. ${probe.stderrTail.trim()}`);
@@ -78,7 +79,7 @@ export async function idle(server, { conns, seconds }) {
     const base = await step('BASE', (seconds + 10) * 1000);
     const before = await memory(server);
     probe.stdin.write('go\n');
-    const ready = await step('READY', 150_000);
+    const ready = await step('READY', (connectCap + 30) * 1000);
     if (ready.conns === 0) throw new Error('no idle connection could be opened');
     await sleep(150);
     const after = await memory(server);

@@ -62,7 +62,8 @@ function headerSection(info, cfg, mode) {
       ['Python', info.python ?? 'missing'],
       ['Load', `${info.wrk} (HTTP); C clients built with ${info.gcc} (TCP)`],
       ['Method', `server pinned to core 0, load to core 1 (\`taskset\`); ${cfg.rounds} round(s), servers ` +
-        'interleaved A B C … per round, a fresh server process per run; medians'],
+        `interleaved A B C … per round, ${cfg.reuseServers ? 'one server process per scenario (fresh per run for ' +
+        'idle)' : 'a fresh server process per run'}; medians`],
     ]),
   ].join('\n');
 }
@@ -108,14 +109,16 @@ function scenarioSection(result, cfg) {
 }
 
 function methodSection(cfg) {
+  const warm = (seconds) => (seconds > 0 ? ` after a ${seconds} s warm-up` : '');
   return [
     '## Scenarios',
     '',
-    `HTTP rows: \`wrk -t1\` for ${cfg.wrkSeconds} s (after a ${cfg.warmupSeconds} s warm-up when non-zero). ` +
-      `Echo rows: \`bench/load/echo_client.c\` for ${cfg.echoSeconds} s. Bulk: ${cfg.bulkBytes / 2 ** 20} MiB, ` +
-      `at most 4 MiB in flight. Idle: ${cfg.idleConns} connections each after one 1-byte echo; "added pass µs" is the ` +
-      'median round trip of one active connection with them open minus without. Chat: line echo for ' +
-      `${cfg.chatSeconds} s. Details: bench/README.md.`,
+    `HTTP rows: \`wrk -t1\` for ${cfg.wrkSeconds} s${warm(cfg.warmupSeconds)}. ` +
+      `Echo rows: \`bench/load/echo_client.c\` for ${cfg.echoSeconds} s${warm(cfg.echoWarmup)}. ` +
+      `Bulk: ${cfg.bulkBytes / 2 ** 20} MiB with at most 4 MiB in flight, stopped after ${cfg.bulkCapSeconds} s. ` +
+      `Idle: up to ${cfg.idleConns.toLocaleString('en-US')} connections (opening stops after ${cfg.idleConnectCap} s), ` +
+      'each after one 1-byte echo; "added pass µs" is the median round trip of one active connection with them ' +
+      `open minus without. Chat: line echo for ${cfg.chatSeconds} s. Details: bench/README.md.`,
   ].join('\n');
 }
 

@@ -105,7 +105,7 @@ int main(int argc, char **argv) {
       c->got += (size_t)r;
       if (c->got < size) continue;
       double done = now_s();
-      if (c->sent_at >= measure_from && done <= end) samples_push(&lat, (done - c->sent_at) * 1e6);
+      if (done >= measure_from && done <= end) samples_push(&lat, (done - c->sent_at) * 1e6);
       send_msg(c);
     }
   }

@@ -7,7 +7,8 @@
  *   3. ping-pongs again on the active connection -> "LOADED {json}"
  *      waits for a line (or EOF) on stdin, then exits, closing everything.
  *
- * usage: idle_client HOST PORT IDLE SECONDS
+ * usage: idle_client HOST PORT IDLE SECONDS [CONNECT_CAP_SECONDS]
+ * Opening stops after CONNECT_CAP_SECONDS (default 120); READY says how many opened.
  */
 #include "common.h"
 #include <sys/epoll.h>
@@ -51,38 +52,62 @@ static void ping_pong(int fd, double seconds, const char *tag) {
 
 #define SAID_HELLO (1ull << 32)
 
-/* Handles one readiness event of an idle connection; returns 1 when it settled. */
+/* Idle connections by index: their fds, and which completed their echo. */
+static int *fds;
+static char *done;
+
+/* Handles one readiness event of idle connection i (data = i | flags); returns 1 when it settled. */
 static int idle_step(int epfd, uint64_t data, int *ok) {
-  int fd = (int)(uint32_t)data, err = socket_error(fd);
+  int i = (int)(uint32_t)data, fd = fds[i], err = socket_error(fd);
   char b = 'i';
   ssize_t n = err ? -1 : recv(fd, &b, 1, 0);
-  if (n == 1) { epoll_ctl(epfd, EPOLL_CTL_DEL, fd, NULL); *ok += 1; return 1; }
+  if (n == 1) {
+    epoll_ctl(epfd, EPOLL_CTL_DEL, fd, NULL);
+    done[i] = 1;
+    *ok += 1;
+    return 1;
+  }
   if (n < 0 && !err && errno == EAGAIN) {
     if (data & SAID_HELLO) return 0;  /* spurious wake-up */
-    struct epoll_event ev = { .events = EPOLLIN, .data.u64 = (uint32_t)fd | SAID_HELLO };
+    struct epoll_event ev = { .events = EPOLLIN, .data.u64 = (uint32_t)i | SAID_HELLO };
     if (send(fd, &b, 1, MSG_NOSIGNAL) == 1 && epoll_ctl(epfd, EPOLL_CTL_MOD, fd, &ev) == 0) return 0;
   }
   epoll_ctl(epfd, EPOLL_CTL_DEL, fd, NULL);
   close(fd);
+  fds[i] = -1;
   return 1;
 }
 
-/* Opens `count` connections that each complete one 1-byte echo; returns how many did. */
-static int open_idle(const char *host, int port, int count) {
+/* Opens connection i; returns 0 when it failed at once. */
+static int open_one(int epfd, const char *host, int port, int i) {
+  fds[i] = tcp_connect(host, port, 1);
+  struct epoll_event ev = { .events = EPOLLOUT, .data.u64 = (uint32_t)i };
+  if (fds[i] >= 0 && epoll_ctl(epfd, EPOLL_CTL_ADD, fds[i], &ev) == 0) return 1;
+  if (fds[i] >= 0) close(fds[i]);
+  fds[i] = -1;
+  return 0;
+}
+
+/*
+ * Opens `count` connections that each complete one 1-byte echo, within `cap`
+ * seconds; closes the ones that did not finish in time. Returns how many did.
+ */
+static int open_idle(const char *host, int port, int count, double cap) {
   int epfd = epoll_create1(0), opened = 0, settled = 0, ok = 0;
   if (epfd < 0) die("epoll_create1");
+  fds = calloc((size_t)count, sizeof *fds);
+  done = calloc((size_t)count, 1);
   struct epoll_event evs[512];
   double t0 = now_s();
-  while (settled < count && now_s() < t0 + 120) {
-    while (opened < count && opened - settled < MAX_PENDING) {
-      int fd = tcp_connect(host, port, 1);
-      opened++;
-      struct epoll_event ev = { .events = EPOLLOUT, .data.u64 = (uint32_t)fd };
-      if (fd < 0 || epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) < 0) settled++;
-    }
+  while (settled < count && now_s() < t0 + cap) {
+    while (opened < count && opened - settled < MAX_PENDING)
+      if (!open_one(epfd, host, port, opened++)) settled++;
     int n = epoll_wait(epfd, evs, 512, 100);
     for (int k = 0; k < n; k++) settled += idle_step(epfd, evs[k].data.u64, &ok);
   }
+  for (int i = 0; i < opened; i++)
+    if (fds[i] >= 0 && !done[i]) close(fds[i]);
+  close(epfd);
   printf("READY {\"conns\":%d,\"failed\":%d,\"seconds\":%.3f}\n", ok, count - ok, now_s() - t0);
   fflush(stdout);
   return ok;
@@ -90,11 +115,11 @@ static int open_idle(const char *host, int port, int count) {
 
 int main(int argc, char **argv) {
   if (argc < 5) {
-    fprintf(stderr, "usage: %s HOST PORT IDLE SECONDS\n", argv[0]);
+    fprintf(stderr, "usage: %s HOST PORT IDLE SECONDS [CONNECT_CAP_SECONDS]\n", argv[0]);
     return 2;
   }
   int port = atoi(argv[2]), idle = atoi(argv[3]);
-  double seconds = atof(argv[4]);
+  double seconds = atof(argv[4]), cap = argc > 5 ? atof(argv[5]) : 120;
   int active = tcp_connect(argv[1], port, 0);
   if (active < 0) die("connect");
   int one = 1;
@@ -102,7 +127,7 @@ int main(int argc, char **argv) {
   ping_pong(active, seconds, NULL);
   ping_pong(active, seconds, "BASE");
   wait_for_harness();
-  open_idle(argv[1], port, idle);
+  open_idle(argv[1], port, idle, cap);
   wait_for_harness();
   ping_pong(active, seconds, "LOADED");
   wait_for_harness();
