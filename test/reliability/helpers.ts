@@ -1,7 +1,8 @@
 // Shared by the reliability tests: sizes (CI or soak), an echo server on the engine,
 // forked plain-node:net clients, and waiting for conditions.
 import { fork } from "node:child_process";
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
+import * as net from "node:net";
 import { readdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { ChannelMap, Dispatcher, DispatcherWithSend, Socket, loop, closeAll, AF_INET, AF_UNIX, type Address } from "../../host/index.js";
@@ -187,4 +188,66 @@ export class Recorder extends Dispatcher {
   override handleConnect(): void { this.calls.push("handleConnect"); }
   override handleClose(): void { this.calls.push("handleClose"); this.close(); }
   override handleError(err: unknown): void { this.calls.push("handleError"); this.errors.push(err); this.close(); }
+}
+
+/** Connection target of a node:net client. */
+export type Target = { host: string; port: number } | { path: string };
+
+interface Watched {
+  s: net.Socket;
+  sent: ReturnType<typeof createHash>;
+  back: ReturnType<typeof createHash>;
+  sentN: number;
+  recvN: number;
+  error: string | null;
+  closed: Promise<void>;
+}
+
+/**
+ * In-process node:net echo clients that keep traffic going while a test injects a fault:
+ * `write()` sends random bytes on each, `finish()` half-closes them, waits for the whole echo
+ * and returns a description of every connection whose bytes did not come back intact.
+ */
+export class Bystanders {
+  private constructor(private readonly conns: Watched[]) {}
+
+  static async open(target: Target, n: number): Promise<Bystanders> {
+    const conns = await Promise.all(Array.from({ length: n }, () => new Promise<Watched>((resolve, reject) => {
+      const s = net.connect(target as net.NetConnectOpts);
+      const w: Watched = { s, sent: createHash("sha256"), back: createHash("sha256"), sentN: 0, recvN: 0, error: null, closed: Promise.resolve() };
+      w.closed = new Promise((done) => s.once("close", () => done()));
+      s.on("data", (d: Buffer) => { w.back.update(d); w.recvN += d.length; });
+      s.on("error", (e: NodeJS.ErrnoException) => { w.error = e.code ?? String(e); });
+      s.on("end", () => s.end());
+      s.once("connect", () => resolve(w));
+      s.once("error", reject);
+    })));
+    return new Bystanders(conns);
+  }
+
+  /** Sends `bytes` random bytes on every connection. */
+  write(bytes: number): void {
+    for (const w of this.conns) {
+      const data = randomBytes(bytes);
+      w.sent.update(data);
+      w.sentN += data.length;
+      w.s.write(data);
+    }
+  }
+
+  /** Half-closes every connection and waits for its echo; returns the failures (empty = intact). */
+  async finish(ms = 15_000): Promise<string[]> {
+    for (const w of this.conns) w.s.end();
+    const timeout = sleep(ms).then(() => "timeout");
+    await Promise.race([Promise.all(this.conns.map((w) => w.closed)), timeout]);
+    const bad: string[] = [];
+    this.conns.forEach((w, i) => {
+      const sent = w.sent.digest("hex"), back = w.back.digest("hex");
+      if (w.error || w.recvN !== w.sentN || sent !== back || !w.s.destroyed) {
+        bad.push(`bystander ${i}: sent ${w.sentN}, got ${w.recvN}, error ${w.error}, closed ${w.s.destroyed}, intact ${sent === back}`);
+      }
+      w.s.destroy();
+    });
+    return bad;
+  }
 }
