@@ -158,27 +158,56 @@ export interface ClientResult {
   error: string | null;
 }
 
-/** Forks `clients/<script>`, sends it `job`, and resolves with its answer (killed after `ms`). */
-export function runClient<T>(script: string, job: Record<string, unknown>, ms: number): Promise<T> {
+/** A forked client process: `send()` a message, `next()` awaits its next message. */
+export interface Child {
+  send(msg: unknown): void;
+  next<T>(ms: number): Promise<T>;
+  kill(): void;
+}
+
+/** Forks `clients/<script>` (a plain node:net program talking over IPC). */
+export function forkClient(script: string): Child {
   const path = fileURLToPath(new URL(`./clients/${script}`, import.meta.url));
   const child = fork(path, [], { stdio: ["ignore", "inherit", "inherit", "ipc"], serialization: "advanced" });
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(new Error(`client ${script} did not finish within ${ms} ms`));
-    }, ms);
-    child.once("message", (msg: unknown) => {
-      clearTimeout(timer);
-      const m = msg as { fatal?: string };
-      if (m.fatal) reject(new Error(`client ${script} failed: ${m.fatal}`));
-      else resolve(msg as T);
-    });
-    child.once("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`client ${script} exited with ${code} before answering`));
-    });
-    child.send(job);
+  const inbox: unknown[] = [];
+  let waiter: ((msg: unknown) => void) | null = null;
+  let exited: string | null = null;
+  child.on("message", (msg) => {
+    if (waiter) { const w = waiter; waiter = null; w(msg); } else inbox.push(msg);
   });
+  child.once("exit", (code, signal) => {
+    exited = `client ${script} exited (${code ?? signal})`;
+    if (waiter) { const w = waiter; waiter = null; w({ fatal: exited }); }
+  });
+  return {
+    send: (msg) => child.send(msg as never),
+    kill: () => { if (child.exitCode === null) child.kill("SIGKILL"); },
+    next<T>(ms: number): Promise<T> {
+      return new Promise<T>((resolve, reject) => {
+        const settle = (msg: unknown): void => {
+          clearTimeout(timer);
+          const m = msg as { fatal?: string };
+          if (m && m.fatal) reject(new Error(`client ${script} failed: ${m.fatal}`));
+          else resolve(msg as T);
+        };
+        const timer = setTimeout(() => {
+          waiter = null;
+          child.kill("SIGKILL");
+          reject(new Error(`client ${script} did not answer within ${ms} ms`));
+        }, ms);
+        if (inbox.length > 0) settle(inbox.shift());
+        else if (exited) settle({ fatal: exited });
+        else waiter = settle;
+      });
+    },
+  };
+}
+
+/** Forks `clients/<script>`, sends it `job`, and resolves with its answer (killed after `ms`). */
+export async function runClient<T>(script: string, job: Record<string, unknown>, ms: number): Promise<T> {
+  const child = forkClient(script);
+  child.send(job);
+  return child.next<T>(ms);
 }
 
 /** A Dispatcher that records which handlers ran, in order. */
