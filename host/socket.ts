@@ -1,5 +1,6 @@
 // The host's socket object: what Python's socket.socket is to asyncore, over the core's channel.
 import type * as net from "node:net";
+import { existsSync } from "node:fs";
 import { AF_INET, AF_INET6, AF_UNIX, SOCK_STREAM, SOCK_DGRAM, SOL_SOCKET, SO_REUSEADDR, SO_ERROR, SO_KEEPALIVE, IPPROTO_TCP, TCP_NODELAY } from "./constants.js";
 import { SocketError, errnoOf } from "./errors.js";
 import { getEngine, type Engine } from "./engine.js";
@@ -168,6 +169,8 @@ export class Socket {
     let target: net.NetConnectOpts;
     if (this.family === AF_UNIX) {
       const path = checkPath(address, "connect()");
+      // Settled: a Unix path that does not exist throws at once (abstract names start with NUL).
+      if (path[0] !== "\0" && !existsSync(path)) throw new SocketError("ENOENT", `connect(${describe(address)})`);
       target = { path };
       this.peerAddr = path;
     } else {
