@@ -114,6 +114,43 @@ describe.each([
     await stop();
   });
 
+  it("closes an engine client once when its server resets during connect or mid-transfer", async () => {
+    const { stop, by } = await setup();
+    const peer = net.createServer((sock) => {
+      sock.on("error", () => {});
+      if (peer.connections++ % 2 === 0) sock.resetAndDestroy(); // during connect
+      else sock.once("data", () => sock.resetAndDestroy()); // mid-transfer
+    }) as net.Server & { connections: number };
+    peer.connections = 0;
+    await new Promise<void>((r) => peer.listen(0, "127.0.0.1", r));
+    const port = (peer.address() as net.AddressInfo).port;
+    const clients: (DispatcherWithSend & { calls: string[] })[] = [];
+    for (let i = 0; i < 8; i++) {
+      const c = new DispatcherWithSend(null, map) as DispatcherWithSend & { calls: string[] };
+      c.calls = [];
+      c.handleConnect = () => { c.calls.push("handleConnect"); };
+      c.handleRead = () => { c.calls.push("handleRead"); c.recv(4096); };
+      c.handleClose = () => { c.calls.push("handleClose"); c.close(); };
+      c.handleError = (err: unknown) => { c.calls.push(`handleError ${(err as SocketError).code}`); c.close(); };
+      c.createSocket();
+      c.connect(["127.0.0.1", port]);
+      c.send(randomBytes(4 * MiB)); // queued in outBuffer until connected
+      clients.push(c);
+      await waitFor(() => c.isClosed(), `client ${i} to close`);
+    }
+    for (const c of clients) {
+      // Exactly one closing handler ran, and nothing after it. (select routes a reset seen while
+      // connecting to handleError, as asyncore does; poll2 to handleClose.)
+      const closing = c.calls.filter((x) => x === "handleClose" || x.startsWith("handleError"));
+      expect(closing).toHaveLength(1);
+      expect(c.calls.at(-1)).toBe(closing[0]);
+      expect(closing[0]).toMatch(/^handleClose$|^handleError (ECONNRESET|EPIPE)$/);
+    }
+    await new Promise<void>((r) => peer.close(() => r()));
+    expect(await by.finish()).toEqual([]);
+    await stop();
+  });
+
   it("routes a connect to a closed port to handleError with SocketError ECONNREFUSED", async () => {
     const { stop, by } = await setup();
     const port = await closedPort();
