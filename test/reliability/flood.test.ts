@@ -58,6 +58,7 @@ async function flood(recvPause: number, total = TOTAL): Promise<void> {
   expect(blocked.phase).toBe("blocked");
   const s = sink!;
   const token = s.socket!.fileno();
+  await waitFor(() => e.field(token, FIELD.inLen) >= recvPause, "the input queue to reach recvPause"); // a loaded machine may lag
 
   // The writer is blocked: input sits at the bound and does not grow.
   const samples: { inLen: number; core: number; ab: number; rss: number }[] = [];
