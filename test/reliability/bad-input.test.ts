@@ -179,6 +179,22 @@ describe("Dispatcher and DispatcherWithSend", () => {
   });
 });
 
+describe("bad input inside a handler", () => {
+  it("reaches handleError as the TypeError, and the loop keeps serving", async () => {
+    const seen: unknown[] = [];
+    const d = new Dispatcher(null, map);
+    d.handleConnect = () => {};
+    d.handleWrite = function (this: Dispatcher) { this.send(anyValue("not bytes")); };
+    d.handleError = function (this: Dispatcher, err: unknown) { seen.push(err); this.close(); };
+    d.createSocket();
+    d.connect(["127.0.0.1", server.port]);
+    await waitFor(() => d.isClosed(), "the handler's TypeError to reach handleError");
+    expect(seen).toHaveLength(1);
+    expect(seen[0]).toBeInstanceOf(TypeError);
+    expect((seen[0] as Error).message).toMatch(/send\(\).*data.*string/);
+  });
+});
+
 describe("loop, poll, closeAll, configure, loopStats", () => {
   it("rejects bad timeouts, counts and maps", async () => {
     const empty = new ChannelMap();
