@@ -16,7 +16,7 @@ afterEach(() => closeAll({ map, ignoreAll: true }));
 
 describe.each([
   { mode: "select", usePoll: false, family: AF_INET, host: "127.0.0.1", conns: CONNS },
-  { mode: "poll2", usePoll: true, family: AF_INET, host: "127.0.0.1", conns: CONNS / 2 },
+  { mode: "poll2", usePoll: true, family: AF_INET, host: "127.0.0.1", conns: SOAK ? CONNS : CONNS / 2 },
   { mode: "select, IPv6", usePoll: false, family: AF_INET6, host: "::1", conns: CONNS / 4 },
   { mode: "poll2, Unix", usePoll: true, family: AF_UNIX, host: "", conns: CONNS / 4 },
 ])("integrity soak ($mode)", ({ mode, usePoll, family, host, conns }) => {
