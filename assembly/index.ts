@@ -99,7 +99,7 @@ function reserve(token: i32, want: u32, dir: usize): usize {
   let slot = slotOf(token);
   if (slot < 0 || want == 0) { return 0; }
   let r = rec(<u32>slot);
-  let p = qReserve(r + dir, want);
+  let p = qReserve(r + dir, want, dir == C_IN);
   if (p != 0) { reservedToken = token; reservedLen = resultLen; reservedDir = dir; }
   return p;
 }

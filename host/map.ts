@@ -2,7 +2,7 @@
 // and which channels are ready, live in the core.
 import { getEngine } from "./engine.js";
 import { FIELD, R, W } from "./abi.js";
-import { notifyReady } from "./wake.js";
+import { notifyReady, wakeMap } from "./wake.js";
 import { schedule, logTimerError, type TimerHandle, type TimerCallback } from "./timers.js";
 
 /** What a map entry may be: a dispatcher, or any object (CPython tests put dummies in maps). */
@@ -65,13 +65,16 @@ export class ChannelMap<V = any> implements Iterable<[number, V]> { // eslint-di
   delete(fd: number): boolean {
     if (!this.items.has(fd)) return false;
     this.forget(fd);
-    return this.items.delete(fd);
+    this.items.delete(fd);
+    if (this.items.size === 0) wakeMap(this.id); // a waiting loop() ends now, not at its timeout
+    return true;
   }
 
   /** Removes every entry (closes nothing). */
   clear(): void {
     for (const fd of [...this.items.keys()]) this.forget(fd);
     this.items.clear();
+    wakeMap(this.id); // a waiting loop() ends now, not at its timeout
   }
 
   private forget(fd: number): void {

@@ -13,6 +13,15 @@ type State = "fresh" | "bound" | "listening" | "connecting" | "connected" | "clo
 
 const EMPTY = Buffer.alloc(0);
 
+// Sockets holding received bytes the core had no memory for (its pool was at the cap). Their
+// input may be empty, so no recv() of theirs would ever retry: whoever frees memory does.
+const starved = new Set<Socket>();
+
+/** Moves stashed input into the core now that memory was freed, oldest first, until the cap. */
+function feedStarved(): void {
+  for (const s of starved) if (!s.refill()) return;
+}
+
 function checkInt(v: unknown, what: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
   if (typeof v !== "number" || !Number.isInteger(v)) throw new TypeError(`${what} must be an integer, got ${describe(v)}`);
   if (v < min || v > max) throw new RangeError(`${what} must be in ${min}..${max}, got ${v}`);
@@ -215,7 +224,10 @@ export class Socket {
     }
     const taken = this.engine.pushIn(this.token, buf, 0, n);
     const pause = this.engine.pauseWanted;
-    if (taken < n) this.stash.push(Buffer.from(buf.subarray(taken, n))); // the core is at its memory cap
+    if (taken < n) { // the core is at its memory cap
+      this.stash.push(Buffer.from(buf.subarray(taken, n)));
+      starved.add(this);
+    }
     notifyReady(this.token);
     if (pause || taken < n) {
       this.readPaused = true;
@@ -241,6 +253,7 @@ export class Socket {
     if (have > 0 && n > 0) {
       const data = e.takeIn(this.token, n);
       if (this.readPaused && e.resumeOk) this.resumeReading();
+      if (starved.size > 0) feedStarved(); // takeIn freed chunks
       return data;
     }
     if (this.errorCode) throw new SocketError(this.errorCode, "recv()");
@@ -251,15 +264,31 @@ export class Socket {
   }
 
   private resumeReading(): void {
+    const had = this.engine.field(this.token, FIELD.inLen);
+    let full = false;
     while (this.stash.length > 0) {
       const head = this.stash[0];
       const taken = this.engine.pushIn(this.token, head, 0, head.length);
-      if (taken < head.length) { this.stash[0] = head.subarray(taken); return; }
+      if (taken < head.length) { this.stash[0] = head.subarray(taken); starved.add(this); break; }
       this.stash.shift();
-      if (this.engine.pauseWanted) return;
+      if (this.engine.pauseWanted) { full = true; break; }
     }
+    if (this.engine.field(this.token, FIELD.inLen) !== had) notifyReady(this.token);
+    if (this.stash.length > 0) return; // reading stays stopped, so no FIN can overtake the stash
+    starved.delete(this);
+    if (full) return; // recv() resumes once the input drains below recvPause
     this.readPaused = false;
     if (this.stream) sys.setReading(this.stream, true);
+  }
+
+  /** Retries stashed input after memory was freed; false when the core is still at its cap. */
+  refill(): boolean {
+    const e = this.engine;
+    if (this.state === "closed" || this.stash.length === 0) { starved.delete(this); return true; }
+    // A channel over its pause bound is readable: its own recv() resumes it.
+    if (e.field(this.token, FIELD.inLen) >= e.field(this.token, FIELD.pause)) return true;
+    this.resumeReading();
+    return !starved.has(this);
   }
 
   /** Python: socket.send(data) — takes what fits in the send window; EAGAIN when nothing fits. */
@@ -317,6 +346,7 @@ export class Socket {
     if (this.state !== "connected" || !this.stream) return;
     const buf = this.engine.takeOut(this.token);
     if (!buf) return;
+    if (starved.size > 0) feedStarved(); // takeOut freed chunks
     const s = this.stream;
     s.write(buf, this.afterWrite);
     this.engine.setField(this.token, FIELD.inflight, s.writableLength);
@@ -350,6 +380,8 @@ export class Socket {
     this.stash = [];
     this.state = "closed";
     this.engine.core.chan_close(this.token);
+    starved.delete(this);
+    if (starved.size > 0) feedStarved(); // the channel's queues went back to the pool
   }
 
   /** Python: socket.getsockname() */

@@ -25,8 +25,14 @@ function positive(v: unknown, name: string, max: number): number {
   return v;
 }
 
+const OPTIONS = new Set(["sendWindow", "recvPause", "chunkSize", "memoryCap", "backend"]);
+
 /** Sets engine-wide defaults (new channels take them). */
 export function configure(options: EngineOptions = {}): void {
+  if (typeof options !== "object" || options === null) throw new TypeError(`configure(): options must be an object, got ${describe(options)}`);
+  for (const key of Object.keys(options)) {
+    if (!OPTIONS.has(key)) throw new TypeError(`configure(): unknown option ${JSON.stringify(key)} (known: ${[...OPTIONS].join(", ")})`);
+  }
   const e = getEngine();
   const next = { ...e.limits };
   if (options.sendWindow !== undefined) next.sendWindow = positive(options.sendWindow, "sendWindow", 2 ** 31);
@@ -59,6 +65,7 @@ export interface LoopStats {
 
 /** Counters of the engine and channel states of a map. */
 export function loopStats({ map = socketMap }: { map?: ChannelMap } = {}): LoopStats {
+  if (!(map instanceof ChannelMap)) throw new TypeError(`loopStats(): map must be a ChannelMap, got ${describe(map)}`);
   const e = getEngine();
   let connected = 0, accepting = 0, connecting = 0;
   for (const v of map.values() as Iterable<{ connected?: boolean; accepting?: boolean; connecting?: boolean }>) {
