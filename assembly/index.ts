@@ -3,10 +3,10 @@
 import {
   OK, E_TOKEN, E_RANGE, F_HOST_FLAGS, R, W, POLLIN, POLLOUT, POLLERR, POLLHUP,
   MODE_SELECT, MODE_POLL2, C_FLAGS, C_INTEREST, C_ERRNO, C_SEQ, C_MAP, C_IN, C_OUT, C_PAUSE, C_TICK,
-  Q_LEN, EVENT_SIZE, SCRATCH_PAIRS,
+  Q_LEN, Q_TAIL, K_END, EVENT_SIZE, SCRATCH_PAIRS,
 } from "./layout";
 import { qReserve, qCommit, qPeek, qConsume, resultLen } from "./queue";
-import { poolConfigure, chunksLive, chunksFree, bytesAllocated, chunkSize, memoryCap, poolTrim } from "./pool";
+import { inputChunkRoom, poolConfigure, chunksLive, chunksFree, bytesAllocated, chunkSize, memoryCap, poolTrim } from "./pool";
 import {
   rec, slotOf, chanOpen, chanClose, refresh, readiness, chanSetFlags, chanSetField, chanGetField,
   checkField, readyCount, readySlotAt, tokenOf, liveCount, setDefaults, advanceTick, countInMap, tick,
@@ -116,6 +116,16 @@ function commit(token: i32, n: u32, dir: usize): i32 {
 
 /** Space for incoming bytes at the tail of the input queue (0 = pool at its cap or bad token). */
 export function in_reserve(token: i32, want: u32): usize { return reserve(token, want, C_IN); }
+
+/** Input bytes the channel could take right now without pausing for memory (tail room + new chunks). */
+export function in_room(token: i32): f64 {
+  let slot = slotOf(token);
+  if (slot < 0) return <f64>E_TOKEN;
+  let tail = <usize>load<u32>(rec(<u32>slot) + C_IN, Q_TAIL);
+  let room: u64 = inputChunkRoom();
+  if (tail != 0) room += <u64>(chunkSize - load<u32>(tail, K_END));
+  return <f64>room;
+}
 
 /** Commits `n` received bytes; returns 1 when the queue has reached its pause bound. */
 export function in_commit(token: i32, n: u32): i32 {

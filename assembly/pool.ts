@@ -51,6 +51,13 @@ export function chunkAllocInput(): usize {
   return chunkAlloc();
 }
 
+/** Input bytes that new chunks could still take before the input share of the cap is reached. */
+export function inputChunkRoom(): u64 {
+  let total = <u64>K_DATA + <u64>chunkSize;
+  let limit = (<u64>memoryCap - (<u64>memoryCap >> 2)) / total;
+  return limit > <u64>chunksLive ? (limit - <u64>chunksLive) * <u64>chunkSize : 0;
+}
+
 /** Returns a chunk to the free list. */
 export function chunkFree(c: usize): void {
   store<u32>(c, <u32>freeList, K_NEXT);

@@ -5,7 +5,7 @@ export const CORE_EXPORTS = [
   "engine_init", "scratch_ptr", "scratch_pairs", "result_len",
   "chan_open", "chan_close", "chan_flags", "chan_set_flags", "chan_get", "chan_set",
   "interest_commit", "chan_ready",
-  "in_reserve", "in_commit", "in_peek", "in_consume",
+  "in_reserve", "in_room", "in_commit", "in_peek", "in_consume",
   "out_reserve", "out_commit", "out_peek", "out_consume",
   "engine_tick", "engine_poll", "events_ptr", "engine_stat", "map_count", "pool_trim",
   "timer_add", "timer_cancel", "timer_reset", "timer_next", "timer_pop_due", "timer_cancel_map",
@@ -31,6 +31,7 @@ export interface CoreExports {
   interest_commit(n: number): number;
   chan_ready(token: number): number;
   in_reserve(token: number, want: number): number;
+  in_room(token: number): number;
   in_commit(token: number, n: number): number;
   in_peek(token: number): number;
   in_consume(token: number, n: number): number;

@@ -104,7 +104,7 @@ export class DatagramPort {
     const alen = Math.min(host.length, 255);
     const need = HEADER + alen + buf.length;
     const queued = e.field(this.token, FIELD.inLen);
-    if ((queued > 0 && queued + need > e.field(this.token, FIELD.pause)) || !poolHasRoom(e, need)) {
+    if ((queued > 0 && queued + need > e.field(this.token, FIELD.pause)) || !poolHasRoom(e, this.token, need)) {
       queueDrops++;
       return;
     }
@@ -319,9 +319,6 @@ function checkOption(level: number, option: number, what: string): void {
 }
 
 /** Can the core's pool take `need` more bytes without hitting its memory cap? (Conservative.) */
-function poolHasRoom(e: Engine, need: number): boolean {
-  const chunk = e.stat("chunkSize");
-  const spare = Math.max(0, e.stat("memoryCap") - e.stat("chunkBytes"));
-  const chunks = e.stat("chunksFree") + Math.floor(spare / (chunk + 16));
-  return chunks * chunk >= need;
+function poolHasRoom(e: Engine, token: number, need: number): boolean {
+  return e.core.in_room(token) >= need;
 }
