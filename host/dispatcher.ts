@@ -1,9 +1,10 @@
 // Dispatcher and DispatcherWithSend: asyncore.dispatcher's template methods over the core.
 import { AF_INET, SOCK_STREAM, SOL_SOCKET, SO_REUSEADDR, SO_ERROR } from "./constants.js";
 import { SocketError, ExitNow, isDisconnect } from "./errors.js";
-import { Socket, checkBytes } from "./socket.js";
+import { Socket, checkBytes, type BufferLimits } from "./socket.js";
 import { ChannelMap, socketMap, defaultInterest } from "./map.js";
 import { getEngine } from "./engine.js";
+import { deferThrow } from "./wake.js";
 import { F_CONNECTED, F_ACCEPTING, F_CONNECTING, F_CLOSING } from "./abi.js";
 import { type Address, describe } from "./address.js";
 import { compactTraceback } from "./traceback.js";
@@ -113,6 +114,11 @@ export class Dispatcher {
     } catch (err) {
       if (!(err instanceof SocketError)) throw err;
     }
+  }
+
+  /** Sets this channel's send window and input pause bound, overriding configure()'s defaults. */
+  setBufferLimits(limits: BufferLimits = {}): void {
+    this.#requireSocket("setBufferLimits()").setBufferLimits(limits);
   }
 
   /** Is the channel interested in reading? Asked once per pass. Python: dispatcher.readable() */
@@ -355,7 +361,7 @@ defaultInterest.add(Dispatcher.prototype.writable);
 export function settle(obj: { handleError(err: unknown): void }, ret: unknown): void {
   if (ret !== undefined && ret !== null && typeof (ret as Promise<unknown>).then === "function") {
     (ret as Promise<unknown>).then(undefined, (err: unknown) => {
-      if (err instanceof ExitNow) return;
+      if (err instanceof ExitNow) { deferThrow(err); return; } // the next pass rejects loop() with it
       try { obj.handleError(err); } catch (again) { process.emitWarning(`wasyncore: handleError threw after an async handler failed: ${String(again)}`); }
     });
   }

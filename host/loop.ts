@@ -4,7 +4,7 @@ import { POLLIN, POLLOUT, POLLPRI, POLLHUP, POLLERR, POLLNVAL } from "./constant
 import { ChannelMap, socketMap } from "./map.js";
 import { getEngine } from "./engine.js";
 import { MODE_SELECT, MODE_POLL2 } from "./abi.js";
-import { flushAll } from "./wake.js";
+import { flushAll, takeDeferred } from "./wake.js";
 import { describe } from "./address.js";
 import { SocketError } from "./errors.js";
 import { waitForEvents, runDueTimers, pendingTimers, nextTimerDelay, cancelMapTimers } from "./timers.js";
@@ -103,6 +103,8 @@ async function pass(map: ChannelMap, timeout: number, mode: number): Promise<voi
 function dispatch(map: ChannelMap, n: number, mode: number): void {
   const core = getEngine().core;
   if (n < 0) throw new SocketError("EINVAL", `engine_poll returned ${n}`);
+  const deferred = takeDeferred();
+  if (deferred !== undefined) throw deferred; // ExitNow from an async handler
   getEngine().tick(); // activity stamps from this pass's sends
   if (events.length < n * 2) events = new Int32Array(n * 4);
   const ev = events;

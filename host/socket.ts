@@ -36,6 +36,14 @@ export function checkBytes(data: unknown, what: string): Uint8Array {
   return data;
 }
 
+/** Per-channel buffer limits (bytes). */
+export interface BufferLimits {
+  /** Output queued in the core plus bytes in Node's write buffer before send() returns 0. */
+  sendWindow?: number;
+  /** Buffered input above which the socket stops reading until the application reads. */
+  recvPause?: number;
+}
+
 /** A non-blocking socket whose buffers live in the core. Python: socket.socket */
 export class Socket {
   /** Python: socket.family */
@@ -279,6 +287,18 @@ export class Socket {
     if (full) return; // recv() resumes once the input drains below recvPause
     this.readPaused = false;
     if (this.stream) sys.setReading(this.stream, true);
+  }
+
+  /** Sets this channel's send window and input pause bound (bytes); reading resumes if now below the bound. */
+  setBufferLimits({ sendWindow, recvPause }: BufferLimits = {}): void {
+    this.ensureOpen("setBufferLimits()");
+    if (sendWindow !== undefined) checkInt(sendWindow, "setBufferLimits(): sendWindow", 1, 2 ** 31);
+    if (recvPause !== undefined) checkInt(recvPause, "setBufferLimits(): recvPause", 1, 2 ** 31);
+    const e = this.engine;
+    if (sendWindow !== undefined) e.setField(this.token, FIELD.window, sendWindow);
+    if (recvPause !== undefined) e.setField(this.token, FIELD.pause, recvPause);
+    if (this.readPaused && e.field(this.token, FIELD.inLen) < e.field(this.token, FIELD.pause)) this.resumeReading();
+    notifyReady(this.token);
   }
 
   /** Retries stashed input after memory was freed; false when the core is still at its cap. */

@@ -54,3 +54,18 @@ export function flushAll(): void {
   dirty = [];
   for (const s of list) s.flush();
 }
+
+let deferred: unknown = undefined;
+
+/** Makes the next pass throw `err` (ExitNow from an async handler), waking any waiting pass. */
+export function deferThrow(err: unknown): void {
+  deferred ??= err;
+  for (const wake of [...waiters.values()]) wake();
+}
+
+/** The error deferThrow() recorded, once. */
+export function takeDeferred(): unknown {
+  const err = deferred;
+  deferred = undefined;
+  return err;
+}
