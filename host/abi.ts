@@ -8,6 +8,7 @@ export const CORE_EXPORTS = [
   "in_reserve", "in_commit", "in_peek", "in_consume",
   "out_reserve", "out_commit", "out_peek", "out_consume",
   "engine_tick", "engine_poll", "events_ptr", "engine_stat", "map_count", "pool_trim",
+  "chat_term", "chat_find", "chat_held",
 ] as const;
 
 /** Functions the core imports, by module. */
@@ -42,6 +43,9 @@ export interface CoreExports {
   engine_stat(i: number): number;
   map_count(mapId: number): number;
   pool_trim(): void;
+  chat_term(token: number, len: number): number;
+  chat_find(token: number, limit: number): number;
+  chat_held(token: number): number;
 }
 
 // Result codes (assembly/layout.ts).
@@ -50,6 +54,7 @@ export const E_TOKEN = -1;
 export const E_RANGE = -2;
 export const E_NOMEM = -3;
 export const E_STATE = -4;
+export const E_NOTFOUND = -5;
 
 // Channel flags (assembly/layout.ts).
 export const F_LIVE = 1 << 0;
@@ -80,3 +85,6 @@ export const STAT = {
 
 export const MODE_SELECT = 0;
 export const MODE_POLL2 = 1;
+
+/** Longest AsyncChat terminator the core takes (the scratch area's size). */
+export const MAX_TERMINATOR = 32768;
