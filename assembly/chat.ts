@@ -24,6 +24,8 @@ import { rec, slotOf, refresh } from "./channels";
 
 /** The hold-back of the last chat_find that found nothing (find_prefix_at_end). */
 export let chatHold: u32 = 0;
+/** Input bytes the search has looked at, ever (a test checks no byte is searched twice). */
+export let chatScanned: u64 = 0;
 
 @inline function failTable(term: usize, len: u32): usize {
   return term + ((<usize>len + 3) & ~<usize>3);
@@ -121,6 +123,7 @@ export function chatFind(token: i32, limit: u32): i32 {
         p++;
       }
       if (k == len) {
+        chatScanned += <u64>(p - (base + skip));
         let at = pos + <u32>(p - (base + skip)) - len;
         store<u32>(r, 0, C_SCAN);
         store<u32>(r, 0, C_MATCH);
@@ -129,6 +132,7 @@ export function chatFind(token: i32, limit: u32): i32 {
       }
     }
     pos += <u32>(end - (base + skip));
+    chatScanned += <u64>(end - (base + skip));
     skip = 0;
     c = <usize>load<u32>(c, K_NEXT);
   }

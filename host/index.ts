@@ -8,3 +8,4 @@ export { Dispatcher, DispatcherWithSend } from "./dispatcher.js";
 export { loop, poll, poll2, read, write, readwrite, closeAll, type LoopOptions, type Handlers } from "./loop.js";
 export { compactTraceback } from "./traceback.js";
 export { configure, loopStats, type EngineOptions, type LoopStats } from "./stats.js";
+export { AsyncChat, SimpleProducer, findPrefixAtEnd, type Producer, type Terminator, type FifoEntry } from "./chat.js";
