@@ -10,10 +10,10 @@ type Ev = string;
 
 /** Records callbacks as strings: "c:<data>" and "found". */
 class Rec extends AsyncChat {
-  log: Ev[] = [];
+  events: Ev[] = [];
   onFound: (() => void) | null = null;
-  override collectIncomingData(d: Buffer): void { this.log.push(`c:${d.toString("latin1")}`); }
-  override foundTerminator(): void { this.log.push("found"); this.onFound?.(); }
+  override collectIncomingData(d: Buffer): void { this.events.push(`c:${d.toString("latin1")}`); }
+  override foundTerminator(): void { this.events.push("found"); this.onFound?.(); }
 }
 
 /** An AsyncChat on a socket that never connects; bytes go straight into its input queue. */
@@ -39,7 +39,7 @@ describe("AsyncChat input framing", () => {
     expect(chat.getTerminator()).toBe(6);
     feed("efghijklmn");
     chat.handleRead();
-    expect(chat.log).toEqual(["c:abcd", "c:efghij", "found", "c:klmn"]);
+    expect(chat.events).toEqual(["c:abcd", "c:efghij", "found", "c:klmn"]);
     expect(chat.getTerminator()).toBe(0);
   });
 
@@ -50,7 +50,7 @@ describe("AsyncChat input framing", () => {
     chat.onFound = () => chat.setTerminator(next.shift()!);
     feed("HEAD\r\nabcdefg..rest\r\n");
     chat.handleRead();
-    expect(chat.log).toEqual(["c:HEAD", "found", "c:abc", "found", "c:defg", "found", "c:rest\r\n"]);
+    expect(chat.events).toEqual(["c:HEAD", "found", "c:abc", "found", "c:defg", "found", "c:rest\r\n"]);
   });
 
   it("holds back a partial terminator at the end of a read and is not readable on it alone", () => {
@@ -59,13 +59,13 @@ describe("AsyncChat input framing", () => {
     feed("line\r\n.");
     expect(readable()).toBe(true);
     chat.handleRead();
-    expect(chat.log).toEqual(["c:line"]);
+    expect(chat.events).toEqual(["c:line"]);
     expect(readable()).toBe(false); // "\r\n." waits for more
     chat.handleRead(); // a spurious read event: would-block, ignored
-    expect(chat.log).toEqual(["c:line"]);
+    expect(chat.events).toEqual(["c:line"]);
     feed("x\r\n.\r\n");
     chat.handleRead();
-    expect(chat.log).toEqual(["c:line", "c:\r\n.x", "found"]);
+    expect(chat.events).toEqual(["c:line", "c:\r\n.x", "found"]);
   });
 
   it("frames held bytes with a terminator changed between reads", () => {
@@ -76,7 +76,7 @@ describe("AsyncChat input framing", () => {
     chat.setTerminator("b\r");
     feed("zb\rq");
     chat.handleRead();
-    expect(chat.log).toEqual(["c:ab", "c:\rz", "found", "c:q"]);
+    expect(chat.events).toEqual(["c:ab", "c:\rz", "found", "c:q"]);
   });
 
   it("reports empty lines with foundTerminator only", () => {
@@ -84,7 +84,7 @@ describe("AsyncChat input framing", () => {
     chat.setTerminator("\n");
     feed("\n\nx\n");
     chat.handleRead();
-    expect(chat.log).toEqual(["found", "found", "c:x", "found"]);
+    expect(chat.events).toEqual(["found", "found", "c:x", "found"]);
   });
 
   it("takes at most acInBufferSize new bytes per read event", () => {
@@ -93,11 +93,11 @@ describe("AsyncChat input framing", () => {
     chat.setTerminator("\n");
     feed("0123456789\n");
     chat.handleRead();
-    expect(chat.log).toEqual(["c:0123"]);
+    expect(chat.events).toEqual(["c:0123"]);
     expect(readable()).toBe(true);
     chat.handleRead();
     chat.handleRead();
-    expect(chat.log).toEqual(["c:0123", "c:4567", "c:89", "found"]);
+    expect(chat.events).toEqual(["c:0123", "c:4567", "c:89", "found"]);
   });
 
   it("calls no handler after a handler closed the channel", () => {
@@ -106,7 +106,7 @@ describe("AsyncChat input framing", () => {
     chat.onFound = () => chat.close();
     feed("one\ntwo\nthree\n");
     chat.handleRead();
-    expect(chat.log).toEqual(["c:one", "found"]);
+    expect(chat.events).toEqual(["c:one", "found"]);
   });
 
   it("sends data that arrives before setTerminator() to handleError, as Python's AttributeError", () => {
@@ -131,7 +131,7 @@ describe("AsyncChat input framing", () => {
     feed("\nx\r\n");
     expect(readable()).toBe(true);
     chat.handleRead();
-    expect(chat.log).toEqual(["c:abc", "c:\nx", "found"]); // the held "\r" went, so "\n" is data
+    expect(chat.events).toEqual(["c:abc", "c:\nx", "found"]); // the held "\r" went, so "\n" is data
   });
 });
 
