@@ -24,6 +24,12 @@ import { rec, slotOf, refresh } from "./channels";
 
 /** The hold-back of the last chat_find that found nothing (find_prefix_at_end). */
 export let chatHold: u32 = 0;
+/**
+ * Where the input queue starts, written by every chat_find that finds a terminator, so the
+ * host can copy a frame out without another call: {front pointer u32, contiguous bytes u32}.
+ */
+export const chatInfo: usize = memory.data(8);
+
 /** Input bytes the search has looked at, ever (a test checks no byte is searched twice). */
 export let chatScanned: u64 = 0;
 
@@ -94,6 +100,7 @@ export function chatFind(token: i32, limit: u32): i32 {
   let k = load<u32>(r, C_MATCH);
   if (pos > limit) { pos = 0; k = 0; } // the window shrank under us: start over
   let first = load<u8>(term);
+  let firstx8 = <u64>first * 0x0101010101010101;
 
   // Walk to the chunk holding offset `pos` (pos < terminator length in steady state).
   let c = <usize>load<u32>(r, C_IN + Q_HEAD);
@@ -111,7 +118,12 @@ export function chatFind(token: i32, limit: u32): i32 {
     let end = p + min(avail, limit - pos);
     while (p < end) {
       if (k == 0) {
-        // nothing matched yet: skip ahead to the terminator's first byte
+        // nothing matched yet: skip ahead to the terminator's first byte, 8 bytes at a time
+        while (p + 8 <= end) {
+          let w = load<u64>(p) ^ firstx8;
+          if (((w - 0x0101010101010101) & ~w & 0x8080808080808080) != 0) break; // a byte equals `first`
+          p += 8;
+        }
         while (p < end && load<u8>(p) != first) p++;
         if (p == end) break;
         k = 1;
@@ -128,6 +140,10 @@ export function chatFind(token: i32, limit: u32): i32 {
         store<u32>(r, 0, C_SCAN);
         store<u32>(r, 0, C_MATCH);
         refresh(<u32>slot);
+        let head = <usize>load<u32>(r, C_IN + Q_HEAD);
+        let start = load<u32>(head, K_START);
+        store<u32>(chatInfo, <u32>(head + K_DATA + start));
+        store<u32>(chatInfo, load<u32>(head, K_END) - start, 4);
         return <i32>at;
       }
     }

@@ -6,7 +6,7 @@ import {
   Q_LEN, EVENT_SIZE, SCRATCH_PAIRS,
 } from "./layout";
 import { qReserve, qCommit, qPeek, qConsume, resultLen } from "./queue";
-import { chatSetTerm, chatFind, chatConsumed, chatHeld, chatHold, chatScanned } from "./chat";
+import { chatSetTerm, chatFind, chatConsumed, chatHeld, chatHold, chatScanned, chatInfo } from "./chat";
 import { poolConfigure, chunksLive, chunksFree, bytesAllocated, chunkSize, memoryCap, poolTrim } from "./pool";
 import {
   rec, slotOf, chanOpen, chanClose, refresh, readiness, chanSetFlags, chanSetField, chanGetField,
@@ -189,6 +189,9 @@ export function chat_find(token: i32, limit: u32): i32 {
 
 /** Input bytes already searched: asynchat's ac_in_buffer, not readable news (or E_TOKEN). */
 export function chat_held(token: i32): i32 { return chatHeld(token); }
+
+/** Pointer to {front u32, contiguous u32}: where the input queue starts after a chat_find found. */
+export function chat_info(): usize { return chatInfo; }
 
 /** Input bytes chat_find has examined since the engine started. */
 export function chat_scanned(): f64 { return <f64>chatScanned; }

@@ -8,7 +8,7 @@ export const CORE_EXPORTS = [
   "in_reserve", "in_commit", "in_peek", "in_consume",
   "out_reserve", "out_commit", "out_peek", "out_consume",
   "engine_tick", "engine_poll", "events_ptr", "engine_stat", "map_count", "pool_trim",
-  "chat_term", "chat_find", "chat_held", "chat_scanned",
+  "chat_term", "chat_find", "chat_held", "chat_info", "chat_scanned",
 ] as const;
 
 /** Functions the core imports, by module. */
@@ -46,6 +46,7 @@ export interface CoreExports {
   chat_term(token: number, len: number): number;
   chat_find(token: number, limit: number): number;
   chat_held(token: number): number;
+  chat_info(): number;
   chat_scanned(): number;
 }
 

@@ -4,7 +4,7 @@
 import { Dispatcher } from "./dispatcher.js";
 import { SocketError, EngineAbortError, isDisconnect } from "./errors.js";
 import { getEngine } from "./engine.js";
-import { FIELD, E_NOTFOUND, E_NOMEM, MAX_TERMINATOR } from "./abi.js";
+import { FIELD, E_NOTFOUND, E_NOMEM, E_RANGE, MAX_TERMINATOR } from "./abi.js";
 import { describe } from "./address.js";
 import type { Socket } from "./socket.js";
 import { SimpleProducer, findPrefixAtEnd, checkTerminator, type Producer } from "./producer.js";
@@ -23,6 +23,18 @@ function checkSize(v: unknown, what: string): number {
   if (typeof v !== "number" || !Number.isInteger(v)) throw new TypeError(`AsyncChat: ${what} must be an integer, got ${describe(v)}`);
   if (v < 1 || v > 2 ** 31 - 1) throw new RangeError(`AsyncChat: ${what} must be in 1..${2 ** 31 - 1}, got ${v}`);
   return v;
+}
+
+// Views over core memory: a Buffer for copies and the chat_info block; rebuilt after memory grows.
+let viewCache: { memory: ArrayBuffer; mem: Buffer; info: Uint32Array } | null = null;
+function views(): { mem: Buffer; info: Uint32Array } {
+  // growing the memory detaches the old buffer (byteLength 0): cheaper to test than memory.buffer
+  if (viewCache === null || viewCache.memory.byteLength === 0) {
+    const core = getEngine().core;
+    const memory = core.memory.buffer;
+    viewCache = { memory, mem: Buffer.from(memory), info: new Uint32Array(memory, core.chat_info(), 2) };
+  }
+  return viewCache;
 }
 
 const asBuffer = (b: Uint8Array): Buffer => (Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength));
@@ -117,64 +129,79 @@ export class AsyncChat extends Dispatcher {
 
   private frameInCore(sock: Socket, fd: number): void {
     const e = getEngine();
-    const core = e.core;
     while (this.inWindow > 0) {
       // asyncore: no handler runs after the channel closed (CPython keeps framing the buffer)
       if (sock.closed) return;
+      const term = this.currentTerminator();
+      if (typeof term === "object" && term !== null && term.length > 0) {
+        if (!this.frameBytes(sock, fd, term)) return;
+        continue;
+      }
       const avail = e.field(fd, FIELD.inLen);
       if (avail < this.inWindow) this.inWindow = avail; // a handler called recv() itself
       if (this.inWindow === 0) return;
-      const term = this.currentTerminator();
-      if (term === null || term === 0 || (typeof term !== "number" && term.length === 0)) {
-        const data = this.take(fd, this.inWindow);
+      if (term === null || term === 0 || typeof term === "object") {
+        const data = e.takeIn(fd, this.inWindow);
         this.inWindow = 0;
         this.collectIncomingData(data);
-      } else if (typeof term === "number") {
+      } else if (this.inWindow < term) {
         const lb = this.inWindow;
-        if (lb < term) {
-          const data = this.take(fd, lb);
-          this.inWindow = 0;
-          this.collectIncomingData(data);
-          if (typeof this.terminator === "number") this.terminator -= lb;
-        } else {
-          const data = this.take(fd, term);
-          this.inWindow -= term;
-          this.collectIncomingData(data);
-          this.terminator = 0;
-          if (!sock.closed) this.foundTerminator();
-        }
+        const data = e.takeIn(fd, lb);
+        this.inWindow = 0;
+        this.collectIncomingData(data);
+        if (typeof this.terminator === "number") this.terminator -= lb; // count down across reads
       } else {
-        this.installTerminator(fd, term);
-        const index = core.chat_find(fd, this.inWindow);
-        if (index >= 0) {
-          const data = index > 0 ? this.take(fd, index) : null;
-          this.consume(fd, term.length);
-          this.inWindow -= index + term.length;
-          // empty lines are not reported to collectIncomingData (asynchat: "source of subtle bugs")
-          if (data !== null) this.collectIncomingData(data);
-          if (!sock.closed) this.foundTerminator(); // which may change the terminator for the rest
-        } else if (index === E_NOTFOUND) {
-          const hold = core.result_len(); // a terminator prefix ends the window: keep it for the next read
-          if (hold !== 0) {
-            if (hold !== this.inWindow) {
-              const data = this.take(fd, this.inWindow - hold);
-              this.inWindow = hold;
-              this.collectIncomingData(data);
-            }
-            return;
-          }
-          const data = this.take(fd, this.inWindow);
-          this.inWindow = 0;
-          this.collectIncomingData(data);
-        } else {
-          throw new EngineAbortError(`chat_find(${fd}, ${this.inWindow}) returned ${index}`);
-        }
+        const data = e.takeIn(fd, term);
+        this.inWindow -= term;
+        this.collectIncomingData(data);
+        this.terminator = 0;
+        if (!sock.closed) this.foundTerminator();
       }
     }
   }
 
-  private take(fd: number, n: number): Buffer {
-    return getEngine().takeIn(fd, n);
+  // One step with a byte terminator; false when the rest of the window waits for more input.
+  private frameBytes(sock: Socket, fd: number, term: Buffer): boolean {
+    const e = getEngine();
+    const core = e.core;
+    this.installTerminator(fd, term);
+    const index = core.chat_find(fd, this.inWindow);
+    if (index >= 0) {
+      let data: Buffer | null = null;
+      let drop = term.length;
+      if (index > 0) {
+        const v = views();
+        if (index <= v.info[1]) {
+          // the frame is contiguous at the front of the queue (the common case): one copy, one consume
+          const front = v.info[0];
+          data = Buffer.allocUnsafe(index);
+          v.mem.copy(data, 0, front, front + index);
+          drop += index;
+        } else {
+          data = e.takeIn(fd, index);
+        }
+      }
+      this.consume(fd, drop);
+      this.inWindow -= index + term.length;
+      // empty lines are not reported to collectIncomingData (asynchat: "source of subtle bugs")
+      if (data !== null) this.collectIncomingData(data);
+      if (!sock.closed) this.foundTerminator(); // which may change the terminator for the rest
+      return true;
+    }
+    if (index === E_NOTFOUND) {
+      const hold = core.result_len(); // a terminator prefix ends the window: keep it for the next read
+      if (hold !== 0 && hold === this.inWindow) return false;
+      const data = e.takeIn(fd, this.inWindow - hold);
+      this.inWindow = hold;
+      this.collectIncomingData(data);
+      return hold === 0;
+    }
+    if (index === E_RANGE) {
+      // a handler consumed input itself (recv()): frame what is left
+      this.inWindow = Math.min(this.inWindow, Math.max(0, e.field(fd, FIELD.inLen)));
+      return true;
+    }
+    throw new EngineAbortError(`chat_find(${fd}, ${this.inWindow}) returned ${index}`);
   }
 
   private consume(fd: number, n: number): void {
