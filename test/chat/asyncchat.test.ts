@@ -136,11 +136,14 @@ describe("AsyncChat input framing", () => {
 });
 
 /** A connected AsyncChat client and a node:net server that keeps what it receives. */
-async function connectedPair(map: ChannelMap): Promise<{ chat: Rec; received: () => Buffer; closed: Promise<void>; server: net.Server }> {
+async function connectedPair(map: ChannelMap): Promise<{ chat: Rec; received: () => Buffer; closed: Promise<void>; server: net.Server; peer: Promise<net.Socket> }> {
   const chunks: Buffer[] = [];
+  let gotPeer!: (c: net.Socket) => void;
+  const peer = new Promise<net.Socket>((r) => (gotPeer = r));
   let closedResolve!: () => void;
   const closed = new Promise<void>((r) => (closedResolve = r));
   const server = net.createServer((c) => {
+    gotPeer(c);
     c.on("data", (d) => chunks.push(d));
     c.on("end", () => { c.end(); closedResolve(); });
     c.on("error", () => {});
@@ -153,8 +156,51 @@ async function connectedPair(map: ChannelMap): Promise<{ chat: Rec; received: ()
   chat.connect(["127.0.0.1", (server.address() as net.AddressInfo).port]);
   for (let i = 0; i < 100 && !chat.connected; i++) await poll(0.1, map);
   expect(chat.connected).toBe(true);
-  return { chat, received: () => Buffer.concat(chunks), closed, server };
+  return { chat, received: () => Buffer.concat(chunks), closed, server, peer };
 }
+
+describe("AsyncChat framing cost", () => {
+  it("searches each input byte once while a 3 MB message arrives in uneven reads", () => {
+    const { chat, feed } = fed();
+    chat.setTerminator("\r\n.\r\n");
+    const core = getEngine().core;
+    const before = core.chat_scanned();
+    const body = "ab\r\n.x\r\n".repeat(300_000);
+    let total = 0;
+    for (let off = 0, step = 1; off < body.length; off += step, step = (step * 7 + 3) % 70_000 + 1) {
+      const piece = body.slice(off, off + step);
+      feed(piece);
+      total += piece.length;
+      while (getEngine().field(chat.socket!.fileno(), FIELD.inLen) > core.chat_held(chat.socket!.fileno())) chat.handleRead();
+    }
+    feed("\r\n.\r\n");
+    total += 5;
+    chat.handleRead();
+    expect(chat.events.at(-1)).toBe("found");
+    expect(core.chat_scanned() - before).toBe(total);
+  });
+
+  it("does not wake the loop for a held partial terminator over loopback", async () => {
+    const map = new ChannelMap();
+    const { chat, server, peer } = await connectedPair(map);
+    chat.setTerminator("\r\n");
+    let reads = 0;
+    const handleRead = chat.handleRead.bind(chat);
+    chat.handleRead = (): void => { reads++; handleRead(); };
+    chat.writable = (): boolean => false;
+    const conn = await peer;
+    conn.write("abc\r");
+    for (let i = 0; i < 100 && chat.events.length === 0; i++) await poll(0.1, map);
+    expect(chat.events).toEqual(["c:abc"]);
+    await loop({ map, timeout: 0.02, count: 5 }); // five passes that find nothing to do
+    expect(reads).toBe(1);
+    conn.write("\n");
+    for (let i = 0; i < 100 && chat.events.length === 1; i++) await poll(0.1, map);
+    expect(chat.events).toEqual(["c:abc", "found"]);
+    chat.close();
+    server.close();
+  });
+});
 
 describe("AsyncChat output", () => {
   it("makes one send() of at most acOutBufferSize bytes per initiateSend()", async () => {
