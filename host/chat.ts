@@ -55,12 +55,12 @@ export class AsyncChat extends Dispatcher {
   /** The current terminator (undefined until setTerminator()). Python: async_chat.terminator */
   protected terminator: Terminator | undefined = undefined;
 
-  private inWindow = 0; // bytes at the front of the core's input queue that form ac_in_buffer now
-  private reading = false;
-  private coreTerm: Buffer | null = null; // terminator installed in the core for this channel
-  private coreFd = -1;
-  private rawTerm: unknown = undefined; // the last getTerminator() answer, and its bytes
-  private rawBytes: Terminator = null;
+  #inWindow = 0; // bytes at the front of the core's input queue that form ac_in_buffer now
+  #reading = false;
+  #coreTerm: Buffer | null = null; // terminator installed in the core for this channel
+  #coreFd = -1;
+  #rawTerm: unknown = undefined; // the last getTerminator() answer, and its bytes
+  #rawBytes: Terminator = null;
 
   /** Python: async_chat.collect_incoming_data(data) — must be overridden. */
   collectIncomingData(data: Buffer): void {
@@ -90,34 +90,34 @@ export class AsyncChat extends Dispatcher {
   override handleRead(): void {
     const sock = this.socket;
     // A subclass's own recv() (or a closed socket, whose recv() raises) takes CPython's path.
-    if (this.recv !== Dispatcher.prototype.recv || sock === null || sock.closed) this.readThroughRecv();
-    else this.readInCore(sock);
+    if (this.recv !== Dispatcher.prototype.recv || sock === null || sock.closed) this.#readThroughRecv();
+    else this.#readInCore(sock);
   }
 
   // ---- framing in the core -----------------------------------------------------------------
 
-  private readInCore(sock: Socket): void {
+  #readInCore(sock: Socket): void {
     const e = getEngine();
     const fd = sock.fileno();
     const size = checkSize(this.acInBufferSize, "acInBufferSize");
     const held = e.core.chat_held(fd);
     const fresh = e.field(fd, FIELD.inLen) - held;
     if (held < 0 || fresh <= 0) {
-      this.readNothing(sock);
+      this.#readNothing(sock);
       return;
     }
-    this.inWindow = held + Math.min(size, fresh); // ac_in_buffer + recv(ac_in_buffer_size)
-    this.reading = true;
+    this.#inWindow = held + Math.min(size, fresh); // ac_in_buffer + recv(ac_in_buffer_size)
+    this.#reading = true;
     try {
-      this.frameInCore(sock, fd);
+      this.#frameInCore(sock, fd);
     } finally {
-      this.reading = false;
+      this.#reading = false;
       if (!sock.closed) sock.inputConsumed();
     }
   }
 
   // What recv() does with no new bytes: the peer's error or EOF, else EAGAIN (which asynchat ignores).
-  private readNothing(sock: Socket): void {
+  #readNothing(sock: Socket): void {
     const err = sock.pendingError();
     if (err !== null) {
       if (isDisconnect(err)) this.handleClose();
@@ -127,32 +127,32 @@ export class AsyncChat extends Dispatcher {
     }
   }
 
-  private frameInCore(sock: Socket, fd: number): void {
+  #frameInCore(sock: Socket, fd: number): void {
     const e = getEngine();
-    while (this.inWindow > 0) {
+    while (this.#inWindow > 0) {
       // asyncore: no handler runs after the channel closed (CPython keeps framing the buffer)
       if (sock.closed) return;
-      const term = this.currentTerminator();
+      const term = this.#currentTerminator();
       if (typeof term === "object" && term !== null && term.length > 0) {
-        if (!this.frameBytes(sock, fd, term)) return;
+        if (!this.#frameBytes(sock, fd, term)) return;
         continue;
       }
       const avail = e.field(fd, FIELD.inLen);
-      if (avail < this.inWindow) this.inWindow = avail; // a handler called recv() itself
-      if (this.inWindow === 0) return;
+      if (avail < this.#inWindow) this.#inWindow = avail; // a handler called recv() itself
+      if (this.#inWindow === 0) return;
       if (term === null || term === 0 || typeof term === "object") {
-        const data = e.takeIn(fd, this.inWindow);
-        this.inWindow = 0;
+        const data = e.takeIn(fd, this.#inWindow);
+        this.#inWindow = 0;
         this.collectIncomingData(data);
-      } else if (this.inWindow < term) {
-        const lb = this.inWindow;
+      } else if (this.#inWindow < term) {
+        const lb = this.#inWindow;
         const data = e.takeIn(fd, lb);
-        this.inWindow = 0;
+        this.#inWindow = 0;
         this.collectIncomingData(data);
         if (typeof this.terminator === "number") this.terminator -= lb; // count down across reads
       } else {
         const data = e.takeIn(fd, term);
-        this.inWindow -= term;
+        this.#inWindow -= term;
         this.collectIncomingData(data);
         this.terminator = 0;
         if (!sock.closed) this.foundTerminator();
@@ -161,11 +161,11 @@ export class AsyncChat extends Dispatcher {
   }
 
   // One step with a byte terminator; false when the rest of the window waits for more input.
-  private frameBytes(sock: Socket, fd: number, term: Buffer): boolean {
+  #frameBytes(sock: Socket, fd: number, term: Buffer): boolean {
     const e = getEngine();
     const core = e.core;
-    this.installTerminator(fd, term);
-    const index = core.chat_find(fd, this.inWindow);
+    this.#installTerminator(fd, term);
+    const index = core.chat_find(fd, this.#inWindow);
     if (index >= 0) {
       let data: Buffer | null = null;
       let drop = term.length;
@@ -181,8 +181,8 @@ export class AsyncChat extends Dispatcher {
           data = e.takeIn(fd, index);
         }
       }
-      this.consume(fd, drop);
-      this.inWindow -= index + term.length;
+      this.#consume(fd, drop);
+      this.#inWindow -= index + term.length;
       // empty lines are not reported to collectIncomingData (asynchat: "source of subtle bugs")
       if (data !== null) this.collectIncomingData(data);
       if (!sock.closed) this.foundTerminator(); // which may change the terminator for the rest
@@ -190,21 +190,21 @@ export class AsyncChat extends Dispatcher {
     }
     if (index === E_NOTFOUND) {
       const hold = core.result_len(); // a terminator prefix ends the window: keep it for the next read
-      if (hold !== 0 && hold === this.inWindow) return false;
-      const data = e.takeIn(fd, this.inWindow - hold);
-      this.inWindow = hold;
+      if (hold !== 0 && hold === this.#inWindow) return false;
+      const data = e.takeIn(fd, this.#inWindow - hold);
+      this.#inWindow = hold;
       this.collectIncomingData(data);
       return hold === 0;
     }
     if (index === E_RANGE) {
       // a handler consumed input itself (recv()): frame what is left
-      this.inWindow = Math.min(this.inWindow, Math.max(0, e.field(fd, FIELD.inLen)));
+      this.#inWindow = Math.min(this.#inWindow, Math.max(0, e.field(fd, FIELD.inLen)));
       return true;
     }
-    throw new EngineAbortError(`chat_find(${fd}, ${this.inWindow}) returned ${index}`);
+    throw new EngineAbortError(`chat_find(${fd}, ${this.#inWindow}) returned ${index}`);
   }
 
-  private consume(fd: number, n: number): void {
+  #consume(fd: number, n: number): void {
     const e = getEngine();
     const rc = e.core.in_consume(fd, n);
     if (rc < 0) throw new EngineAbortError(`in_consume(${fd}, ${n}) returned ${rc}`);
@@ -212,9 +212,9 @@ export class AsyncChat extends Dispatcher {
   }
 
   // Hands the terminator to the core unless it already searches for these bytes.
-  private installTerminator(fd: number, term: Buffer): void {
-    if (fd === this.coreFd && (term === this.coreTerm || (this.coreTerm !== null && term.equals(this.coreTerm)))) {
-      this.coreTerm = term;
+  #installTerminator(fd: number, term: Buffer): void {
+    if (fd === this.#coreFd && (term === this.#coreTerm || (this.#coreTerm !== null && term.equals(this.#coreTerm)))) {
+      this.#coreTerm = term;
       return;
     }
     const e = getEngine();
@@ -222,26 +222,26 @@ export class AsyncChat extends Dispatcher {
     const rc = e.core.chat_term(fd, term.length);
     if (rc === E_NOMEM) throw new SocketError("ENOMEM", "AsyncChat: the core has no memory for the terminator");
     if (rc < 0) throw new EngineAbortError(`chat_term(${fd}, ${term.length}) returned ${rc}`);
-    this.coreTerm = term;
-    this.coreFd = fd;
+    this.#coreTerm = term;
+    this.#coreFd = fd;
   }
 
   // getTerminator() as bytes, a count or null; a subclass may override it and return a string.
-  private currentTerminator(): Terminator {
+  #currentTerminator(): Terminator {
     const raw = this.getTerminator();
-    if (raw === this.rawTerm && raw !== undefined) return this.rawBytes;
+    if (raw === this.#rawTerm && raw !== undefined) return this.#rawBytes;
     if (raw === undefined) {
       // Python raises AttributeError here, which reaches handle_error (and closes the channel).
       throw new Error(`${this.constructor.name}: data arrived before setTerminator() was called`);
     }
     const term = Buffer.isBuffer(raw) && raw.length <= MAX_TERMINATOR ? raw : checkTerminator(raw, "getTerminator()");
-    if (typeof raw !== "number") { this.rawTerm = raw; this.rawBytes = term; }
+    if (typeof raw !== "number") { this.#rawTerm = raw; this.#rawBytes = term; }
     return term;
   }
 
   // ---- CPython's path: a subclass's own recv() -----------------------------------------------
 
-  private readThroughRecv(): void {
+  #readThroughRecv(): void {
     let data: Uint8Array;
     try {
       data = this.recv(checkSize(this.acInBufferSize, "acInBufferSize"));
@@ -260,7 +260,7 @@ export class AsyncChat extends Dispatcher {
       if (this.isClosed()) return; // asyncore: no handler runs after the channel closed
       const buf = this.acInBuffer;
       const lb = buf.length;
-      const term = this.currentTerminator();
+      const term = this.#currentTerminator();
       if (term === null || term === 0 || (typeof term !== "number" && term.length === 0)) {
         this.collectIncomingData(buf);
         this.acInBuffer = EMPTY;
@@ -391,10 +391,10 @@ export class AsyncChat extends Dispatcher {
     const s = this.socket;
     if (s === null || s.closed) return;
     const fd = s.fileno();
-    const n = this.reading ? this.inWindow : Math.max(0, getEngine().core.chat_held(fd));
-    this.inWindow = 0;
+    const n = this.#reading ? this.#inWindow : Math.max(0, getEngine().core.chat_held(fd));
+    this.#inWindow = 0;
     if (n > 0) {
-      this.consume(fd, Math.min(n, getEngine().field(fd, FIELD.inLen)));
+      this.#consume(fd, Math.min(n, getEngine().field(fd, FIELD.inLen)));
       s.inputConsumed();
     }
   }
