@@ -6,7 +6,8 @@ import { SocketError, EngineAbortError, isDisconnect } from "./errors.js";
 import { getEngine } from "./engine.js";
 import { FIELD, E_NOTFOUND, E_NOMEM, E_RANGE, MAX_TERMINATOR } from "./abi.js";
 import { describe } from "./address.js";
-import type { Socket } from "./socket.js";
+import { Socket } from "./socket.js";
+import { SOCK_STREAM } from "./constants.js";
 import { SimpleProducer, findPrefixAtEnd, checkTerminator, type Producer } from "./producer.js";
 
 export { SimpleProducer, findPrefixAtEnd, type Producer };
@@ -89,9 +90,13 @@ export class AsyncChat extends Dispatcher {
   /** Reads and frames the input. Python: async_chat.handle_read */
   override handleRead(): void {
     const sock = this.socket;
-    // A subclass's own recv() (or a closed socket, whose recv() raises) takes CPython's path.
-    if (this.recv !== Dispatcher.prototype.recv || sock === null || sock.closed) this.#readThroughRecv();
-    else this.#readInCore(sock);
+    // A subclass's own recv(), a closed socket (whose recv() raises) or anything but a stream
+    // socket (datagrams, files) takes CPython's path: recv() and framing in JS.
+    if (this.recv === Dispatcher.prototype.recv && sock instanceof Socket && !sock.closed && sock.type === SOCK_STREAM) {
+      this.#readInCore(sock);
+    } else {
+      this.#readThroughRecv();
+    }
   }
 
   // ---- framing in the core -----------------------------------------------------------------
@@ -286,7 +291,7 @@ export class AsyncChat extends Dispatcher {
           if (k) {
             if (k !== lb) {
               this.collectIncomingData(buf.subarray(0, lb - k));
-              this.acInBuffer = buf.subarray(lb - k);
+              this.acInBuffer = Buffer.from(buf.subarray(lb - k)); // kept: copy it off recv()'s buffer
             }
             break;
           }
