@@ -191,3 +191,20 @@ describe("examples/chat-server", () => {
     });
   });
 });
+
+describe("package exports", () => {
+  it("serves AsyncChat from the wasyncore/chat subpath and the root alike", async () => {
+    const script = "import * as chat from 'wasyncore/chat'; import * as root from 'wasyncore'; " +
+      "console.log([chat.AsyncChat === root.AsyncChat, chat.SimpleProducer === root.SimpleProducer, chat.findPrefixAtEnd('ab\\r', '\\r\\n')].join(' '))";
+    const out = await new Promise<string>((resolve, reject) => {
+      const child = spawn("node", ["--input-type=module", "-e", script], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
+      children.push(child);
+      let text = "";
+      let err = "";
+      child.stdout!.on("data", (d: Buffer) => (text += d));
+      child.stderr!.on("data", (d: Buffer) => (err += d));
+      child.on("exit", (code) => (code === 0 ? resolve(text) : reject(new Error(err))));
+    });
+    expect(out.trim()).toBe("true true 1");
+  });
+});
