@@ -112,6 +112,9 @@ export class AsyncChat extends Dispatcher {
       return;
     }
     this.#inWindow = held + Math.min(size, fresh); // ac_in_buffer + recv(ac_in_buffer_size)
+    // asyncore: bytes leave the core before collectIncomingData() sees them, so a handler that
+    // throws does not get them again; and input left over after a handler threw is framed on the
+    // next pass (CPython waits for the socket to turn readable again).
     this.#reading = true;
     try {
       this.#frameInCore(sock, fd);
@@ -328,7 +331,7 @@ export class AsyncChat extends Dispatcher {
       throw new TypeError(`push(): data must be a Uint8Array or Buffer, got ${typeof data === "string" ? "a string (encode it first, e.g. Buffer.from(s))" : describe(data)}`);
     }
     const sabs = checkSize(this.acOutBufferSize, "acOutBufferSize");
-    const copy = Buffer.from(data); // a snapshot, as Python's immutable bytes would be
+    const copy = Buffer.from(data); // asyncore: a snapshot, as Python's immutable bytes (not bytearray) are
     if (copy.length > sabs) {
       for (let i = 0; i < copy.length; i += sabs) this.producerFifo.push(copy.subarray(i, i + sabs));
     } else {
@@ -339,6 +342,7 @@ export class AsyncChat extends Dispatcher {
 
   /** Queues a producer (an object with more(), or bytes) and starts sending. Python: push_with_producer */
   pushWithProducer(producer: Producer | Uint8Array): void {
+    // asyncore: checked now (CPython fails later, in initiate_send, with AttributeError)
     if (!(producer instanceof Uint8Array) && (producer === null || typeof producer !== "object" || typeof (producer as Producer).more !== "function")) {
       throw new TypeError(`pushWithProducer(): producer must have a more() method or be a Uint8Array, got ${describe(producer)}`);
     }

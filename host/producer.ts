@@ -20,6 +20,7 @@ export class SimpleProducer implements Producer {
   constructor(data: Uint8Array, bufferSize = 512) {
     if (!(data instanceof Uint8Array)) throw new TypeError(`SimpleProducer: data must be a Uint8Array or Buffer, got ${describe(data)}`);
     if (typeof bufferSize !== "number" || !Number.isInteger(bufferSize)) throw new TypeError(`SimpleProducer: bufferSize must be an integer, got ${describe(bufferSize)}`);
+    // asyncore: 0 or less is refused (CPython's more() would return b'' at once and drop the data)
     if (bufferSize < 1) throw new RangeError(`SimpleProducer: bufferSize must be >= 1, got ${bufferSize}`);
     this.data = Buffer.from(data);
     this.bufferSize = bufferSize;
@@ -42,6 +43,7 @@ export class SimpleProducer implements Producer {
  * Both strings or both bytes. Python: asynchat.find_prefix_at_end(haystack, needle)
  */
 export function findPrefixAtEnd(haystack: Uint8Array | string, needle: Uint8Array | string): number {
+  // asyncore: an empty needle gives 0 (CPython's loop returns -1)
   if (typeof haystack === "string" && typeof needle === "string") {
     let l = needle.length - 1;
     while (l > 0 && !haystack.endsWith(needle.slice(0, l))) l--;
@@ -68,6 +70,8 @@ function endsWith(h: Uint8Array, n: Uint8Array, l: number): boolean {
  */
 export function checkTerminator(term: unknown, what: string): Buffer | number | null {
   if (term === null) return null;
+  // asyncore: a boolean is not a count here (Python's bool is an int); a string is encoded as
+  // UTF-8 (CPython stores it and fails in handle_read unless use_encoding is set)
   if (typeof term === "number") {
     if (!Number.isInteger(term)) throw new TypeError(`${what}: a numeric terminator must be an integer byte count, got ${term}`);
     if (term < 0) throw new RangeError(`${what}: the number of received bytes must be positive, got ${term}`);
