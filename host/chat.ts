@@ -82,7 +82,10 @@ export class AsyncChat extends Dispatcher {
     this.terminator = checkTerminator(term, "setTerminator()");
   }
 
-  /** The terminator in use; a count goes down as bytes arrive. Python: async_chat.get_terminator */
+  /**
+   * The terminator in use; a count goes down as bytes arrive; undefined before setTerminator()
+   * (asyncore: CPython raises AttributeError). Python: async_chat.get_terminator
+   */
   getTerminator(): Terminator | undefined {
     return this.terminator;
   }
