@@ -6,10 +6,11 @@
 import {
   OK, E_TOKEN, E_RANGE, SLOT_BITS, SLOT_MASK, GEN_MASK, F_LIVE, F_ACCEPTING, F_EOF, F_OPEN,
   F_ALWAYS_R, R, W, C_GEN, C_FLAGS, C_INTEREST, C_HOSTREADY, C_ERRNO, C_SEQ, C_MAP, C_READYPOS,
-  C_IN, C_OUT, C_INFLIGHT, C_WINDOW, C_PAUSE, C_NEXTFREE, C_TICK, CHAN_SIZE, Q_LEN,
+  C_IN, C_OUT, C_INFLIGHT, C_WINDOW, C_PAUSE, C_NEXTFREE, C_TICK, C_SCAN, CHAN_SIZE, Q_LEN,
   DEFAULT_WINDOW, DEFAULT_PAUSE,
 } from "./layout";
 import { qClear } from "./queue";
+import { chatRelease } from "./chat";
 
 let table: usize = 0; // CHAN_SIZE * capacity bytes
 let capacity: u32 = 0;
@@ -93,6 +94,7 @@ export function chanClose(token: i32): i32 {
   readyRemove(<u32>slot);
   qClear(r + C_IN);
   qClear(r + C_OUT);
+  chatRelease(r);
   store<u32>(r, 0, C_FLAGS);
   store<u32>(r, <u32>freeSlot, C_NEXTFREE);
   freeSlot = slot;
@@ -106,7 +108,8 @@ export function readiness(r: usize): u32 {
   let host = load<u32>(r, C_HOSTREADY);
   let err = load<u32>(r, C_ERRNO) != 0;
   let bits = host;
-  if (err || load<u32>(r, C_IN + Q_LEN) != 0 || (flags & (F_EOF | F_ALWAYS_R)) != 0) bits |= R;
+  // input AsyncChat already searched (C_SCAN) is not news: only bytes beyond it make a channel readable
+  if (err || load<u32>(r, C_IN + Q_LEN) > load<u32>(r, C_SCAN) || (flags & (F_EOF | F_ALWAYS_R)) != 0) bits |= R;
   if ((flags & F_ACCEPTING) != 0) return bits & R; // accepting channels are never polled for writing
   if (err) bits |= W;
   else if ((flags & F_OPEN) != 0) {

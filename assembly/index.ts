@@ -1,11 +1,12 @@
 // wasyncore core: the exports the host calls (names are WASI-style area_verb; host/abi.ts lists them).
 // Every token, length and field number that comes in is checked; errors are negative codes.
 import {
-  OK, E_TOKEN, E_RANGE, F_HOST_FLAGS, R, W, POLLIN, POLLOUT, POLLERR, POLLHUP,
+  OK, E_TOKEN, E_RANGE, E_NOTFOUND, F_HOST_FLAGS, R, W, POLLIN, POLLOUT, POLLERR, POLLHUP,
   MODE_SELECT, MODE_POLL2, C_FLAGS, C_INTEREST, C_ERRNO, C_SEQ, C_MAP, C_IN, C_OUT, C_PAUSE, C_TICK,
   Q_LEN, Q_TAIL, K_END, EVENT_SIZE, SCRATCH_PAIRS,
 } from "./layout";
 import { qReserve, qCommit, qPeek, qConsume, resultLen } from "./queue";
+import { chatSetTerm, chatFind, chatConsumed, chatHeld, chatHold, chatScanned, chatInfo } from "./chat";
 import { inputChunkRoom, poolConfigure, chunksLive, chunksFree, bytesAllocated, chunkSize, memoryCap, poolTrim } from "./pool";
 import {
   rec, slotOf, chanOpen, chanClose, refresh, readiness, chanSetFlags, chanSetField, chanGetField,
@@ -151,6 +152,7 @@ export function in_consume(token: i32, n: u32): i32 {
   let r = rec(<u32>slot);
   if (n > load<u32>(r, C_IN + Q_LEN)) return E_RANGE;
   qConsume(r + C_IN, n);
+  chatConsumed(r, n);
   store<u32>(r, tick, C_TICK);
   refresh(<u32>slot);
   return load<u32>(r, C_IN + Q_LEN) < load<u32>(r, C_PAUSE) ? 1 : 0;
@@ -181,6 +183,32 @@ export function out_consume(token: i32, n: u32): i32 {
   refresh(<u32>slot);
   return OK;
 }
+
+// ---- AsyncChat framing (assembly/chat.ts) ---------------------------------------------------
+
+/** Sets the channel's terminator to the first `len` bytes of the scratch area (0 = none). */
+export function chat_term(token: i32, len: u32): i32 {
+  return chatSetTerm(token, scratch, len);
+}
+
+/**
+ * Offset of the terminator in the first `limit` input bytes, or E_NOTFOUND with the
+ * hold-back (the terminator prefix the window ends with) in result_len.
+ */
+export function chat_find(token: i32, limit: u32): i32 {
+  let rc = chatFind(token, limit);
+  if (rc == E_NOTFOUND) resultLen = chatHold;
+  return rc;
+}
+
+/** Input bytes already searched: asynchat's ac_in_buffer, not readable news (or E_TOKEN). */
+export function chat_held(token: i32): i32 { return chatHeld(token); }
+
+/** Pointer to {front u32, contiguous u32}: where the input queue starts after a chat_find found. */
+export function chat_info(): usize { return chatInfo; }
+
+/** Input bytes chat_find has examined since the engine started. */
+export function chat_scanned(): f64 { return <f64>chatScanned; }
 
 /** Advances the coarse clock used for last-activity stamps. */
 export function engine_tick(t: u32): void { advanceTick(t); }

@@ -6,6 +6,7 @@
 @inline export const E_RANGE: i32 = -2; // pointer/length/argument out of range
 @inline export const E_NOMEM: i32 = -3; // memory cap reached
 @inline export const E_STATE: i32 = -4; // operation not valid in this state
+@inline export const E_NOTFOUND: i32 = -5; // chat_find: no terminator in the window (hold-back in result_len)
 
 // Token = generation << SLOT_BITS | slot. Generation 0 never appears, so 0 is never a token.
 @inline export const SLOT_BITS: u32 = 20;
@@ -47,6 +48,7 @@
 //   +--------+--------+--------+--------+--------+--------+--------+--------+
 //   32: in queue  {head, tail, len}      44: out queue {head, tail, len}
 //   56: inflight   60: sendWindow   64: recvPause   68: nextFree   72: lastActive
+//   80: chat scan offset   84: chat match length   88: terminator ptr   92: terminator length
 //   +--------------------------------------------------------------------+
 @inline export const C_GEN: usize = 0;
 @inline export const C_FLAGS: usize = 4;
@@ -63,7 +65,13 @@
 @inline export const C_PAUSE: usize = 64;
 @inline export const C_NEXTFREE: usize = 68;
 @inline export const C_TICK: usize = 72;
-@inline export const CHAN_SIZE: usize = 80;
+// AsyncChat framing (assembly/chat.ts). Input bytes [0, scan) were searched already: they hold no
+// whole terminator, end in `match` bytes of one, and do not make the channel readable again.
+@inline export const C_SCAN: usize = 80;
+@inline export const C_MATCH: usize = 84;
+@inline export const C_TERM: usize = 88; // heap block: terminator bytes, then a u32 KMP table
+@inline export const C_TERMLEN: usize = 92;
+@inline export const CHAN_SIZE: usize = 96;
 
 // Queue record (inside a channel record): head chunk, tail chunk, byte count.
 @inline export const Q_HEAD: usize = 0;

@@ -10,6 +10,7 @@ export const CORE_EXPORTS = [
   "engine_tick", "engine_poll", "events_ptr", "engine_stat", "map_count", "pool_trim",
   "timer_add", "timer_cancel", "timer_reset", "timer_next", "timer_pop_due", "timer_cancel_map",
   "timer_count", "timer_heap_len", "timer_ids_ptr",
+  "chat_term", "chat_find", "chat_held", "chat_info", "chat_scanned",
 ] as const;
 
 /** Functions the core imports, by module. */
@@ -54,6 +55,11 @@ export interface CoreExports {
   timer_count(mapId: number): number;
   timer_heap_len(mapId: number): number;
   timer_ids_ptr(): number;
+  chat_term(token: number, len: number): number;
+  chat_find(token: number, limit: number): number;
+  chat_held(token: number): number;
+  chat_info(): number;
+  chat_scanned(): number;
 }
 
 // Result codes (assembly/layout.ts).
@@ -62,6 +68,7 @@ export const E_TOKEN = -1;
 export const E_RANGE = -2;
 export const E_NOMEM = -3;
 export const E_STATE = -4;
+export const E_NOTFOUND = -5;
 
 // Channel flags (assembly/layout.ts).
 export const F_LIVE = 1 << 0;
@@ -95,3 +102,6 @@ export const TIMER_BATCH = 1024;
 
 export const MODE_SELECT = 0;
 export const MODE_POLL2 = 1;
+
+/** Longest AsyncChat terminator the core takes (the scratch area's size). */
+export const MAX_TERMINATOR = 32768;

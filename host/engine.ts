@@ -48,7 +48,14 @@ export class Engine {
     };
     const bytes = readFileSync(locateCore());
     const { exports } = loader.instantiateSync<Record<string, unknown>>(bytes, imports);
-    this.core = exports as unknown as CoreExports;
+    // The loader wraps every export in a rest/spread shim for optional arguments, which no export
+    // of the core has; call the wasm functions directly (several times faster per call).
+    const direct: Record<string, unknown> = {};
+    for (const [name, value] of Object.entries(exports)) {
+      const original = typeof value === "function" ? (value as { original?: unknown }).original : undefined;
+      direct[name] = typeof original === "function" ? original : value;
+    }
+    this.core = direct as unknown as CoreExports;
     memory = this.core.memory;
     for (const name of CORE_EXPORTS) {
       if (typeof (this.core as unknown as Record<string, unknown>)[name] !== "function") {

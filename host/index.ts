@@ -10,3 +10,4 @@ export { loop, poll, poll2, pollOnce, read, write, readwrite, closeAll, type Loo
 export { callLater, callEvery, TimerHandle, type TimerCallback } from "./timers.js";
 export { compactTraceback } from "./traceback.js";
 export { configure, loopStats, type EngineOptions, type LoopStats } from "./stats.js";
+export { AsyncChat, SimpleProducer, findPrefixAtEnd, type Producer, type Terminator, type FifoEntry } from "./chat.js";

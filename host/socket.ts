@@ -271,6 +271,16 @@ export class Socket {
     throw new SocketError("EAGAIN", "recv()");
   }
 
+  /** @internal Resumes a paused stream after input was consumed in the core outside recv() (AsyncChat's framer). */
+  inputConsumed(): void {
+    if (this.readPaused && this.engine.resumeOk) this.resumeReading();
+  }
+
+  /** @internal Has the peer's EOF been reached, with nothing left beyond what the core holds? (AsyncChat) */
+  atEof(): boolean {
+    return this.state !== "closed" && this.stash.length === 0 && (this.engine.core.chan_flags(this.token) & F_EOF) !== 0;
+  }
+
   private resumeReading(): void {
     const had = this.engine.field(this.token, FIELD.inLen);
     let full = false;

@@ -1,0 +1,413 @@
+// AsyncChat: Python's asynchat.async_chat over the engine. Input is framed inside the core
+// (assembly/chat.ts searches the channel's input queue for the terminator, one pass, no
+// re-scanning); output goes through a fifo of byte strings, producers and close sentinels.
+import { Dispatcher } from "./dispatcher.js";
+import { SocketError, EngineAbortError, isDisconnect } from "./errors.js";
+import { getEngine } from "./engine.js";
+import { FIELD, E_NOTFOUND, E_NOMEM, E_RANGE, MAX_TERMINATOR } from "./abi.js";
+import { describe } from "./address.js";
+import { Socket } from "./socket.js";
+import { SOCK_STREAM } from "./constants.js";
+import { SimpleProducer, findPrefixAtEnd, checkTerminator, type Producer } from "./producer.js";
+
+export { SimpleProducer, findPrefixAtEnd, type Producer };
+
+const EMPTY = Buffer.alloc(0);
+
+/** What getTerminator() returns: bytes, a byte count, or null ("collect everything"). */
+export type Terminator = Buffer | number | null;
+
+/** One entry of the output fifo: bytes, a producer, or the closeWhenDone() sentinel. */
+export type FifoEntry = Uint8Array | Producer | null;
+
+function checkSize(v: unknown, what: string): number {
+  if (typeof v !== "number" || !Number.isInteger(v)) throw new TypeError(`AsyncChat: ${what} must be an integer, got ${describe(v)}`);
+  if (v < 1 || v > 2 ** 31 - 1) throw new RangeError(`AsyncChat: ${what} must be in 1..${2 ** 31 - 1}, got ${v}`);
+  return v;
+}
+
+// Views over core memory: a Buffer for copies and the chat_info block; rebuilt after memory grows.
+let viewCache: { memory: ArrayBuffer; mem: Buffer; info: Uint32Array } | null = null;
+function views(): { mem: Buffer; info: Uint32Array } {
+  // growing the memory detaches the old buffer (byteLength 0): cheaper to test than memory.buffer
+  if (viewCache === null || viewCache.memory.byteLength === 0) {
+    const core = getEngine().core;
+    const memory = core.memory.buffer;
+    viewCache = { memory, mem: Buffer.from(memory), info: new Uint32Array(memory, core.chat_info(), 2) };
+  }
+  return viewCache;
+}
+
+const asBuffer = (b: Uint8Array): Buffer => (Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+
+/**
+ * A chat-style protocol channel: subclass it, call setTerminator(), and implement
+ * collectIncomingData() and foundTerminator(). Python: asynchat.async_chat
+ */
+export class AsyncChat extends Dispatcher {
+  /** Bytes read per read event. Python: async_chat.ac_in_buffer_size */
+  acInBufferSize = 65536;
+  /** Most bytes handed to one send(); also the size push() splits data into. Python: ac_out_buffer_size */
+  acOutBufferSize = 65536;
+  /** Output waiting to be sent, oldest first. Python: async_chat.producer_fifo */
+  producerFifo: FifoEntry[] = [];
+  /** Received bytes not framed yet, when a subclass's own recv() is used. Python: async_chat.ac_in_buffer */
+  acInBuffer: Buffer = EMPTY;
+  /** The current terminator (undefined until setTerminator()). Python: async_chat.terminator */
+  protected terminator: Terminator | undefined = undefined;
+
+  #inWindow = 0; // bytes at the front of the core's input queue that form ac_in_buffer now
+  #reading = false;
+  #coreTerm: Buffer | null = null; // terminator installed in the core for this channel
+  #coreFd = -1;
+  #rawTerm: unknown = undefined; // the last getTerminator() answer, and its bytes
+  #rawBytes: Terminator = null;
+
+  /** Python: async_chat.collect_incoming_data(data) — must be overridden. */
+  collectIncomingData(data: Buffer): void {
+    void data;
+    throw new Error(`${this.constructor.name}.collectIncomingData() must be implemented in the subclass`);
+  }
+
+  /** Python: async_chat.found_terminator() — must be overridden. */
+  foundTerminator(): void {
+    throw new Error(`${this.constructor.name}.foundTerminator() must be implemented in the subclass`);
+  }
+
+  /**
+   * Sets the input delimiter: bytes (a string is encoded as UTF-8), a byte count (integer
+   * >= 0), or null; null, 0 and empty bytes collect everything. Python: async_chat.set_terminator
+   */
+  setTerminator(term: Uint8Array | string | number | null): void {
+    this.terminator = checkTerminator(term, "setTerminator()");
+  }
+
+  /**
+   * The terminator in use; a count goes down as bytes arrive; undefined before setTerminator()
+   * (asyncore: CPython raises AttributeError). Python: async_chat.get_terminator
+   */
+  getTerminator(): Terminator | undefined {
+    return this.terminator;
+  }
+
+  /** Reads and frames the input. Python: async_chat.handle_read */
+  override handleRead(): void {
+    const sock = this.socket;
+    // A subclass's own recv(), a closed socket (whose recv() raises) or anything but a stream
+    // socket (datagrams, files) takes CPython's path: recv() and framing in JS.
+    if (this.recv === Dispatcher.prototype.recv && sock instanceof Socket && !sock.closed && sock.type === SOCK_STREAM) {
+      this.#readInCore(sock);
+    } else {
+      this.#readThroughRecv();
+    }
+  }
+
+  // ---- framing in the core -----------------------------------------------------------------
+
+  #readInCore(sock: Socket): void {
+    const e = getEngine();
+    const fd = sock.fileno();
+    const size = checkSize(this.acInBufferSize, "acInBufferSize");
+    const held = e.core.chat_held(fd);
+    const fresh = e.field(fd, FIELD.inLen) - held;
+    if (held < 0 || fresh <= 0) {
+      this.#readNothing(sock);
+      return;
+    }
+    this.#inWindow = held + Math.min(size, fresh); // ac_in_buffer + recv(ac_in_buffer_size)
+    // asyncore: bytes leave the core before collectIncomingData() sees them, so a handler that
+    // throws does not get them again; and input left over after a handler threw is framed on the
+    // next pass (CPython waits for the socket to turn readable again).
+    this.#reading = true;
+    try {
+      this.#frameInCore(sock, fd);
+    } finally {
+      this.#reading = false;
+      if (!sock.closed) sock.inputConsumed();
+    }
+  }
+
+  // What recv() does with no new bytes: the peer's error or EOF, else EAGAIN (which asynchat ignores).
+  #readNothing(sock: Socket): void {
+    const err = sock.pendingError();
+    if (err !== null) {
+      if (isDisconnect(err)) this.handleClose();
+      else this.handleError(err);
+    } else if (sock.atEof()) {
+      this.handleClose();
+    }
+  }
+
+  #frameInCore(sock: Socket, fd: number): void {
+    const e = getEngine();
+    while (this.#inWindow > 0) {
+      // asyncore: no handler runs after the channel closed (CPython keeps framing the buffer)
+      if (sock.closed) return;
+      const term = this.#currentTerminator();
+      if (typeof term === "object" && term !== null && term.length > 0) {
+        if (!this.#frameBytes(sock, fd, term)) return;
+        continue;
+      }
+      const avail = e.field(fd, FIELD.inLen);
+      if (avail < this.#inWindow) this.#inWindow = avail; // a handler called recv() itself
+      if (this.#inWindow === 0) return;
+      if (term === null || term === 0 || typeof term === "object") {
+        const data = e.takeIn(fd, this.#inWindow);
+        this.#inWindow = 0;
+        this.collectIncomingData(data);
+      } else if (this.#inWindow < term) {
+        const lb = this.#inWindow;
+        const data = e.takeIn(fd, lb);
+        this.#inWindow = 0;
+        this.collectIncomingData(data);
+        if (typeof this.terminator === "number") this.terminator -= lb; // count down across reads
+      } else {
+        const data = e.takeIn(fd, term);
+        this.#inWindow -= term;
+        this.collectIncomingData(data);
+        this.terminator = 0;
+        if (!sock.closed) this.foundTerminator();
+      }
+    }
+  }
+
+  // One step with a byte terminator; false when the rest of the window waits for more input.
+  #frameBytes(sock: Socket, fd: number, term: Buffer): boolean {
+    const e = getEngine();
+    const core = e.core;
+    this.#installTerminator(fd, term);
+    const index = core.chat_find(fd, this.#inWindow);
+    if (index >= 0) {
+      let data: Buffer | null = null;
+      let drop = term.length;
+      if (index > 0) {
+        const v = views();
+        if (index <= v.info[1]) {
+          // the frame is contiguous at the front of the queue (the common case): one copy, one consume
+          const front = v.info[0];
+          data = Buffer.allocUnsafe(index);
+          v.mem.copy(data, 0, front, front + index);
+          drop += index;
+        } else {
+          data = e.takeIn(fd, index);
+        }
+      }
+      this.#consume(fd, drop);
+      this.#inWindow -= index + term.length;
+      // empty lines are not reported to collectIncomingData (asynchat: "source of subtle bugs")
+      if (data !== null) this.collectIncomingData(data);
+      if (!sock.closed) this.foundTerminator(); // which may change the terminator for the rest
+      return true;
+    }
+    if (index === E_NOTFOUND) {
+      const hold = core.result_len(); // a terminator prefix ends the window: keep it for the next read
+      if (hold !== 0 && hold === this.#inWindow) return false;
+      const data = e.takeIn(fd, this.#inWindow - hold);
+      this.#inWindow = hold;
+      this.collectIncomingData(data);
+      return hold === 0;
+    }
+    if (index === E_RANGE) {
+      // a handler consumed input itself (recv()): frame what is left
+      this.#inWindow = Math.min(this.#inWindow, Math.max(0, e.field(fd, FIELD.inLen)));
+      return true;
+    }
+    throw new EngineAbortError(`chat_find(${fd}, ${this.#inWindow}) returned ${index}`);
+  }
+
+  #consume(fd: number, n: number): void {
+    const e = getEngine();
+    const rc = e.core.in_consume(fd, n);
+    if (rc < 0) throw new EngineAbortError(`in_consume(${fd}, ${n}) returned ${rc}`);
+    e.resumeOk = rc === 1;
+  }
+
+  // Hands the terminator to the core unless it already searches for these bytes.
+  #installTerminator(fd: number, term: Buffer): void {
+    if (fd === this.#coreFd && (term === this.#coreTerm || (this.#coreTerm !== null && term.equals(this.#coreTerm)))) {
+      this.#coreTerm = term;
+      return;
+    }
+    const e = getEngine();
+    e.bytes().set(term, e.core.scratch_ptr());
+    const rc = e.core.chat_term(fd, term.length);
+    if (rc === E_NOMEM) throw new SocketError("ENOMEM", "AsyncChat: the core has no memory for the terminator");
+    if (rc < 0) throw new EngineAbortError(`chat_term(${fd}, ${term.length}) returned ${rc}`);
+    this.#coreTerm = term;
+    this.#coreFd = fd;
+  }
+
+  // getTerminator() as bytes, a count or null; a subclass may override it and return a string.
+  #currentTerminator(): Terminator {
+    const raw = this.getTerminator();
+    if (raw === this.#rawTerm && raw !== undefined) return this.#rawBytes;
+    if (raw === undefined) {
+      // Python raises AttributeError here, which reaches handle_error (and closes the channel).
+      throw new Error(`${this.constructor.name}: data arrived before setTerminator() was called`);
+    }
+    const term = Buffer.isBuffer(raw) && raw.length <= MAX_TERMINATOR ? raw : checkTerminator(raw, "getTerminator()");
+    if (typeof raw !== "number") { this.#rawTerm = raw; this.#rawBytes = term; }
+    return term;
+  }
+
+  // ---- CPython's path: a subclass's own recv() -----------------------------------------------
+
+  #readThroughRecv(): void {
+    let data: Uint8Array;
+    try {
+      data = this.recv(checkSize(this.acInBufferSize, "acInBufferSize"));
+    } catch (err) {
+      if (err instanceof SocketError) {
+        if (err.code === "EAGAIN" || err.code === "EWOULDBLOCK") return; // bpo-16133
+        this.handleError(err);
+        return;
+      }
+      throw err;
+    }
+    if (!(data instanceof Uint8Array)) throw new TypeError(`${this.constructor.name}.recv() must return a Buffer, got ${describe(data)}`);
+    this.acInBuffer = this.acInBuffer.length === 0 ? asBuffer(data) : Buffer.concat([this.acInBuffer, data]);
+    // Several data+terminator combos may arrive in one recv(): frame them all.
+    while (this.acInBuffer.length > 0) {
+      if (this.isClosed()) return; // asyncore: no handler runs after the channel closed
+      const buf = this.acInBuffer;
+      const lb = buf.length;
+      const term = this.#currentTerminator();
+      if (term === null || term === 0 || (typeof term !== "number" && term.length === 0)) {
+        this.collectIncomingData(buf);
+        this.acInBuffer = EMPTY;
+      } else if (typeof term === "number") {
+        if (lb < term) {
+          this.collectIncomingData(buf);
+          this.acInBuffer = EMPTY;
+          if (typeof this.terminator === "number") this.terminator -= lb;
+        } else {
+          this.collectIncomingData(buf.subarray(0, term));
+          this.acInBuffer = buf.subarray(term);
+          this.terminator = 0;
+          this.foundTerminator();
+        }
+      } else {
+        const index = buf.indexOf(term);
+        if (index !== -1) {
+          if (index > 0) this.collectIncomingData(buf.subarray(0, index));
+          this.acInBuffer = buf.subarray(index + term.length);
+          this.foundTerminator();
+        } else {
+          const k = findPrefixAtEnd(buf, term);
+          if (k) {
+            if (k !== lb) {
+              this.collectIncomingData(buf.subarray(0, lb - k));
+              this.acInBuffer = Buffer.from(buf.subarray(lb - k)); // kept: copy it off recv()'s buffer
+            }
+            break;
+          }
+          this.collectIncomingData(buf);
+          this.acInBuffer = EMPTY;
+        }
+      }
+    }
+  }
+
+  // ---- output ------------------------------------------------------------------------------
+
+  /** Python: async_chat.handle_write */
+  override handleWrite(): void {
+    this.initiateSend();
+  }
+
+  /** Closes the channel (no warning). Python: async_chat.handle_close */
+  override handleClose(): void {
+    this.close();
+  }
+
+  /** Writable while output is queued or the connect is pending. Python: async_chat.writable */
+  override writable(): boolean {
+    return this.producerFifo.length > 0 || !this.connected;
+  }
+
+  /**
+   * Queues bytes (copied; split into acOutBufferSize pieces) and starts sending.
+   * Python: async_chat.push(data)
+   */
+  push(data: Uint8Array): void {
+    if (!(data instanceof Uint8Array)) {
+      throw new TypeError(`push(): data must be a Uint8Array or Buffer, got ${typeof data === "string" ? "a string (encode it first, e.g. Buffer.from(s))" : describe(data)}`);
+    }
+    const sabs = checkSize(this.acOutBufferSize, "acOutBufferSize");
+    const copy = Buffer.from(data); // asyncore: a snapshot, as Python's immutable bytes (not bytearray) are
+    if (copy.length > sabs) {
+      for (let i = 0; i < copy.length; i += sabs) this.producerFifo.push(copy.subarray(i, i + sabs));
+    } else {
+      this.producerFifo.push(copy);
+    }
+    this.initiateSend();
+  }
+
+  /** Queues a producer (an object with more(), or bytes) and starts sending. Python: push_with_producer */
+  pushWithProducer(producer: Producer | Uint8Array): void {
+    // asyncore: checked now (CPython fails later, in initiate_send, with AttributeError)
+    if (!(producer instanceof Uint8Array) && (producer === null || typeof producer !== "object" || typeof (producer as Producer).more !== "function")) {
+      throw new TypeError(`pushWithProducer(): producer must have a more() method or be a Uint8Array, got ${describe(producer)}`);
+    }
+    this.producerFifo.push(producer instanceof Uint8Array ? Buffer.from(producer) : producer);
+    this.initiateSend();
+  }
+
+  /** Closes the channel once everything queued before this call was sent. Python: close_when_done */
+  closeWhenDone(): void {
+    this.producerFifo.push(null);
+  }
+
+  /** Makes at most one send() of at most acOutBufferSize bytes. Python: async_chat.initiate_send */
+  initiateSend(): void {
+    const fifo = this.producerFifo;
+    while (fifo.length > 0 && this.connected) {
+      const first = fifo[0];
+      // an empty entry is dropped (and still costs one empty send); the sentinel closes
+      if (first === null || (first instanceof Uint8Array && first.length === 0)) {
+        fifo.shift();
+        if (first === null) {
+          this.handleClose();
+          return;
+        }
+      }
+      const obs = checkSize(this.acOutBufferSize, "acOutBufferSize");
+      if (!(first instanceof Uint8Array)) {
+        const more = first.more();
+        if (more === null || more === undefined || (more instanceof Uint8Array && more.length === 0)) fifo.shift();
+        else if (more instanceof Uint8Array) fifo.unshift(more);
+        else throw new TypeError(`initiateSend(): a producer's more() must return a Uint8Array, got ${describe(more)}`);
+        continue;
+      }
+      const data = first.subarray(0, obs);
+      let sent: number;
+      try {
+        sent = this.send(data);
+      } catch (err) {
+        if (!(err instanceof SocketError)) throw err;
+        this.handleError(err);
+        return;
+      }
+      if (sent) {
+        if (sent < data.length || obs < first.length) fifo[0] = first.subarray(sent);
+        else fifo.shift();
+      }
+      return; // one send() per call
+    }
+  }
+
+  /** Drops unframed input and queued output. Python: async_chat.discard_buffers */
+  discardBuffers(): void {
+    this.acInBuffer = EMPTY;
+    this.producerFifo.length = 0;
+    const s = this.socket;
+    if (s === null || s.closed) return;
+    const fd = s.fileno();
+    const n = this.#reading ? this.#inWindow : Math.max(0, getEngine().core.chat_held(fd));
+    this.#inWindow = 0;
+    if (n > 0) {
+      this.#consume(fd, Math.min(n, getEngine().field(fd, FIELD.inLen)));
+      s.inputConsumed();
+    }
+  }
+}
