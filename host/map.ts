@@ -9,6 +9,8 @@ import { schedule, logTimerError, type TimerHandle, type TimerCallback } from ".
 export interface MapEntry {
   readable?(): boolean;
   writable?(): boolean;
+  /** Interest bits the entry can state without user code (classes whose writability the library tracks). */
+  knownInterest?(): number;
   socket?: { fileno(): number } | null;
 }
 
@@ -51,7 +53,7 @@ export class ChannelMap<V = any> implements Iterable<[number, V]> { // eslint-di
       if (e.setField(fd, FIELD.map, this.id)) {
         if (hasCustomInterest(entry)) this.policy.set(fd, entry);
         else {
-          e.setField(fd, FIELD.interest, R | W);
+          e.setField(fd, FIELD.interest, entry.knownInterest ? entry.knownInterest() : R | W);
           this.fresh.push(fd);
           if (this.fresh.length > 2 * this.items.size + 64) this.fresh = this.fresh.filter((f) => this.items.has(f)); // a map no pass runs on
         }
