@@ -69,8 +69,7 @@ export function chanOpen(mapId: u32): i32 {
     slot = used++;
   }
   let r = rec(slot);
-  let gen = (load<u32>(r, C_GEN) + 1) & GEN_MASK;
-  if (gen == 0) gen = 1;
+  let gen = load<u32>(r, C_GEN) + 1; // never past GEN_MASK: chanClose retires such slots
   memory.fill(r, 0, CHAN_SIZE);
   store<u32>(r, gen, C_GEN);
   store<u32>(r, F_LIVE, C_FLAGS);
@@ -85,7 +84,7 @@ export function chanOpen(mapId: u32): i32 {
   return tokenOf(slot);
 }
 
-/** Closes a channel: its buffers return to the pool and its token goes stale. */
+/** Closes a channel: its buffers return to the pool and its token goes stale for good. */
 export function chanClose(token: i32): i32 {
   let slot = slotOf(token);
   if (slot < 0) return E_TOKEN;
@@ -94,8 +93,11 @@ export function chanClose(token: i32): i32 {
   qClear(r + C_IN);
   qClear(r + C_OUT);
   store<u32>(r, 0, C_FLAGS);
-  store<u32>(r, <u32>freeSlot, C_NEXTFREE);
-  freeSlot = slot;
+  // A slot whose generations are used up is retired, so no token is ever handed out twice.
+  if (load<u32>(r, C_GEN) < GEN_MASK) {
+    store<u32>(r, <u32>freeSlot, C_NEXTFREE);
+    freeSlot = slot;
+  }
   liveCount--;
   return OK;
 }

@@ -1,11 +1,11 @@
 // wasyncore core: the exports the host calls (names are WASI-style area_verb; host/abi.ts lists them).
 // Every token, length and field number that comes in is checked; errors are negative codes.
 import {
-  OK, E_TOKEN, E_RANGE, F_HOST_FLAGS, R, W, POLLIN, POLLOUT, POLLERR, POLLHUP,
-  MODE_SELECT, MODE_POLL2, C_FLAGS, C_INTEREST, C_ERRNO, C_SEQ, C_MAP, C_IN, C_OUT, C_PAUSE, C_TICK,
+  OK, E_TOKEN, E_RANGE, E_STATE, F_HOST_FLAGS, R, W, POLLIN, POLLOUT, POLLERR, POLLHUP,
+  MODE_SELECT, MODE_POLL2, C_FLAGS, C_INTEREST, C_HOSTREADY, C_ERRNO, C_SEQ, C_MAP, C_IN, C_OUT, C_PAUSE, C_TICK,
   Q_LEN, EVENT_SIZE, SCRATCH_PAIRS,
 } from "./layout";
-import { qReserve, qCommit, qPeek, qConsume, resultLen } from "./queue";
+import { qReserve, qCommit, qPeek, qConsume, qTailPtr, resultLen, clearResult } from "./queue";
 import { poolConfigure, chunksLive, chunksFree, bytesAllocated, chunkSize, memoryCap, poolTrim } from "./pool";
 import {
   rec, slotOf, chanOpen, chanClose, refresh, readiness, chanSetFlags, chanSetField, chanGetField,
@@ -16,24 +16,30 @@ let scratch: usize = 0; // SCRATCH_PAIRS * 8 bytes: {token, interest} pairs from
 let events: usize = 0;
 let eventsCap: u32 = 0;
 let sortBuf: usize = 0;
-let reservedToken: i32 = 0; // the last in/out reservation, so commit can check its length
+let reservedToken: i32 = 0; // the last in/out reservation, so commit can check it
 let reservedLen: u32 = 0;
 let reservedDir: usize = 0;
+let reservedPtr: usize = 0;
 let eventsTotal: u64 = 0;
 let bytesIn: u64 = 0;
 let bytesOut: u64 = 0;
 
 /** Sets engine-wide limits; returns E_RANGE when a value is unusable. */
 export function engine_init(chunk: u32, cap: u32, window: u32, pause: u32): i32 {
-  if (scratch == 0) scratch = heap.alloc(<usize>SCRATCH_PAIRS * 8);
+  ensureScratch();
   if (window == 0 || pause == 0) return E_RANGE;
   if (!poolConfigure(chunk, cap)) return E_RANGE;
   setDefaults(window, pause);
   return OK;
 }
 
+function ensureScratch(): usize {
+  if (scratch == 0) scratch = heap.alloc(<usize>SCRATCH_PAIRS * 8);
+  return scratch;
+}
+
 /** Pointer to the interest scratch area ({token, interest} u32 pairs). */
-export function scratch_ptr(): usize { return scratch; }
+export function scratch_ptr(): usize { return ensureScratch(); }
 export function scratch_pairs(): u32 { return SCRATCH_PAIRS; }
 
 /** Length that goes with the pointer the last *_reserve or *_peek returned. */
@@ -64,13 +70,14 @@ export function chan_get(token: i32, field: u32): f64 {
 export function chan_set(token: i32, field: u32, value: u32): i32 {
   if (!checkField(field) || field == <u32>C_FLAGS || field == <u32>C_SEQ ||
       field == <u32>(C_IN + Q_LEN) || field == <u32>(C_OUT + Q_LEN)) return E_RANGE;
-  if (field == <u32>C_INTEREST && (value & ~(R | W)) != 0) return E_RANGE;
+  if ((field == <u32>C_INTEREST || field == <u32>C_HOSTREADY) && (value & ~(R | W)) != 0) return E_RANGE;
   return chanSetField(token, field, value);
 }
 
 /** Applies `n` {token, interest} pairs from the scratch area; returns how many tokens were stale. */
 export function interest_commit(n: u32): i32 {
   if (n > SCRATCH_PAIRS) return E_RANGE;
+  let scratch = ensureScratch();
   let stale = 0;
   for (let i: u32 = 0; i < n; i++) {
     let p = scratch + (<usize>i << 3);
@@ -94,20 +101,25 @@ export function chan_ready(token: i32): i32 {
 function reserve(token: i32, want: u32, dir: usize): usize {
   reservedToken = 0;
   let slot = slotOf(token);
-  if (slot < 0 || want == 0) { return 0; }
+  if (slot < 0 || want == 0) { clearResult(); return 0; }
   let r = rec(<u32>slot);
   let p = qReserve(r + dir, want);
-  if (p != 0) { reservedToken = token; reservedLen = resultLen; reservedDir = dir; }
+  if (p != 0) { reservedToken = token; reservedLen = resultLen; reservedDir = dir; reservedPtr = p; }
   return p;
 }
 
+// A reservation holds only while its bytes are still the queue's next write position: a
+// consume that drained (and freed) the tail chunk, or a close, voids it.
 function commit(token: i32, n: u32, dir: usize): i32 {
-  if (token != reservedToken || dir != reservedDir || slotOf(token) < 0) return E_TOKEN;
+  if (token != reservedToken || dir != reservedDir) return E_TOKEN;
+  let slot = slotOf(token);
+  if (slot < 0) return E_TOKEN;
+  let q = rec(<u32>slot) + dir;
+  if (qTailPtr(q) != reservedPtr) { reservedToken = 0; return E_STATE; }
   if (n > reservedLen) return E_RANGE;
   reservedToken = 0;
-  let slot = <u32>slotOf(token);
-  qCommit(rec(slot) + dir, n);
-  refresh(slot);
+  qCommit(q, n);
+  refresh(<u32>slot);
   return OK;
 }
 
@@ -126,7 +138,7 @@ export function in_commit(token: i32, n: u32): i32 {
 /** First contiguous run of received bytes (length in result_len). */
 export function in_peek(token: i32): usize {
   let slot = slotOf(token);
-  if (slot < 0) return 0;
+  if (slot < 0) { clearResult(); return 0; }
   return qPeek(rec(<u32>slot) + C_IN);
 }
 
@@ -142,7 +154,7 @@ export function in_consume(token: i32, n: u32): i32 {
   return load<u32>(r, C_IN + Q_LEN) < load<u32>(r, C_PAUSE) ? 1 : 0;
 }
 
-/** Space in the output queue, bounded by the channel's send window (0 = full). */
+/** Space at the tail of the output queue (0 = pool at its cap or bad token); the host bounds it by the send window. */
 export function out_reserve(token: i32, want: u32): usize { return reserve(token, want, C_OUT); }
 
 export function out_commit(token: i32, n: u32): i32 {
@@ -153,7 +165,7 @@ export function out_commit(token: i32, n: u32): i32 {
 
 export function out_peek(token: i32): usize {
   let slot = slotOf(token);
-  if (slot < 0) return 0;
+  if (slot < 0) { clearResult(); return 0; }
   return qPeek(rec(<u32>slot) + C_OUT);
 }
 

@@ -6,6 +6,9 @@ import { chunkAlloc, chunkFree, chunkSize } from "./pool";
 /** Contiguous length that goes with the pointer the last reserve/peek returned. */
 export let resultLen: u32 = 0;
 
+/** Zeroes resultLen (a failed reserve or peek returns no run). */
+export function clearResult(): void { resultLen = 0; }
+
 /** Pointer to up to `want` writable bytes at the queue's tail (0 when the pool is at its cap). */
 export function qReserve(q: usize, want: u32): usize {
   let tail = <usize>load<u32>(q, Q_TAIL);
@@ -23,6 +26,12 @@ export function qReserve(q: usize, want: u32): usize {
   store<u32>(q, <u32>c, Q_TAIL);
   resultLen = min(want, chunkSize);
   return c + K_DATA;
+}
+
+/** Where the next reserved byte would go: just past the tail chunk's bytes (0 when no chunk). */
+export function qTailPtr(q: usize): usize {
+  let tail = <usize>load<u32>(q, Q_TAIL);
+  return tail == 0 ? 0 : tail + K_DATA + load<u32>(tail, K_END);
 }
 
 /** Marks `n` bytes written at the last reserved position. The caller bounds n by resultLen. */
