@@ -155,6 +155,7 @@ export class CoreModel {
   resultLen = 0;
   bytesIn = 0;
   bytesOut = 0;
+  eventsTotal = 0;
 
   init(chunk: number, cap: number, window: number, pause: number): number {
     [chunk, cap, window, pause] = [u32(chunk), u32(cap), u32(window), u32(pause)];
@@ -248,8 +249,9 @@ export class CoreModel {
     return len;
   }
 
-  commit(dir: Dir, token: number, data: ArrayLike<number>): number {
-    const n = data.length;
+  /** in_commit/out_commit of `n` bytes, taken from the front of `written` (what the host put at the pointer). */
+  commit(dir: Dir, token: number, n: number, written: ArrayLike<number>): number {
+    n = u32(n);
     const r = this.res;
     if (!r || r.token !== i32(token) || r.dir !== dir) return E_TOKEN;
     const c = this.live(token);
@@ -261,7 +263,7 @@ export class CoreModel {
     }
     if (n > r.len) return E_RANGE;
     this.res = null;
-    q.commit(data);
+    q.commit(Array.prototype.slice.call(written, 0, n));
     if (dir === "out") {
       c.tick = this.tick;
       return OK;
@@ -293,14 +295,18 @@ export class CoreModel {
 
   /** engine_poll's events. */
   poll(map: number, mode: number): { token: number; flags: number }[] | number {
+    mode = u32(mode);
     if (mode !== 0 && mode !== 1) return E_RANGE;
     const ready = [...this.chans.values()].filter((c) => c.map === u32(map) && c.ready()).sort((a, b) => a.seq - b.seq);
     if (mode === 0) {
-      return [
+      const evs = [
         ...ready.filter((c) => c.ready() & R).map((c) => ({ token: c.token, flags: POLLIN })),
         ...ready.filter((c) => c.ready() & W).map((c) => ({ token: c.token, flags: POLLOUT })),
       ];
+      this.eventsTotal += evs.length;
+      return evs;
     }
+    this.eventsTotal += ready.length;
     return ready.map((c) => ({
       token: c.token,
       flags: (c.ready() & R ? POLLIN : 0) | (c.ready() & W ? POLLOUT : 0) | (c.errno ? POLLERR | POLLHUP : 0),

@@ -304,7 +304,7 @@ describe("property: queues equal a reference byte array", () => {
             const pushed = c.push(op.dir, t, data);
             let want = 0;
             for (let len; want < op.n && (len = m.reserve(op.dir, t, op.n - want)); want += len) {
-              m.commit(op.dir, t, data.subarray(want, want + len));
+              m.commit(op.dir, t, len, data.subarray(want, want + len));
             }
             expect(pushed).toBe(want);
           } else if (op.kind === "take") {
