@@ -10,6 +10,7 @@ import {
   DEFAULT_WINDOW, DEFAULT_PAUSE,
 } from "./layout";
 import { qClear } from "./queue";
+import { heapRoom } from "./pool";
 
 let table: usize = 0; // CHAN_SIZE * capacity bytes
 let capacity: u32 = 0;
@@ -47,7 +48,7 @@ export function slotOf(token: i32): i32 {
 
 function grow(): bool {
   let next = capacity == 0 ? <u32>64 : capacity * 2;
-  if (next > SLOT_MASK + 1) return false;
+  if (next > SLOT_MASK + 1 || !heapRoom(<u64>next * (CHAN_SIZE + 4))) return false;
   let t = table == 0 ? heap.alloc(<usize>next * CHAN_SIZE) : heap.realloc(table, <usize>next * CHAN_SIZE);
   memory.fill(t + <usize>capacity * CHAN_SIZE, 0, <usize>(next - capacity) * CHAN_SIZE);
   table = t;
@@ -58,7 +59,7 @@ function grow(): bool {
   return true;
 }
 
-/** Opens a channel in map `mapId` and returns its token (E_RANGE when the table is full). */
+/** Opens a channel in map `mapId` and returns its token (E_RANGE when the table is full or cannot grow). */
 export function chanOpen(mapId: u32): i32 {
   let slot: u32;
   if (freeSlot >= 0) {

@@ -1,12 +1,12 @@
 // wasyncore core: the exports the host calls (names are WASI-style area_verb; host/abi.ts lists them).
 // Every token, length and field number that comes in is checked; errors are negative codes.
 import {
-  OK, E_TOKEN, E_RANGE, E_STATE, F_HOST_FLAGS, R, W, POLLIN, POLLOUT, POLLERR, POLLHUP,
+  OK, E_TOKEN, E_RANGE, E_NOMEM, E_STATE, F_HOST_FLAGS, R, W, POLLIN, POLLOUT, POLLERR, POLLHUP,
   MODE_SELECT, MODE_POLL2, C_FLAGS, C_INTEREST, C_HOSTREADY, C_ERRNO, C_SEQ, C_MAP, C_IN, C_OUT, C_PAUSE, C_TICK,
   Q_LEN, EVENT_SIZE, SCRATCH_PAIRS,
 } from "./layout";
 import { qReserve, qCommit, qPeek, qConsume, qTailPtr, resultLen, clearResult } from "./queue";
-import { poolConfigure, chunksLive, chunksFree, bytesAllocated, chunkSize, memoryCap, poolTrim } from "./pool";
+import { poolConfigure, chunksLive, chunksFree, bytesAllocated, chunkSize, memoryCap, poolTrim, heapRoom } from "./pool";
 import {
   rec, slotOf, chanOpen, chanClose, refresh, readiness, chanSetFlags, chanSetField, chanGetField,
   checkField, readyCount, readySlotAt, tokenOf, liveCount, setDefaults, advanceTick, countInMap, tick,
@@ -185,12 +185,14 @@ export function engine_tick(t: u32): void { advanceTick(t); }
 
 // ---- one pass ----------------------------------------------------------------------------
 
-function ensureEvents(n: u32): void {
-  if (n <= eventsCap) return;
+function ensureEvents(n: u32): bool {
+  if (n <= eventsCap) return true;
   let cap = max(n, eventsCap * 2);
+  if (!heapRoom(<u64>cap * (EVENT_SIZE + 4))) return false;
   events = events == 0 ? heap.alloc(<usize>cap * EVENT_SIZE) : heap.realloc(events, <usize>cap * EVENT_SIZE);
   sortBuf = sortBuf == 0 ? heap.alloc(<usize>cap * 4) : heap.realloc(sortBuf, <usize>cap * 4);
   eventsCap = cap;
+  return true;
 }
 
 // Shell sort of slots by insertion sequence: map order, as CPython iterates its dict.
@@ -214,12 +216,13 @@ function sortBySeq(n: u32): void {
 }
 
 /**
- * Fills the event queue for map `mapId` and returns the event count. Select mode: every
- * read event, then every write event. Poll2 mode: one record per channel with all its flags.
+ * Fills the event queue for map `mapId` and returns the event count (E_NOMEM if the queue cannot
+ * grow). Select mode: every read event, then every write event. Poll2 mode: one record per channel
+ * with all its flags.
  */
 export function engine_poll(mapId: u32, mode: u32): i32 {
   if (mode != MODE_SELECT && mode != MODE_POLL2) return E_RANGE;
-  ensureEvents(readyCount * 2 + 1);
+  if (!ensureEvents(readyCount * 2 + 1)) return E_NOMEM;
   let n: u32 = 0;
   for (let i: u32 = 0; i < readyCount; i++) {
     let s = readySlotAt(i);
