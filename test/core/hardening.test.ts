@@ -329,3 +329,33 @@ describe.each(["core.wasm", "core.debug.wasm"])("hardening of build/%s", (file) 
     expect([...core.take("out", u, 3)]).toEqual([1, 2, 3]);
   });
 });
+
+describe("at the end of wasm32 memory", () => {
+  it("refuses a 2^20+1st channel and any chunk past 4 GiB with a code instead of trapping", () => {
+    const core = freshCore();
+    const x = core.x;
+    noTrap("filling the table and the memory", () => {
+      let opened = 0;
+      for (let t = x.chan_open(1); t > 0; t = x.chan_open(1)) opened++;
+      expect(opened).toBe(2 ** 20);
+      expect(x.chan_open(1)).toBe(-2);
+      const first = 1 << 20; // generation 1, slot 0
+      expect(x.engine_init(2 ** 24, 2 ** 32 - 1, 65536, 262144)).toBe(0);
+      let chunks = 0;
+      while (x.in_reserve(first, 2 ** 24) !== 0) {
+        expect(x.in_commit(first, x.result_len())).toBeGreaterThanOrEqual(0);
+        chunks++;
+      }
+      expect(x.result_len()).toBe(0);
+      expect(chunks).toBeGreaterThan(200);
+      expect(core.stat("memoryBytes")).toBeLessThanOrEqual(2 ** 32);
+      expect(core.stat("chunksLive")).toBe(chunks);
+      expect(core.poll(1, 0)).toEqual([{ token: first, flags: 1 }]);
+      expect(x.in_consume(first, 2 ** 24)).toBeGreaterThanOrEqual(0);
+      expect(x.in_reserve(first, 1)).not.toBe(0); // the freed chunk comes back from the pool
+      expect(x.chan_close(first)).toBe(0);
+      expect(core.stat("chunksLive")).toBe(0);
+      expect(x.chan_open(2)).toBeGreaterThan(0); // the freed slot
+    });
+  });
+});
