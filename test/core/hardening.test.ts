@@ -6,11 +6,9 @@ import fc from "fast-check";
 import {
   CORE_EXPORTS, F_LIVE, F_CONNECTED, F_ACCEPTING, F_EOF, F_OPEN, F_ALWAYS_R, F_DGRAM, FIELD, STAT,
 } from "../../host/abi.js";
-import { freshCore, CoreAbort, type Core, type Dir } from "./wasm.js";
+import { freshCore, fcParams, fcTimeout, CoreAbort, type Core, type Dir } from "./wasm.js";
 import { CoreModel } from "./model.js";
 
-const NUM_RUNS = Number(process.env.WASYNCORE_FC_RUNS ?? 150);
-const SEED = process.env.WASYNCORE_FC_SEED ? Number(process.env.WASYNCORE_FC_SEED) : undefined;
 const CHUNKS = [64, 128, 256]; // small chunks: a few hundred bytes cross several boundaries
 
 // ---- arbitraries --------------------------------------------------------------------------
@@ -299,9 +297,9 @@ describe.each(["core.wasm", "core.debug.wasm"])("hardening of build/%s", (file) 
         }
         noTrap("final drain", () => run.finish());
       }),
-      { numRuns: NUM_RUNS, seed: SEED },
+      fcParams(150),
     );
-  });
+  }, fcTimeout(150));
 
   it("survives every export called with hostile numbers in every argument", () => {
     const core = freshCore(file);

@@ -4,7 +4,7 @@ import fc from "fast-check";
 import {
   E_RANGE, F_ACCEPTING, F_EOF, F_OPEN, F_ALWAYS_R, F_CONNECTED, R, W, MODE_SELECT, MODE_POLL2,
 } from "../../host/abi.js";
-import { freshCore, pattern, type Core, type Ev } from "./wasm.js";
+import { freshCore, fcParams, fcTimeout, pattern, type Core, type Ev } from "./wasm.js";
 import { CoreModel } from "./model.js";
 
 const POLLIN = 1, POLLOUT = 4, POLLERR = 8, POLLHUP = 16;
@@ -257,7 +257,7 @@ describe("property: events equal the model's", () => {
           expect(c.stat("ready")).toBe(m.readyCount());
         }
       }),
-      { numRuns: 200 },
+      fcParams(200),
     );
-  });
+  }, fcTimeout(200));
 });

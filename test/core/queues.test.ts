@@ -4,7 +4,7 @@ import { describe, it, expect, beforeEach } from "vitest";
 import fc from "fast-check";
 import { OK, E_TOKEN, E_RANGE, E_STATE, F_OPEN, W, FIELD } from "../../host/abi.js";
 import { Engine } from "../../host/engine.js";
-import { freshCore, pattern, type Core, type Dir } from "./wasm.js";
+import { freshCore, fcParams, fcTimeout, pattern, type Core, type Dir } from "./wasm.js";
 import { CoreModel, K_DATA } from "./model.js";
 
 const CHUNK = 64; // small chunks so a few hundred bytes cross many boundaries
@@ -328,7 +328,7 @@ describe("property: queues equal a reference byte array", () => {
         }
         expect(c.stat("chunksLive")).toBe(0);
       }),
-      { numRuns: 200, verbose: 1 },
+      fcParams(200),
     );
-  });
+  }, fcTimeout(200));
 });

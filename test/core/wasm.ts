@@ -147,3 +147,21 @@ export function pattern(n: number, seed = 0): Uint8Array {
   for (let i = 0; i < n; i++) b[i] = (i + seed) % 251;
   return b;
 }
+
+/**
+ * fast-check settings: `runs` by default, WASYNCORE_FC_RUNS to run more, WASYNCORE_FC_SEED to replay
+ * the seed a failure printed (with WASYNCORE_FC_PATH for its shrunk path).
+ */
+export function fcParams(runs: number): { numRuns: number; seed?: number; path?: string } {
+  const env = process.env;
+  return {
+    numRuns: Number(env.WASYNCORE_FC_RUNS ?? runs),
+    ...(env.WASYNCORE_FC_SEED ? { seed: Number(env.WASYNCORE_FC_SEED) } : {}),
+    ...(env.WASYNCORE_FC_PATH ? { path: env.WASYNCORE_FC_PATH } : {}),
+  };
+}
+
+/** A test timeout that grows with WASYNCORE_FC_RUNS (`msPerRun` each, at least vitest's 30 s). */
+export function fcTimeout(runs: number, msPerRun = 40): number {
+  return Math.max(30_000, fcParams(runs).numRuns * msPerRun * 2);
+}
