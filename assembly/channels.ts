@@ -158,11 +158,14 @@ export function chanSetFlags(token: i32, set: u32, clear: u32): i32 {
   return OK;
 }
 
-/** Sets a 32-bit field of the channel record and refreshes readiness. */
+/** Sets a 32-bit field of the channel record and refreshes readiness (a new map means a new seq). */
 export function chanSetField(token: i32, field: usize, value: u32): i32 {
   let slot = slotOf(token);
   if (slot < 0) return E_TOKEN;
-  store<u32>(rec(<u32>slot) + field, value);
+  let r = rec(<u32>slot);
+  // Joining another map is an insertion: events follow map order, as CPython iterates its dict.
+  if (field == C_MAP && load<u32>(r, C_MAP) != value) store<u32>(r, ++seqCounter, C_SEQ);
+  store<u32>(r + field, value);
   refresh(<u32>slot);
   return OK;
 }
