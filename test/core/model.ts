@@ -222,6 +222,7 @@ export class CoreModel {
     const c = this.live(token);
     if (!c) return E_TOKEN;
     const k = FIELD_KEYS[field] as Exclude<keyof typeof FIELD, "seq" | "inLen" | "outLen">;
+    if (k === "map" && c.map !== value) c.seq = ++this.seq;
     c[k] = value;
     return OK;
   }

@@ -41,6 +41,20 @@ describe("select mode", () => {
     expect(core.poll(1, MODE_SELECT).map((x) => x.token)).toEqual([c, d, e]);
   });
 
+  it("orders by when the channel joined the map: leaving and rejoining moves it to the end", () => {
+    const [a, b, c] = [open(0), open(0), open(0)];
+    for (const t of [c, a, b]) core.set(t, "map", 1); // joins in the order c, a, b
+    for (const t of [a, b, c]) readable(t);
+    expect(core.poll(1, MODE_SELECT).map((x) => x.token)).toEqual([c, a, b]);
+    core.set(a, "map", 0);
+    core.set(a, "map", 1);
+    core.set(b, "map", 1); // already there: keeps its place, as a dict assignment does
+    expect(core.poll(1, MODE_SELECT).map((x) => x.token)).toEqual([c, b, a]);
+    const seq = core.get(c, "seq");
+    core.set(c, "map", 1);
+    expect(core.get(c, "seq")).toBe(seq);
+  });
+
   it("reports a channel interested in reading only as POLLIN even when it is writable", () => {
     const a = open();
     readable(a);
@@ -137,8 +151,8 @@ describe("what is never reported", () => {
     expect(core.poll(2, MODE_POLL2).map((x) => x.token)).toEqual([b]);
     expect(core.poll(0, MODE_SELECT).map((x) => x.token)).toEqual([z]);
     expect(core.poll(3, MODE_SELECT)).toEqual([]);
-    core.set(b, "map", 1);
-    expect(core.poll(1, MODE_SELECT).map((x) => x.token)).toEqual([a, b, c]);
+    core.set(b, "map", 1); // joins map 1 last
+    expect(core.poll(1, MODE_SELECT).map((x) => x.token)).toEqual([a, c, b]);
   });
 
   it("rejects modes other than select and poll2 with E_RANGE", () => {
