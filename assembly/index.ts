@@ -2,7 +2,7 @@
 // Every token, length and field number that comes in is checked; errors are negative codes.
 import {
   OK, E_TOKEN, E_RANGE, E_NOMEM, E_STATE, F_HOST_FLAGS, R, W, POLLIN, POLLOUT, POLLERR, POLLHUP,
-  MODE_SELECT, MODE_POLL2, C_FLAGS, C_INTEREST, C_HOSTREADY, C_ERRNO, C_SEQ, C_MAP, C_IN, C_OUT, C_PAUSE, C_TICK,
+  MODE_SELECT, MODE_POLL2, C_FLAGS, C_INTEREST, C_ERRNO, C_SEQ, C_MAP, C_IN, C_OUT, C_PAUSE, C_TICK,
   Q_LEN, EVENT_SIZE, SCRATCH_PAIRS,
 } from "./layout";
 import { qReserve, qCommit, qPeek, qConsume, qTailPtr, resultLen, clearResult } from "./queue";
@@ -70,7 +70,7 @@ export function chan_get(token: i32, field: u32): f64 {
 export function chan_set(token: i32, field: u32, value: u32): i32 {
   if (!checkField(field) || field == <u32>C_FLAGS || field == <u32>C_SEQ ||
       field == <u32>(C_IN + Q_LEN) || field == <u32>(C_OUT + Q_LEN)) return E_RANGE;
-  if ((field == <u32>C_INTEREST || field == <u32>C_HOSTREADY) && (value & ~(R | W)) != 0) return E_RANGE;
+  if (field == <u32>C_INTEREST && (value & ~(R | W)) != 0) return E_RANGE;
   return chanSetField(token, field, value);
 }
 
@@ -132,6 +132,7 @@ export function in_commit(token: i32, n: u32): i32 {
   if (rc < 0) return rc;
   bytesIn += n;
   let r = rec(<u32>slotOf(token));
+  store<u32>(r, tick, C_TICK); // bytes arriving count as activity (idle timeouts)
   return load<u32>(r, C_IN + Q_LEN) >= load<u32>(r, C_PAUSE) ? 1 : 0;
 }
 
