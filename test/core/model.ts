@@ -218,7 +218,7 @@ export class CoreModel {
   set(token: number, field: number, value: number): number {
     [field, value] = [u32(field), u32(value)];
     if (!WRITABLE.has(field)) return E_RANGE;
-    if ((field === FIELD.interest || field === FIELD.hostReady) && value & ~(R | W)) return E_RANGE;
+    if (field === FIELD.interest && value & ~(R | W)) return E_RANGE;
     const c = this.live(token);
     if (!c) return E_TOKEN;
     const k = FIELD_KEYS[field] as Exclude<keyof typeof FIELD, "seq" | "inLen" | "outLen">;
@@ -265,10 +265,8 @@ export class CoreModel {
     if (n > r.len) return E_RANGE;
     this.res = null;
     q.commit(Array.prototype.slice.call(written, 0, n));
-    if (dir === "out") {
-      c.tick = this.tick;
-      return OK;
-    }
+    c.tick = this.tick; // bytes queued either way count as activity
+    if (dir === "out") return OK;
     this.bytesIn += n;
     return c.in.bytes.length >= c.pause ? 1 : 0;
   }
