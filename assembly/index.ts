@@ -101,10 +101,19 @@ export function chan_ready(token: i32): i32 {
 function reserve(token: i32, want: u32, dir: usize): usize {
   reservedToken = 0;
   let slot = slotOf(token);
-  if (slot < 0 || want == 0) { clearResult(); return 0; }
+  if (slot < 0 || want == 0) { return 0; }
   let r = rec(<u32>slot);
-  let p = qReserve(r + dir, want);
-  if (p != 0) { reservedToken = token; reservedLen = resultLen; reservedDir = dir; reservedPtr = p; }
+  let p = qReserve(r + dir, want, dir == C_IN);
+  if (p != 0) { reservedToken = token; reservedLen = resultLen; reservedDir = dir; }
+  return p;
+}
+
+// Remembers where the reservation points (commit checks it is still the queue's tail); a
+// failed reserve leaves no run behind in result_len.
+function reserveChecked(token: i32, want: u32, dir: usize): usize {
+  let p = reserve(token, want, dir);
+  reservedPtr = p;
+  if (p == 0) clearResult();
   return p;
 }
 
@@ -124,7 +133,7 @@ function commit(token: i32, n: u32, dir: usize): i32 {
 }
 
 /** Space for incoming bytes at the tail of the input queue (0 = pool at its cap or bad token). */
-export function in_reserve(token: i32, want: u32): usize { return reserve(token, want, C_IN); }
+export function in_reserve(token: i32, want: u32): usize { return reserveChecked(token, want, C_IN); }
 
 /** Commits `n` received bytes; returns 1 when the queue has reached its pause bound. */
 export function in_commit(token: i32, n: u32): i32 {
@@ -156,7 +165,7 @@ export function in_consume(token: i32, n: u32): i32 {
 }
 
 /** Space at the tail of the output queue (0 = pool at its cap or bad token); the host bounds it by the send window. */
-export function out_reserve(token: i32, want: u32): usize { return reserve(token, want, C_OUT); }
+export function out_reserve(token: i32, want: u32): usize { return reserveChecked(token, want, C_OUT); }
 
 export function out_commit(token: i32, n: u32): i32 {
   let rc = commit(token, n, C_OUT);

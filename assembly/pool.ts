@@ -49,6 +49,17 @@ export function chunkAlloc(): usize {
   return c;
 }
 
+/**
+ * Takes a chunk for received bytes, or 0 once input would hold more than three quarters of the
+ * cap: the last quarter stays for output, so a server whose input filled the pool can still
+ * send, drain its application buffers and read again (no deadlock at the cap).
+ */
+export function chunkAllocInput(): usize {
+  let total = <u64>K_DATA + <u64>chunkSize;
+  if ((<u64>chunksLive + 1) * total > <u64>memoryCap - (<u64>memoryCap >> 2)) return 0;
+  return chunkAlloc();
+}
+
 /** Returns a chunk to the free list. */
 export function chunkFree(c: usize): void {
   store<u32>(c, <u32>freeList, K_NEXT);

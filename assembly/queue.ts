@@ -1,16 +1,16 @@
 // Byte queues: chains of pooled chunks. A queue record is {head, tail, len}; an empty
 // queue holds no chunk (its last chunk goes back to the pool as soon as it drains).
 import { Q_HEAD, Q_TAIL, Q_LEN, K_NEXT, K_START, K_END, K_DATA } from "./layout";
-import { chunkAlloc, chunkFree, chunkSize } from "./pool";
+import { chunkAlloc, chunkAllocInput, chunkFree, chunkSize } from "./pool";
 
 /** Contiguous length that goes with the pointer the last reserve/peek returned. */
 export let resultLen: u32 = 0;
 
-/** Zeroes resultLen (a failed reserve or peek returns no run). */
-export function clearResult(): void { resultLen = 0; }
-
-/** Pointer to up to `want` writable bytes at the queue's tail (0 when the pool is at its cap). */
-export function qReserve(q: usize, want: u32): usize {
+/**
+ * Pointer to up to `want` writable bytes at the queue's tail (0 when the pool is at its cap;
+ * an input queue stops at three quarters of it).
+ */
+export function qReserve(q: usize, want: u32, input: bool = false): usize {
   let tail = <usize>load<u32>(q, Q_TAIL);
   if (tail != 0) {
     let end = load<u32>(tail, K_END);
@@ -19,7 +19,7 @@ export function qReserve(q: usize, want: u32): usize {
       return tail + K_DATA + end;
     }
   }
-  let c = chunkAlloc();
+  let c = input ? chunkAllocInput() : chunkAlloc();
   if (c == 0) { resultLen = 0; return 0; }
   if (tail != 0) store<u32>(tail, <u32>c, K_NEXT);
   else store<u32>(q, <u32>c, Q_HEAD);
@@ -101,3 +101,6 @@ export function qClear(q: usize): void {
   store<u32>(q, 0, Q_TAIL);
   store<u32>(q, 0, Q_LEN);
 }
+
+/** Zeroes resultLen (a failed reserve or peek returns no run). */
+export function clearResult(): void { resultLen = 0; }
