@@ -17,7 +17,10 @@ export class PoolModel {
   allocated = 0;
   constructor(public chunk = 16384, public cap = 2 ** 30) {}
 
-  alloc(): boolean {
+  /** Takes a chunk; an input queue stops at three quarters of the cap (the rest stays for output). */
+  alloc(input = false): boolean {
+    const total = K_DATA + this.chunk;
+    if (input && (this.live + 1) * total > this.cap - Math.floor(this.cap / 4)) return false;
     if (this.free > 0) this.free--;
     else if (this.allocated + K_DATA + this.chunk > this.cap) return false;
     else this.allocated += K_DATA + this.chunk;
@@ -45,7 +48,7 @@ interface Chunk {
 export class QueueModel {
   bytes: number[] = [];
   chunks: Chunk[] = [];
-  constructor(private pool: PoolModel) {}
+  constructor(private pool: PoolModel, private input = false) {}
 
   tail(): Chunk | undefined {
     return this.chunks[this.chunks.length - 1];
@@ -55,7 +58,7 @@ export class QueueModel {
   reserve(want: number): number {
     const t = this.tail();
     if (t && t.end < this.pool.chunk) return Math.min(want, this.pool.chunk - t.end);
-    if (!this.pool.alloc()) return 0;
+    if (!this.pool.alloc(this.input)) return 0;
     this.chunks.push({ start: 0, end: 0 });
     return Math.min(want, this.pool.chunk);
   }
@@ -104,7 +107,7 @@ export class ChanModel {
   out: QueueModel;
   constructor(pool: PoolModel, public token: number, public seq: number, public map: number,
     public window: number, public pause: number, tick: number) {
-    this.in = new QueueModel(pool);
+    this.in = new QueueModel(pool, true);
     this.out = new QueueModel(pool);
     this.tick = tick;
   }
