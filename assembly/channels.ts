@@ -11,6 +11,7 @@ import {
 } from "./layout";
 import { qClear } from "./queue";
 import { chatRelease } from "./chat";
+import { heapRoom } from "./pool";
 
 let table: usize = 0; // CHAN_SIZE * capacity bytes
 let capacity: u32 = 0;
@@ -48,7 +49,7 @@ export function slotOf(token: i32): i32 {
 
 function grow(): bool {
   let next = capacity == 0 ? <u32>64 : capacity * 2;
-  if (next > SLOT_MASK + 1) return false;
+  if (next > SLOT_MASK + 1 || !heapRoom(<u64>next * (CHAN_SIZE + 4))) return false;
   let t = table == 0 ? heap.alloc(<usize>next * CHAN_SIZE) : heap.realloc(table, <usize>next * CHAN_SIZE);
   memory.fill(t + <usize>capacity * CHAN_SIZE, 0, <usize>(next - capacity) * CHAN_SIZE);
   table = t;
@@ -59,7 +60,7 @@ function grow(): bool {
   return true;
 }
 
-/** Opens a channel in map `mapId` and returns its token (E_RANGE when the table is full). */
+/** Opens a channel in map `mapId` and returns its token (E_RANGE when the table is full or cannot grow). */
 export function chanOpen(mapId: u32): i32 {
   let slot: u32;
   if (freeSlot >= 0) {
@@ -70,8 +71,7 @@ export function chanOpen(mapId: u32): i32 {
     slot = used++;
   }
   let r = rec(slot);
-  let gen = (load<u32>(r, C_GEN) + 1) & GEN_MASK;
-  if (gen == 0) gen = 1;
+  let gen = load<u32>(r, C_GEN) + 1; // never past GEN_MASK: chanClose retires such slots
   memory.fill(r, 0, CHAN_SIZE);
   store<u32>(r, gen, C_GEN);
   store<u32>(r, F_LIVE, C_FLAGS);
@@ -86,7 +86,7 @@ export function chanOpen(mapId: u32): i32 {
   return tokenOf(slot);
 }
 
-/** Closes a channel: its buffers return to the pool and its token goes stale. */
+/** Closes a channel: its buffers return to the pool and its token goes stale for good. */
 export function chanClose(token: i32): i32 {
   let slot = slotOf(token);
   if (slot < 0) return E_TOKEN;
@@ -96,8 +96,11 @@ export function chanClose(token: i32): i32 {
   qClear(r + C_OUT);
   chatRelease(r);
   store<u32>(r, 0, C_FLAGS);
-  store<u32>(r, <u32>freeSlot, C_NEXTFREE);
-  freeSlot = slot;
+  // A slot whose generations are used up is retired, so no token is ever handed out twice.
+  if (load<u32>(r, C_GEN) < GEN_MASK) {
+    store<u32>(r, <u32>freeSlot, C_NEXTFREE);
+    freeSlot = slot;
+  }
   liveCount--;
   return OK;
 }
@@ -158,11 +161,14 @@ export function chanSetFlags(token: i32, set: u32, clear: u32): i32 {
   return OK;
 }
 
-/** Sets a 32-bit field of the channel record and refreshes readiness. */
+/** Sets a 32-bit field of the channel record and refreshes readiness (a new map means a new seq). */
 export function chanSetField(token: i32, field: usize, value: u32): i32 {
   let slot = slotOf(token);
   if (slot < 0) return E_TOKEN;
-  store<u32>(rec(<u32>slot) + field, value);
+  let r = rec(<u32>slot);
+  // Joining another map is an insertion: events follow map order, as CPython iterates its dict.
+  if (field == C_MAP && load<u32>(r, C_MAP) != value) store<u32>(r, ++seqCounter, C_SEQ);
+  store<u32>(r + field, value);
   refresh(<u32>slot);
   return OK;
 }

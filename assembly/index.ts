@@ -1,13 +1,13 @@
 // wasyncore core: the exports the host calls (names are WASI-style area_verb; host/abi.ts lists them).
 // Every token, length and field number that comes in is checked; errors are negative codes.
 import {
-  OK, E_TOKEN, E_RANGE, E_NOTFOUND, F_HOST_FLAGS, R, W, POLLIN, POLLOUT, POLLERR, POLLHUP,
+  OK, E_TOKEN, E_RANGE, E_NOMEM, E_STATE, E_NOTFOUND, F_HOST_FLAGS, R, W, POLLIN, POLLOUT, POLLERR, POLLHUP,
   MODE_SELECT, MODE_POLL2, C_FLAGS, C_INTEREST, C_ERRNO, C_SEQ, C_MAP, C_IN, C_OUT, C_PAUSE, C_TICK,
   Q_LEN, Q_TAIL, K_END, EVENT_SIZE, SCRATCH_PAIRS,
 } from "./layout";
-import { qReserve, qCommit, qPeek, qConsume, resultLen } from "./queue";
+import { qReserve, qCommit, qPeek, qConsume, qTailPtr, resultLen, clearResult } from "./queue";
 import { chatSetTerm, chatFind, chatConsumed, chatHeld, chatHold, chatScanned, chatInfo } from "./chat";
-import { inputChunkRoom, poolConfigure, chunksLive, chunksFree, bytesAllocated, chunkSize, memoryCap, poolTrim } from "./pool";
+import { inputChunkRoom, poolConfigure, chunksLive, chunksFree, bytesAllocated, chunkSize, memoryCap, poolTrim, heapRoom } from "./pool";
 import {
   rec, slotOf, chanOpen, chanClose, refresh, readiness, chanSetFlags, chanSetField, chanGetField,
   checkField, readyCount, readySlotAt, tokenOf, liveCount, setDefaults, advanceTick, countInMap, tick,
@@ -20,24 +20,30 @@ let scratch: usize = 0; // SCRATCH_PAIRS * 8 bytes: {token, interest} pairs from
 let events: usize = 0;
 let eventsCap: u32 = 0;
 let sortBuf: usize = 0;
-let reservedToken: i32 = 0; // the last in/out reservation, so commit can check its length
+let reservedToken: i32 = 0; // the last in/out reservation, so commit can check it
 let reservedLen: u32 = 0;
 let reservedDir: usize = 0;
+let reservedPtr: usize = 0;
 let eventsTotal: u64 = 0;
 let bytesIn: u64 = 0;
 let bytesOut: u64 = 0;
 
 /** Sets engine-wide limits; returns E_RANGE when a value is unusable. */
 export function engine_init(chunk: u32, cap: u32, window: u32, pause: u32): i32 {
-  if (scratch == 0) scratch = heap.alloc(<usize>SCRATCH_PAIRS * 8);
+  ensureScratch();
   if (window == 0 || pause == 0) return E_RANGE;
   if (!poolConfigure(chunk, cap)) return E_RANGE;
   setDefaults(window, pause);
   return OK;
 }
 
+function ensureScratch(): usize {
+  if (scratch == 0) scratch = heap.alloc(<usize>SCRATCH_PAIRS * 8);
+  return scratch;
+}
+
 /** Pointer to the interest scratch area ({token, interest} u32 pairs). */
-export function scratch_ptr(): usize { return scratch; }
+export function scratch_ptr(): usize { return ensureScratch(); }
 export function scratch_pairs(): u32 { return SCRATCH_PAIRS; }
 
 /** Length that goes with the pointer the last *_reserve or *_peek returned. */
@@ -75,6 +81,7 @@ export function chan_set(token: i32, field: u32, value: u32): i32 {
 /** Applies `n` {token, interest} pairs from the scratch area; returns how many tokens were stale. */
 export function interest_commit(n: u32): i32 {
   if (n > SCRATCH_PAIRS) return E_RANGE;
+  let scratch = ensureScratch();
   let stale = 0;
   for (let i: u32 = 0; i < n; i++) {
     let p = scratch + (<usize>i << 3);
@@ -105,18 +112,32 @@ function reserve(token: i32, want: u32, dir: usize): usize {
   return p;
 }
 
+// Remembers where the reservation points (commit checks it is still the queue's tail); a
+// failed reserve leaves no run behind in result_len.
+function reserveChecked(token: i32, want: u32, dir: usize): usize {
+  let p = reserve(token, want, dir);
+  reservedPtr = p;
+  if (p == 0) clearResult();
+  return p;
+}
+
+// A reservation holds only while its bytes are still the queue's next write position: a
+// consume that drained (and freed) the tail chunk, or a close, voids it.
 function commit(token: i32, n: u32, dir: usize): i32 {
-  if (token != reservedToken || dir != reservedDir || slotOf(token) < 0) return E_TOKEN;
+  if (token != reservedToken || dir != reservedDir) return E_TOKEN;
+  let slot = slotOf(token);
+  if (slot < 0) return E_TOKEN;
+  let q = rec(<u32>slot) + dir;
+  if (qTailPtr(q) != reservedPtr) { reservedToken = 0; return E_STATE; }
   if (n > reservedLen) return E_RANGE;
   reservedToken = 0;
-  let slot = <u32>slotOf(token);
-  qCommit(rec(slot) + dir, n);
-  refresh(slot);
+  qCommit(q, n);
+  refresh(<u32>slot);
   return OK;
 }
 
 /** Space for incoming bytes at the tail of the input queue (0 = pool at its cap or bad token). */
-export function in_reserve(token: i32, want: u32): usize { return reserve(token, want, C_IN); }
+export function in_reserve(token: i32, want: u32): usize { return reserveChecked(token, want, C_IN); }
 
 /** Input bytes the channel could take right now without pausing for memory (tail room + new chunks). */
 export function in_room(token: i32): f64 {
@@ -141,7 +162,7 @@ export function in_commit(token: i32, n: u32): i32 {
 /** First contiguous run of received bytes (length in result_len). */
 export function in_peek(token: i32): usize {
   let slot = slotOf(token);
-  if (slot < 0) return 0;
+  if (slot < 0) { clearResult(); return 0; }
   return qPeek(rec(<u32>slot) + C_IN);
 }
 
@@ -158,8 +179,8 @@ export function in_consume(token: i32, n: u32): i32 {
   return load<u32>(r, C_IN + Q_LEN) < load<u32>(r, C_PAUSE) ? 1 : 0;
 }
 
-/** Space in the output queue, bounded by the channel's send window (0 = full). */
-export function out_reserve(token: i32, want: u32): usize { return reserve(token, want, C_OUT); }
+/** Space at the tail of the output queue (0 = pool at its cap or bad token); the host bounds it by the send window. */
+export function out_reserve(token: i32, want: u32): usize { return reserveChecked(token, want, C_OUT); }
 
 export function out_commit(token: i32, n: u32): i32 {
   let rc = commit(token, n, C_OUT);
@@ -169,7 +190,7 @@ export function out_commit(token: i32, n: u32): i32 {
 
 export function out_peek(token: i32): usize {
   let slot = slotOf(token);
-  if (slot < 0) return 0;
+  if (slot < 0) { clearResult(); return 0; }
   return qPeek(rec(<u32>slot) + C_OUT);
 }
 
@@ -236,12 +257,14 @@ export function timer_ids_ptr(): usize { return timerIdsPtr(); }
 
 // ---- one pass ----------------------------------------------------------------------------
 
-function ensureEvents(n: u32): void {
-  if (n <= eventsCap) return;
+function ensureEvents(n: u32): bool {
+  if (n <= eventsCap) return true;
   let cap = max(n, eventsCap * 2);
+  if (!heapRoom(<u64>cap * (EVENT_SIZE + 4))) return false;
   events = events == 0 ? heap.alloc(<usize>cap * EVENT_SIZE) : heap.realloc(events, <usize>cap * EVENT_SIZE);
   sortBuf = sortBuf == 0 ? heap.alloc(<usize>cap * 4) : heap.realloc(sortBuf, <usize>cap * 4);
   eventsCap = cap;
+  return true;
 }
 
 // Shell sort of slots by insertion sequence: map order, as CPython iterates its dict.
@@ -265,12 +288,13 @@ function sortBySeq(n: u32): void {
 }
 
 /**
- * Fills the event queue for map `mapId` and returns the event count. Select mode: every
- * read event, then every write event. Poll2 mode: one record per channel with all its flags.
+ * Fills the event queue for map `mapId` and returns the event count (E_NOMEM if the queue cannot
+ * grow). Select mode: every read event, then every write event. Poll2 mode: one record per channel
+ * with all its flags.
  */
 export function engine_poll(mapId: u32, mode: u32): i32 {
   if (mode != MODE_SELECT && mode != MODE_POLL2) return E_RANGE;
-  ensureEvents(readyCount * 2 + 1);
+  if (!ensureEvents(readyCount * 2 + 1)) return E_NOMEM;
   let n: u32 = 0;
   for (let i: u32 = 0; i < readyCount; i++) {
     let s = readySlotAt(i);

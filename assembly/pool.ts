@@ -10,6 +10,15 @@ export let chunksFree: u32 = 0; // on the free list
 export let bytesAllocated: u32 = 0; // chunk bytes taken from the heap
 let freeList: usize = 0;
 
+// wasm32 memory ends at 4 GiB: past it memory.grow fails and the runtime's allocator traps.
+@inline const MEMORY_LIMIT: u64 = 1 << 32;
+@inline const GROW_SLACK: u64 = 2 << 16; // the allocator's block headers and rounding
+
+/** Whether the heap could take `bytes` more even if it has to grow memory (refuse rather than trap). */
+export function heapRoom(bytes: u64): bool {
+  return (<u64>memory.size() << 16) + bytes + GROW_SLACK <= MEMORY_LIMIT;
+}
+
 /** Sets the chunk size (only while no chunk exists) and the cap on chunk memory. */
 export function poolConfigure(size: u32, cap: u32): bool {
   if (size != chunkSize) {
@@ -21,7 +30,7 @@ export function poolConfigure(size: u32, cap: u32): bool {
   return true;
 }
 
-/** Takes a chunk (empty, unlinked) or returns 0 when the cap is reached. */
+/** Takes a chunk (empty, unlinked) or returns 0 at the cap or the end of wasm memory. */
 export function chunkAlloc(): usize {
   let c = freeList;
   if (c != 0) {
@@ -29,7 +38,7 @@ export function chunkAlloc(): usize {
     chunksFree--;
   } else {
     let total = <u32>K_DATA + chunkSize;
-    if (<u64>bytesAllocated + total > <u64>memoryCap) return 0;
+    if (<u64>bytesAllocated + total > <u64>memoryCap || !heapRoom(total)) return 0;
     c = heap.alloc(total);
     bytesAllocated += total;
   }

@@ -28,6 +28,12 @@ export function qReserve(q: usize, want: u32, input: bool = false): usize {
   return c + K_DATA;
 }
 
+/** Where the next reserved byte would go: just past the tail chunk's bytes (0 when no chunk). */
+export function qTailPtr(q: usize): usize {
+  let tail = <usize>load<u32>(q, Q_TAIL);
+  return tail == 0 ? 0 : tail + K_DATA + load<u32>(tail, K_END);
+}
+
 /** Marks `n` bytes written at the last reserved position. The caller bounds n by resultLen. */
 export function qCommit(q: usize, n: u32): void {
   let tail = <usize>load<u32>(q, Q_TAIL);
@@ -95,3 +101,6 @@ export function qClear(q: usize): void {
   store<u32>(q, 0, Q_TAIL);
   store<u32>(q, 0, Q_LEN);
 }
+
+/** Zeroes resultLen (a failed reserve or peek returns no run). */
+export function clearResult(): void { resultLen = 0; }
