@@ -68,5 +68,6 @@ export function machineInfo() {
     gcc: firstLine('gcc', ['--version']),
     date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
     loadavg: os.loadavg().map((x) => x.toFixed(2)).join(' '),
+    cores: cpus.length,
   };
 }
