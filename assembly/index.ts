@@ -49,7 +49,15 @@ export function scratch_pairs(): u32 { return SCRATCH_PAIRS; }
 /** Length that goes with the pointer the last *_reserve or *_peek returned. */
 export function result_len(): u32 { return resultLen; }
 
-export function chan_open(mapId: u32): i32 { return chanOpen(mapId); }
+/** Opens a channel; the pass's event queue grows here, so engine_poll never allocates. */
+export function chan_open(mapId: u32): i32 {
+  let token = chanOpen(mapId);
+  if (token > 0 && !ensureEvents(liveCount * 2 + 1)) {
+    chanClose(token);
+    return E_NOMEM;
+  }
+  return token;
+}
 export function chan_close(token: i32): i32 { return chanClose(token); }
 
 /** The channel's flags, or E_TOKEN. */
