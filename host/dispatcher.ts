@@ -194,11 +194,6 @@ export class Dispatcher {
     if (this.socket !== null) this.socket.close();
   }
 
-  /** The channel's key in its map (the core's token); -1 without an open socket. Python: dispatcher.fileno() */
-  fileno(): number {
-    return this.socket === null ? -1 : this.socket.fileno();
-  }
-
   /** Has close() run on this channel's socket? */
   isClosed(): boolean {
     return this.socket !== null && this.socket.closed;
