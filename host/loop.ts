@@ -102,7 +102,8 @@ async function pass(map: ChannelMap, timeout: number, mode: number): Promise<voi
       const flags = ev[i * 2 + 1];
       if (mode === MODE_POLL2) readwrite(obj, flags);
       else if (flags & POLLIN) read(obj);
-      else write(obj);
+      else if (flags & POLLOUT) write(obj);
+      else exception(obj);
     }
   } finally {
     flushAll();
