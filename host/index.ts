@@ -3,6 +3,7 @@ export { AF_INET, AF_INET6, AF_UNIX, SOCK_STREAM, SOCK_DGRAM, SOL_SOCKET, SO_REU
 export { SocketError, ExitNow, EngineAbortError, strerror } from "./errors.js";
 export type { Address } from "./address.js";
 export { Socket } from "./socket.js";
+import "./native-socket.js"; // registers the native backend (used when configured or by default where built)
 export { ChannelMap, socketMap } from "./map.js";
 export { Dispatcher, DispatcherWithSend } from "./dispatcher.js";
 export { loop, poll, poll2, read, write, readwrite, closeAll, type LoopOptions, type Handlers } from "./loop.js";

@@ -7,6 +7,7 @@ import { FIELD, F_OPEN, F_EOF, R } from "./abi.js";
 import { type Address, checkIp, checkPath, ipOut, unboundAddress, describe, familyName } from "./address.js";
 import * as sys from "./syscalls/net.js";
 import { notifyReady, markDirty } from "./wake.js";
+import { backendSocket } from "./backend.js";
 
 type State = "fresh" | "bound" | "listening" | "connecting" | "connected" | "closed";
 
@@ -33,7 +34,7 @@ export class Socket {
   /** Python: socket.type */
   readonly type: number;
   private readonly engine: Engine;
-  private token: number;
+  private token = 0; // 0 is never a token: set by chan_open below
   private state: State = "fresh";
   private stream: net.Socket | null = null;
   private server: sys.ServerHandle | null = null;
@@ -57,6 +58,9 @@ export class Socket {
     this.family = family;
     this.type = type;
     this.engine = getEngine();
+    // The native backend's class extends this one; its own super() call has another new.target.
+    const other = new.target === Socket && type === SOCK_STREAM ? backendSocket(family, type) : null;
+    if (other !== null) return other as Socket;
     const token = this.engine.core.chan_open(0);
     if (token <= 0) throw new SocketError("EMFILE", "Socket: the core's channel table is full");
     this.token = token;

@@ -48,7 +48,7 @@ let addon: Addon | null | undefined;
 let whyNot: string | null = null;
 let batch: Int32Array;
 const targets: (EpollTarget | undefined)[] = []; // by fd
-let openCount = 0;
+let armedCount = 0; // descriptors with events in the epoll set: while > 0 the watcher keeps Node alive
 
 function locate(): string | null {
   // build/host/syscalls/native.js → native/build/...; host/syscalls/native.ts (tests run from source) → same
@@ -96,23 +96,21 @@ export function nativeUnavailable(): string | null {
   return whyNot;
 }
 
-/** Routes epoll events of `fd` to `target` (and keeps Node alive while any fd is open). */
+/** Routes epoll events of `fd` to `target`. */
 export function track(fd: number, target: EpollTarget): void {
-  if (targets[fd] === undefined && ++openCount === 1) addon!.ref(true);
   targets[fd] = target;
 }
 
 /** Stops routing events of `fd` (call before closing it). */
 export function untrack(fd: number): void {
-  if (targets[fd] === undefined) return;
   targets[fd] = undefined;
-  if (--openCount === 0) addon!.ref(false);
 }
 
 /**
  * A descriptor's registration in the epoll set: `armed` is what the kernel has, and sync()
  * calls epoll_ctl only when the wanted events differ (ADD from nothing, DEL to nothing —
- * so a hung-up socket nobody reads cannot wake Node again and again — else MOD).
+ * so a hung-up socket nobody reads cannot wake Node again and again — else MOD). Like an
+ * active libuv handle, an armed descriptor keeps Node's event loop alive.
  */
 export class Interest {
   armed = 0;
@@ -125,7 +123,9 @@ export class Interest {
     const k = a.constants;
     const op = this.armed === 0 ? k.EPOLL_CTL_ADD : want === 0 ? k.EPOLL_CTL_DEL : k.EPOLL_CTL_MOD;
     const rc = a.ctl(op, this.fd, want);
-    if (rc === 0) this.armed = want;
-    return rc;
+    if (rc !== 0) return rc;
+    if (this.armed === 0) { if (armedCount++ === 0) a.ref(true); } else if (want === 0 && --armedCount === 0) a.ref(false);
+    this.armed = want;
+    return 0;
   }
 }
