@@ -4,6 +4,7 @@ export { SocketError, ExitNow, EngineAbortError, strerror } from "./errors.js";
 export type { Address } from "./address.js";
 export { Socket } from "./socket.js";
 import "./native-socket.js"; // registers the native backend (used when configured or by default where built)
+export { MSG_OOB, MSG_PEEK } from "./constants.js";
 export { ChannelMap, socketMap } from "./map.js";
 export { Dispatcher, DispatcherWithSend } from "./dispatcher.js";
 export { loop, poll, poll2, read, write, readwrite, closeAll, type LoopOptions, type Handlers } from "./loop.js";

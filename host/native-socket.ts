@@ -317,6 +317,9 @@ export class NativeSocket extends Socket {
     checkInt(flags, "recv(): flags", 0, 2 ** 31 - 1);
     if (flags !== 0) return this.#recvFlags(n, flags);
     const e = this.#engine;
+    if (this.#state === "connecting" && !this.#resolving && this.#error === null && typeof A.peername(this.#fd) !== "number") {
+      this.#opened(); // the kernel has connected (its event is on the way): read as recv(2) would
+    }
     if (e.field(this.#token, FIELD.inLen) === 0 && this.#state === "connected" && !this.#paused && !this.#eof && this.#error === null) {
       this.#fill(); // whatever arrived since the last wake-up, as recv(2) would see it
     }
@@ -353,14 +356,18 @@ export class NativeSocket extends Socket {
     this.#ensureOpen("send()");
     checkBytes(data, "send()");
     checkInt(flags, "send(): flags", 0, 2 ** 31 - 1);
-    if (this.#state === "connecting") throw new SocketError(this.#error ?? "EAGAIN", "send()");
-    if (this.#state !== "connected") throw new SocketError("ENOTCONN", "send()");
+    if (this.#state === "connecting") {
+      if (this.#error !== null || this.#resolving) throw new SocketError(this.#error ?? "EAGAIN", "send()");
+    } else if (this.#state !== "connected") throw new SocketError("ENOTCONN", "send()");
     if (data.length === 0) return 0;
+    // While connecting, the kernel says EAGAIN, or takes the bytes once it has connected.
     const n = A.send(this.#fd, data, 0, data.length, flags);
     if (n < 0) {
-      if (n === -EAGAIN) this.#block();
+      if (n === -EAGAIN) { if (this.#state === "connected") this.#block(); }
+      else if (this.#state === "connecting") this.#fail(codeOf(-n)); // send(2) consumed the connect's error
       throw fail(n, "send()");
     }
+    if (this.#state === "connecting") this.#opened(); // handleConnect() still comes from the loop
     if (n < data.length) this.#block(); // the kernel's buffer is full now
     return n;
   }
@@ -408,7 +415,7 @@ export class NativeSocket extends Socket {
   /** Python: socket.getpeername() — ENOTCONN unless connected. */
   override getpeername(): Address {
     this.#ensureOpen("getpeername()");
-    const a = this.#state === "connected" ? A.peername(this.#fd) : -errnoOf("ENOTCONN");
+    const a = A.peername(this.#fd); // the kernel's answer, even while the loop has not seen the connect yet
     if (typeof a === "number") throw fail(a, "getpeername()");
     return toAddress(this.family, a);
   }

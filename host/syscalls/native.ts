@@ -59,7 +59,12 @@ function locate(): string | null {
   return null;
 }
 
+/** Counters of the native layer (tests and benchmarks read them). */
+export const nativeStats = { wakeups: 0, events: 0, ctl: 0 };
+
 function deliver(n: number): void {
+  nativeStats.wakeups++;
+  nativeStats.events += n;
   const b = batch;
   for (let i = 0; i < n; i++) {
     const target = targets[b[2 * i]];
@@ -123,6 +128,7 @@ export class Interest {
     const k = a.constants;
     const op = this.armed === 0 ? k.EPOLL_CTL_ADD : want === 0 ? k.EPOLL_CTL_DEL : k.EPOLL_CTL_MOD;
     const rc = a.ctl(op, this.fd, want);
+    nativeStats.ctl++;
     if (rc !== 0) return rc;
     if (this.armed === 0) { if (armedCount++ === 0) a.ref(true); } else if (want === 0 && --armedCount === 0) a.ref(false);
     this.armed = want;
