@@ -13,6 +13,7 @@ export type BackendName = "net" | "native";
 export const DEFAULT_BACKEND: BackendName | "auto" = "net";
 
 let configured: BackendName | null = null;
+let netOnlyDepth = 0;
 let nativeStream: ((family: number, type: number) => object) | null = null;
 
 /** Called once by host/native-socket.ts. */
@@ -43,9 +44,19 @@ export function currentBackend(): BackendName {
   return DEFAULT_BACKEND;
 }
 
+/** Runs `make` with the `net` backend whatever is configured (a net listener's accepted sockets are net ones). */
+export function netOnly<T>(make: () => T): T {
+  netOnlyDepth++;
+  try {
+    return make();
+  } finally {
+    netOnlyDepth--;
+  }
+}
+
 /** A native stream socket when that is the current backend, else null (the caller builds a `net` one). */
 export function backendSocket(family: number, type: number): object | null {
-  if (currentBackend() !== "native") return null;
+  if (netOnlyDepth > 0 || currentBackend() !== "native") return null;
   if (nativeStream === null) throw new Error("wasyncore: the native backend's socket class was not loaded (import the package root)");
   return nativeStream(family, type);
 }

@@ -1,10 +1,8 @@
 // NativeSocket: Python's socket.socket over a real non-blocking descriptor (the native backend).
 //
 // Same public surface as Socket (it is one: `instanceof Socket` holds), different effects:
-//   readiness   the kernel's, from epoll (host/syscalls/native.ts), turned into core state:
-//               bytes read at once into the channel's input queue (READABLE), EOF flag, errno,
-//               host-ready R on a listener with connections queued, host-ready X on urgent data
-//   recv        the kernel writes straight into the core's input-queue chunks (in_reserve)
+//   readiness   the kernel's, from epoll, kept in the core by NativeStream (syscalls/native-stream.ts)
+//   recv        the kernel writes straight into the core's input-queue chunks; recv() copies out
 //   send        one send(2) from the caller's bytes: returns what the kernel took, EAGAIN when
 //               it took nothing; WRITABLE drops until EPOLLOUT after a short or refused send
 //   bind        bind(2): synchronous, EADDRINUSE at once, no SO_REUSEADDR unless asked
@@ -14,26 +12,18 @@ import { isIP } from "node:net";
 import { Socket, checkBytes } from "./socket.js";
 import { SOCK_STREAM, SOL_SOCKET, SO_ERROR, AF_UNIX, AF_INET6 } from "./constants.js";
 import { SocketError, errnoOf, codeOf } from "./errors.js";
-import { getEngine, type Engine } from "./engine.js";
-import { FIELD, F_OPEN, F_EOF, R, X } from "./abi.js";
+import { FIELD } from "./abi.js";
 import { type Address, checkIp, checkPath, describe, familyName, unboundAddress } from "./address.js";
-import { native, track, untrack, Interest, type Addon, type NativeAddress } from "./syscalls/native.js";
+import { native, type Addon, type NativeAddress } from "./syscalls/native.js";
+import { NativeStream, NEG_EAGAIN } from "./syscalls/native-stream.js";
 import { notifyReady } from "./wake.js";
 import { registerNativeStream } from "./backend.js";
 
-type State = "fresh" | "bound" | "listening" | "connecting" | "connected" | "closed";
-
 const EMPTY = Buffer.alloc(0);
-const READ_MAX = 65536; // asked of in_reserve; a chunk's free tail bounds each recv(2)
-const READS_PER_WAKE = 4; // then other sockets get their turn (epoll is level-triggered)
-const BLOCKED = 2 ** 31; // in the in-flight field: no send window left until EPOLLOUT
-const EAGAIN = errnoOf("EAGAIN");
-const EINPROGRESS = errnoOf("EINPROGRESS");
+const NEG_EINPROGRESS = -errnoOf("EINPROGRESS");
+const INT_MAX = 2 ** 31 - 1;
 
 let A: Addon; // set when the first native socket is made
-let EPOLLIN = 0, EPOLLPRI = 0, EPOLLOUT = 0, EPOLLERR = 0, EPOLLHUP = 0, MSG_OOB = 0;
-
-const capPaused = new Set<NativeSocket>(); // stopped reading at the core's memory cap
 
 function checkInt(v: unknown, what: string, min: number, max: number): number {
   if (typeof v !== "number" || !Number.isInteger(v)) throw new TypeError(`${what} must be an integer, got ${describe(v)}`);
@@ -45,6 +35,10 @@ function toAddress(family: number, a: NativeAddress): Address {
   return a === null ? unboundAddress(family) : a;
 }
 
+function scopeOf(address: Address): number {
+  return Array.isArray(address) && address.length === 4 && Number.isInteger(address[3]) ? (address[3] as number) : 0;
+}
+
 /** A SocketError for a -errno result. */
 function fail(rc: number, what: string): SocketError {
   return SocketError.fromErrno(-rc, what);
@@ -52,25 +46,11 @@ function fail(rc: number, what: string): SocketError {
 
 /** A stream socket on a kernel descriptor, read and written without Node's streams. Python: socket.socket */
 export class NativeSocket extends Socket {
-  readonly #engine: Engine;
-  readonly #token: number;
-  readonly #fd: number;
-  readonly #interest: Interest;
-  #state: State = "fresh";
-  #error: string | null = null; // the pending error SO_ERROR reports
-  #eof = false;
-  #hup = false;
-  #paused = false; // input queue at its bound, or the core at its memory cap
-  #blocked = false; // the kernel's send buffer is full: wait for EPOLLOUT
-  #urgent = false; // urgent data is pending until recv(MSG_OOB)
-  #acceptReady = false;
-  #resolving = false;
+  readonly #s: NativeStream;
 
   /** Python: socket.socket(family, type); `fd` adopts a connected descriptor (accept). */
   constructor(family: number, type: number = SOCK_STREAM, fd?: number) {
     super(family, type);
-    this.#engine = getEngine();
-    this.#token = super.fileno();
     const adopted = fd !== undefined;
     if (fd === undefined) {
       fd = A.socket(family, type);
@@ -79,185 +59,53 @@ export class NativeSocket extends Socket {
         throw fail(fd, `socket(${familyName(family)}, SOCK_STREAM)`);
       }
     }
-    this.#fd = fd;
-    this.#interest = new Interest(fd);
-    track(fd, this);
-    if (adopted) this.#opened();
+    this.#s = new NativeStream(A, fd, super.fileno());
+    if (adopted) this.#s.opened();
   }
 
-  /** The kernel's descriptor (fileno() is the core's token, as on every backend). */
+  /** The kernel's descriptor (fileno() is the core's token, as on every backend); -1 once closed. */
   get osFd(): number {
-    return this.#state === "closed" ? -1 : this.#fd;
+    return this.#s.state === "closed" ? -1 : this.#s.fd;
   }
 
-  #ensureOpen(what: string): void {
-    if (this.#state === "closed") throw new SocketError("EBADF", `${what} on a closed socket`);
+  #open(what: string): NativeStream {
+    const s = this.#s;
+    if (s.state === "closed") throw new SocketError("EBADF", `${what} on a closed socket`);
+    return s;
   }
-
-  // ---- readiness -------------------------------------------------------------------------
-
-  #want(): number {
-    switch (this.#state) {
-      case "listening":
-        return this.#acceptReady ? 0 : EPOLLIN;
-      case "connecting":
-        return this.#resolving || this.#error !== null ? 0 : EPOLLOUT;
-      case "connected": {
-        if (this.#error !== null) return 0;
-        let ev = 0;
-        if (!this.#paused && !this.#eof) ev |= EPOLLIN;
-        if (!this.#urgent && !this.#eof && !this.#hup) ev |= EPOLLPRI;
-        if (this.#blocked && !this.#hup) ev |= EPOLLOUT;
-        return ev;
-      }
-      default:
-        return 0;
-    }
-  }
-
-  #sync(): void {
-    const rc = this.#interest.sync(this.#want());
-    if (rc < 0) this.#fail(codeOf(-rc)); // e.g. ENOSPC: max_user_watches reached
-  }
-
-  /** epoll reported `ev` for this descriptor. */
-  onEpoll(ev: number): void {
-    const state = this.#state;
-    if (state === "listening") {
-      this.#acceptReady = true; // until accept() finds the queue empty
-      this.#engine.setField(this.#token, FIELD.hostReady, R);
-    } else if (state === "connecting") {
-      const err = this.#soError();
-      if (err !== 0) this.#fail(codeOf(err));
-      else this.#opened();
-    } else if (state === "connected") {
-      if (ev & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
-        if (!this.#paused && !this.#eof) this.#fill();
-        else if (ev & EPOLLERR) this.#takeError();
-      }
-      if (ev & EPOLLPRI) {
-        this.#urgent = true;
-        this.#engine.setField(this.#token, FIELD.hostReady, X);
-      }
-      if (ev & EPOLLHUP) this.#hup = true; // no more bytes either way: send() will say EPIPE
-      if (ev & (EPOLLOUT | EPOLLHUP)) this.#unblock();
-    } else return;
-    this.#sync();
-    notifyReady(this.#token);
-  }
-
-  #opened(): void {
-    this.#state = "connected";
-    this.#engine.core.chan_set_flags(this.#token, F_OPEN, 0);
-    this.#sync();
-  }
-
-  #fail(code: string): void {
-    if (this.#error !== null) return; // the first error is the one reported
-    this.#error = code;
-    this.#engine.setField(this.#token, FIELD.errno, errnoOf(code) || errnoOf("EIO"));
-  }
-
-  #soError(): number {
-    try {
-      return A.getsockopt(this.#fd, SOL_SOCKET, SO_ERROR);
-    } catch (err) {
-      return Number((err as { code?: string }).code) || errnoOf("EIO");
-    }
-  }
-
-  #takeError(): void {
-    const err = this.#soError();
-    if (err !== 0) this.#fail(codeOf(err));
-  }
-
-  #unblock(): void {
-    if (!this.#blocked) return;
-    this.#blocked = false;
-    this.#engine.setField(this.#token, FIELD.inflight, 0);
-  }
-
-  #block(): void {
-    if (this.#blocked) return;
-    this.#blocked = true;
-    this.#engine.setField(this.#token, FIELD.inflight, BLOCKED);
-    this.#sync();
-  }
-
-  /** Reads what the kernel has into the core's input queue, straight into its chunks. */
-  #fill(): void {
-    const core = this.#engine.core;
-    const token = this.#token;
-    for (let i = 0; i < READS_PER_WAKE; i++) {
-      const ptr = core.in_reserve(token, READ_MAX);
-      if (ptr === 0) {
-        this.#paused = true; // the core is at its memory cap: retried when any input is consumed
-        capPaused.add(this);
-        return;
-      }
-      const len = core.result_len();
-      const n = A.recv(this.#fd, core.memory.buffer, ptr, len, 0);
-      if (n > 0) {
-        if (core.in_commit(token, n) === 1) { this.#paused = true; return; } // at its bound
-        if (n < len) return;
-        continue;
-      }
-      core.in_commit(token, 0); // returns the reserved chunk
-      if (n === 0) {
-        this.#eof = true;
-        core.chan_set_flags(token, F_EOF, 0);
-      } else if (n !== -EAGAIN) this.#fail(codeOf(-n));
-      return;
-    }
-  }
-
-  #resume(): void {
-    if (!this.#paused || this.#state !== "connected") return;
-    this.#paused = false;
-    capPaused.delete(this);
-    this.#sync();
-  }
-
-  // ---- Python's socket methods ------------------------------------------------------------
 
   /** Python: socket.bind(address) — bind(2), synchronous: EADDRINUSE throws here. */
   override bind(address: Address): void {
-    this.#ensureOpen("bind()");
-    if (this.#state !== "fresh") throw new SocketError("EINVAL", `bind(${describe(address)}): socket is already ${this.#state}`);
+    const s = this.#open("bind()");
+    if (s.state !== "fresh") throw new SocketError("EINVAL", `bind(${describe(address)}): socket is already ${s.state}`);
     let rc: number;
-    if (this.family === AF_UNIX) rc = A.bind(this.#fd, AF_UNIX, checkPath(address, "bind()"), 0, 0);
+    if (this.family === AF_UNIX) rc = A.bind(s.fd, AF_UNIX, checkPath(address, "bind()"), 0, 0);
     else {
       const t = checkIp(this.family, address, "bind()", true);
-      rc = A.bind(this.#fd, this.family, t.host, t.port, scopeOf(address));
+      rc = A.bind(s.fd, this.family, t.host, t.port, scopeOf(address));
     }
     if (rc < 0) throw fail(rc, `bind(${describe(address)})`);
-    this.#state = "bound";
+    s.state = "bound";
   }
 
   /** Python: socket.listen(backlog) — an unbound TCP socket gets an ephemeral port, as the kernel does. */
   override listen(backlog = 5): void {
-    this.#ensureOpen("listen()");
+    const s = this.#open("listen()");
     checkInt(backlog, "listen(): backlog", 0, 65535);
-    if (this.#state !== "fresh" && this.#state !== "bound" && this.#state !== "listening") {
-      throw new SocketError("EINVAL", `listen(): socket is ${this.#state}`);
-    }
-    const rc = A.listen(this.#fd, backlog);
+    if (s.state !== "fresh" && s.state !== "bound" && s.state !== "listening") throw new SocketError("EINVAL", `listen(): socket is ${s.state}`);
+    const rc = A.listen(s.fd, backlog);
     if (rc < 0) throw fail(rc, `listen(${backlog})`);
-    this.#state = "listening";
-    this.#sync();
+    s.state = "listening";
+    s.sync();
   }
 
   /** Python: socket.accept() — accept4(2); throws SocketError EAGAIN when nothing is pending. */
   override accept(): [Socket, Address] {
-    this.#ensureOpen("accept()");
-    if (this.#state !== "listening") throw new SocketError("EINVAL", "accept(): socket is not listening");
-    const fd = A.accept(this.#fd);
+    const s = this.#open("accept()");
+    if (s.state !== "listening") throw new SocketError("EINVAL", "accept(): socket is not listening");
+    const fd = A.accept(s.fd);
     if (fd < 0) {
-      if (fd === -EAGAIN) {
-        this.#acceptReady = false;
-        this.#engine.setField(this.#token, FIELD.hostReady, 0);
-        this.#sync();
-      }
+      if (fd === NEG_EAGAIN) s.acceptDrained();
       throw fail(fd, "accept()");
     }
     const sock = new NativeSocket(this.family, this.type, fd);
@@ -271,10 +119,9 @@ export class NativeSocket extends Socket {
    * Errors the kernel reports at call time throw (ENOENT, ECONNREFUSED and EAGAIN for Unix paths).
    */
   override connect(address: Address): void {
-    this.#ensureOpen("connect()");
-    const s = this.#state;
-    if (s === "connected" || s === "connecting") throw new SocketError(s === "connected" ? "EISCONN" : "EALREADY", `connect(${describe(address)})`);
-    if (s === "listening") throw new SocketError("EINVAL", `connect(${describe(address)}): socket is listening`);
+    const s = this.#open("connect()");
+    if (s.state === "connected" || s.state === "connecting") throw new SocketError(s.state === "connected" ? "EISCONN" : "EALREADY", `connect(${describe(address)})`);
+    if (s.state === "listening") throw new SocketError("EINVAL", `connect(${describe(address)}): socket is listening`);
     if (this.family === AF_UNIX) {
       this.#start(address, checkPath(address, "connect()"), 0, 0);
       return;
@@ -285,67 +132,62 @@ export class NativeSocket extends Socket {
       return;
     }
     // A host name: resolved asynchronously, as the net backend does; failures reach handleError.
-    this.#state = "connecting";
-    this.#resolving = true;
+    s.state = "connecting";
+    s.resolving = true;
     lookup(t.host, { family: this.family === AF_INET6 ? 6 : 4 }, (err, ip) => {
-      if (this.#state !== "connecting") return;
-      this.#resolving = false;
-      if (err) this.#fail(typeof err.code === "string" ? err.code : "ENOTFOUND");
+      if (s.state !== "connecting") return;
+      s.resolving = false;
+      if (err) s.fail(typeof err.code === "string" ? err.code : "ENOTFOUND");
       else {
         try {
           this.#start(address, ip, t.port, 0);
         } catch (e) {
-          this.#fail(e instanceof SocketError ? e.code : "EIO");
+          s.fail(e instanceof SocketError ? e.code : "EIO");
         }
       }
-      this.#sync();
-      notifyReady(this.#token);
+      s.sync();
+      notifyReady(s.token);
     });
   }
 
   #start(address: Address, host: string, port: number, scope: number): void {
-    const rc = A.connect(this.#fd, this.family, host, port, scope);
-    if (rc < 0 && rc !== -EINPROGRESS) throw fail(rc, `connect(${describe(address)})`);
-    this.#state = "connecting"; // a connect the kernel completed at once reports EPOLLOUT at once
-    this.#sync();
+    const s = this.#s;
+    const rc = A.connect(s.fd, this.family, host, port, scope);
+    if (rc < 0 && rc !== NEG_EINPROGRESS) throw fail(rc, `connect(${describe(address)})`);
+    s.state = "connecting"; // a connect the kernel completed at once reports EPOLLOUT at once
+    s.sync();
   }
 
   /** Python: socket.recv(n, flags) — from the core's input queue; EAGAIN when empty, b'' at EOF. */
   override recv(n: number, flags = 0): Buffer {
-    this.#ensureOpen("recv()");
-    checkInt(n, "recv(): bufferSize", 0, 2 ** 31 - 1);
-    checkInt(flags, "recv(): flags", 0, 2 ** 31 - 1);
-    if (flags !== 0) return this.#recvFlags(n, flags);
-    const e = this.#engine;
-    if (this.#state === "connecting" && !this.#resolving && this.#error === null && typeof A.peername(this.#fd) !== "number") {
-      this.#opened(); // the kernel has connected (its event is on the way): read as recv(2) would
+    const s = this.#open("recv()");
+    checkInt(n, "recv(): bufferSize", 0, INT_MAX);
+    checkInt(flags, "recv(): flags", 0, INT_MAX);
+    if (flags !== 0) return this.#recvFlags(s, n, flags);
+    if (s.state === "connecting" && !s.resolving && s.error === null && typeof A.peername(s.fd) !== "number") {
+      s.opened(); // the kernel has connected (its event is on the way): read as recv(2) would
     }
-    if (e.field(this.#token, FIELD.inLen) === 0 && this.#state === "connected" && !this.#paused && !this.#eof && this.#error === null) {
-      this.#fill(); // whatever arrived since the last wake-up, as recv(2) would see it
-    }
-    if (e.field(this.#token, FIELD.inLen) > 0 && n > 0) {
-      const data = e.takeIn(this.#token, n);
-      if (e.resumeOk) {
-        this.#resume();
-        if (capPaused.size > 0) for (const s of capPaused) s.#resume();
-      }
+    const e = s.engine;
+    if (e.field(s.token, FIELD.inLen) === 0 && s.readable) s.fill(); // what arrived since the last wake-up
+    if (e.field(s.token, FIELD.inLen) > 0 && n > 0) {
+      const data = e.takeIn(s.token, n);
+      if (e.resumeOk) s.consumed();
       return data;
     }
-    if (this.#error !== null) throw new SocketError(this.#error, "recv()");
-    if (this.#eof) return EMPTY;
-    if (this.#state !== "connected" && this.#state !== "connecting") throw new SocketError("ENOTCONN", "recv()");
+    if (s.error !== null) throw new SocketError(s.error, "recv()");
+    if (s.eof) return EMPTY;
+    if (s.state !== "connected" && s.state !== "connecting") throw new SocketError("ENOTCONN", "recv()");
     if (n === 0) return EMPTY;
     throw new SocketError("EAGAIN", "recv()");
   }
 
   // recv(n, MSG_OOB) and other flags: straight from the kernel into a new Buffer.
-  #recvFlags(n: number, flags: number): Buffer {
+  #recvFlags(s: NativeStream, n: number, flags: number): Buffer {
     const buf = Buffer.allocUnsafe(n);
-    const got = A.recv(this.#fd, buf, 0, n, flags);
-    if (flags & MSG_OOB && got !== -EAGAIN) {
-      this.#urgent = false; // read, or gone (EINVAL): watch for the next one
-      this.#engine.setField(this.#token, FIELD.hostReady, 0);
-      this.#sync();
+    const got = A.recv(s.fd, buf, 0, n, flags);
+    if (flags & A.constants.MSG_OOB && got !== NEG_EAGAIN) {
+      s.setUrgent(false); // read, or gone (EINVAL): watch for the next one
+      s.sync();
     }
     if (got < 0) throw fail(got, "recv()");
     return buf.subarray(0, got);
@@ -353,121 +195,105 @@ export class NativeSocket extends Socket {
 
   /** Python: socket.send(data, flags) — send(2): the bytes the kernel took; EAGAIN when none. */
   override send(data: Uint8Array, flags = 0): number {
-    this.#ensureOpen("send()");
+    const s = this.#open("send()");
     checkBytes(data, "send()");
-    checkInt(flags, "send(): flags", 0, 2 ** 31 - 1);
-    if (this.#state === "connecting") {
-      if (this.#error !== null || this.#resolving) throw new SocketError(this.#error ?? "EAGAIN", "send()");
-    } else if (this.#state !== "connected") throw new SocketError("ENOTCONN", "send()");
+    checkInt(flags, "send(): flags", 0, INT_MAX);
+    if (s.state === "connecting") {
+      if (s.error !== null || s.resolving) throw new SocketError(s.error ?? "EAGAIN", "send()");
+    } else if (s.state !== "connected") throw new SocketError("ENOTCONN", "send()");
     if (data.length === 0) return 0;
     // While connecting, the kernel says EAGAIN, or takes the bytes once it has connected.
-    const n = A.send(this.#fd, data, 0, data.length, flags);
+    const n = A.send(s.fd, data, 0, data.length, flags);
     if (n < 0) {
-      if (n === -EAGAIN) { if (this.#state === "connected") this.#block(); }
-      else if (this.#state === "connecting") this.#fail(codeOf(-n)); // send(2) consumed the connect's error
+      if (n === NEG_EAGAIN) { if (s.state === "connected") s.block(); }
+      else if (s.state === "connecting") s.fail(codeOf(-n)); // send(2) consumed the connect's error
       throw fail(n, "send()");
     }
-    if (this.#state === "connecting") this.#opened(); // handleConnect() still comes from the loop
-    if (n < data.length) this.#block(); // the kernel's buffer is full now
+    if (s.state === "connecting") s.opened(); // handleConnect() still comes from the loop
+    if (n < data.length) s.block(); // the kernel's buffer is full now
     return n;
   }
 
-  /** Writes output the core holds for this channel (its queue is unused by send(); kept for callers of the core's out_* exports). */
+  /** Writes output the core holds for this channel (send() itself does not queue there). */
   override flush(): void {
-    const core = this.#engine.core;
-    while (this.#state === "connected" && !this.#blocked && this.#engine.field(this.#token, FIELD.outLen) > 0) {
-      const ptr = core.out_peek(this.#token);
-      const len = core.result_len();
-      const n = A.send(this.#fd, core.memory.buffer, ptr, len, 0);
-      if (n > 0) core.out_consume(this.#token, n);
-      if (n === -EAGAIN || (n > 0 && n < len)) this.#block();
-      else if (n < 0) { this.#fail(codeOf(-n)); return; }
-    }
+    this.#s.flushCore();
   }
 
   /** Python: socket.shutdown(how) */
   shutdown(how: number): void {
-    this.#ensureOpen("shutdown()");
-    const rc = A.shutdown(this.#fd, checkInt(how, "shutdown(): how", 0, 2));
+    const s = this.#open("shutdown()");
+    const rc = A.shutdown(s.fd, checkInt(how, "shutdown(): how", 0, 2));
     if (rc < 0) throw fail(rc, "shutdown()");
   }
 
   /** Python: socket.close() — close(2); bytes send() returned for are the kernel's to deliver. */
   override close(): void {
-    if (this.#state === "closed") return;
-    if (this.#state === "connected" && this.#error === null) this.flush();
-    this.#state = "closed";
-    capPaused.delete(this);
-    this.#interest.sync(0);
-    untrack(this.#fd);
-    A.close(this.#fd);
+    const s = this.#s;
+    if (s.state === "closed") return;
+    if (s.state === "connected" && s.error === null) s.flushCore();
+    s.close();
     super.close();
   }
 
   /** Python: socket.getsockname() */
   override getsockname(): Address {
-    this.#ensureOpen("getsockname()");
-    const a = A.sockname(this.#fd);
+    const a = A.sockname(this.#open("getsockname()").fd);
     if (typeof a === "number") throw fail(a, "getsockname()");
     return toAddress(this.family, a);
   }
 
-  /** Python: socket.getpeername() — ENOTCONN unless connected. */
+  /** Python: socket.getpeername() — the kernel's answer (ENOTCONN until connected). */
   override getpeername(): Address {
-    this.#ensureOpen("getpeername()");
-    const a = A.peername(this.#fd); // the kernel's answer, even while the loop has not seen the connect yet
+    const a = A.peername(this.#open("getpeername()").fd);
     if (typeof a === "number") throw fail(a, "getpeername()");
     return toAddress(this.family, a);
   }
 
   /** Python: socket.setsockopt(level, option, value) — setsockopt(2) with an int. */
   override setsockopt(level: number, option: number, value: number | boolean): void {
-    this.#ensureOpen("setsockopt()");
-    const v = typeof value === "boolean" ? Number(value) : checkInt(value, "setsockopt(): value", -(2 ** 31), 2 ** 31 - 1);
-    const rc = A.setsockopt(this.#fd, checkInt(level, "setsockopt(): level", 0, 2 ** 31 - 1), checkInt(option, "setsockopt(): option", 0, 2 ** 31 - 1), v);
+    const s = this.#open("setsockopt()");
+    const v = typeof value === "boolean" ? Number(value) : checkInt(value, "setsockopt(): value", -(2 ** 31), INT_MAX);
+    const rc = A.setsockopt(s.fd, checkInt(level, "setsockopt(): level", 0, INT_MAX), checkInt(option, "setsockopt(): option", 0, INT_MAX), v);
     if (rc < 0) throw fail(rc, `setsockopt(${level}, ${option}, ${v})`);
   }
 
   /** Python: socket.getsockopt(level, option) — getsockopt(2); SO_ERROR keeps reporting the pending error. */
   override getsockopt(level: number, option: number): number {
-    this.#ensureOpen("getsockopt()");
-    checkInt(level, "getsockopt(): level", 0, 2 ** 31 - 1);
-    checkInt(option, "getsockopt(): option", 0, 2 ** 31 - 1);
+    const s = this.#open("getsockopt()");
+    checkInt(level, "getsockopt(): level", 0, INT_MAX);
+    checkInt(option, "getsockopt(): option", 0, INT_MAX);
     const soError = level === SOL_SOCKET && option === SO_ERROR;
-    if (soError && this.#error !== null) return errnoOf(this.#error) || errnoOf("EIO");
+    // asyncore: SO_ERROR stays set until close (CPython's read clears it), as on the net backend
+    if (soError && s.error !== null) return errnoOf(s.error) || errnoOf("EIO");
     let v: number;
     try {
-      v = A.getsockopt(this.#fd, level, option);
+      v = A.getsockopt(s.fd, level, option);
     } catch (err) {
       throw SocketError.fromErrno(Number((err as { code?: string }).code) || errnoOf("EIO"), `getsockopt(${level}, ${option})`);
     }
-    if (soError && v !== 0) this.#fail(codeOf(v)); // read (and cleared) here: keep it pending
+    if (soError && v !== 0) s.fail(codeOf(v)); // read (and cleared) in the kernel: keep it pending here
     return v;
   }
 
   /** The pending error (the one SO_ERROR reports) as a SocketError, or null. */
   override pendingError(): SocketError | null {
-    return this.#error !== null ? new SocketError(this.#error) : null;
+    return this.#s.error !== null ? new SocketError(this.#s.error) : null;
   }
 
   /** Resumes reading after input was consumed in the core outside recv() (AsyncChat's framer). */
   inputConsumed(): void {
-    if (this.#engine.resumeOk) this.#resume();
+    if (this.#s.engine.resumeOk) this.#s.consumed();
   }
 
   /** Has the peer's EOF been reached, with nothing left beyond what the core holds? */
   atEof(): boolean {
-    return this.#state !== "closed" && this.#eof;
+    return this.#s.state !== "closed" && this.#s.eof;
   }
 
   /** Python: repr(socket) */
   override toString(): string {
-    return `<Socket fd=${this.fileno()}, family=${familyName(this.family)}, type=SOCK_STREAM, ${this.#state}, native fd ${this.osFd}>`;
+    return `<Socket fd=${this.fileno()}, family=${familyName(this.family)}, type=SOCK_STREAM, ${this.#s.state}, native fd ${this.osFd}>`;
   }
-}
-
-function scopeOf(address: Address): number {
-  return Array.isArray(address) && address.length === 4 && Number.isInteger(address[3]) ? (address[3] as number) : 0;
 }
 
 registerNativeStream((family, type) => {
@@ -475,7 +301,6 @@ registerNativeStream((family, type) => {
     const a = native();
     if (a === null) throw new Error("wasyncore: the native backend is not available");
     A = a;
-    ({ EPOLLIN, EPOLLPRI, EPOLLOUT, EPOLLERR, EPOLLHUP, MSG_OOB } = a.constants);
   }
   return new NativeSocket(family, type);
 });

@@ -7,7 +7,7 @@ import { FIELD, F_OPEN, F_EOF, R } from "./abi.js";
 import { type Address, checkIp, checkPath, ipOut, unboundAddress, describe, familyName } from "./address.js";
 import * as sys from "./syscalls/net.js";
 import { notifyReady, markDirty } from "./wake.js";
-import { backendSocket } from "./backend.js";
+import { backendSocket, netOnly } from "./backend.js";
 
 type State = "fresh" | "bound" | "listening" | "connecting" | "connected" | "closed";
 
@@ -132,7 +132,7 @@ export class Socket {
     const handle = this.accepted.shift();
     if (this.accepted.length === 0) this.engine.setField(this.token, FIELD.hostReady, 0);
     if (!handle) throw new SocketError("EAGAIN", "accept()");
-    const sock = new Socket(this.family, this.type);
+    const sock = netOnly(() => new Socket(this.family, this.type)); // a net listener's connections stay net
     sock.adopt(handle);
     let addr: Address;
     if (this.family === AF_UNIX) addr = "";

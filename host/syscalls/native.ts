@@ -134,4 +134,13 @@ export class Interest {
     this.armed = want;
     return 0;
   }
+
+  /** Leaves the epoll set for good (before close): forgets the registration even if DEL fails. */
+  drop(): void {
+    if (this.armed === 0) return;
+    if (this.sync(0) !== 0) {
+      this.armed = 0;
+      if (--armedCount === 0) addon!.ref(false);
+    }
+  }
 }

@@ -268,3 +268,29 @@ describe.skipIf(!built)(`the native backend${built ? "" : ` (skipped: ${nativeUn
     }
   });
 });
+
+describe.skipIf(!built)("backends side by side", () => {
+  it("keeps a listener's accepted sockets on the listener's backend after the backend changes", async () => {
+    const map = new ChannelMap();
+    const accepted: Socket[] = [];
+    try {
+      for (const [first, second] of [["net", "native"], ["native", "net"]] as const) {
+        configure({ backend: first });
+        const server = new (class extends BaseServer {
+          override handleAccepted(sock: Socket): void { accepted.push(sock); new BaseTestHandler(sock, map); }
+        })(ipv4, ipv4.addr(), map);
+        configure({ backend: second });
+        const client = new BaseClient(ipv4, server.address, map);
+        await loopUntil(map, () => accepted.length > 0 && client.connected, false);
+        const sock = accepted.pop()!;
+        expect(sock instanceof NativeSocket).toBe(first === "native");
+        expect(client.socket instanceof NativeSocket).toBe(second === "native");
+        expect(sock.getpeername()).toEqual(client.socket!.getsockname());
+        closeAll({ map });
+      }
+    } finally {
+      configure({ backend: "native" });
+      closeAll({ map, ignoreAll: true });
+    }
+  });
+});
