@@ -9,8 +9,11 @@ import { nativeUnavailable } from "./syscalls/native.js";
 /** A syscall backend's name. */
 export type BackendName = "net" | "native";
 
-/** The backend used when neither configure() nor WASYNCORE_BACKEND chose one. */
-export const DEFAULT_BACKEND: BackendName | "auto" = "net";
+/**
+ * The backend used when neither configure() nor WASYNCORE_BACKEND chose one: 'auto' is native
+ * where the addon was built and loads (Linux, after npm install), net everywhere else.
+ */
+export const DEFAULT_BACKEND: BackendName | "auto" = "auto";
 
 let configured: BackendName | null = null;
 let netOnlyDepth = 0;

@@ -14,8 +14,11 @@ export interface EngineOptions {
   chunkSize?: number;
   /** Cap on the core's buffer memory (default 1 GiB); at the cap, reads pause. */
   memoryCap?: number;
-  /** Syscall backend of sockets created from now on: 'native' (epoll addon, Linux) or 'net' (node:net). */
-  backend?: BackendName;
+  /**
+   * Syscall backend of sockets created from now on: 'native' (epoll addon, Linux; the default where
+   * it built) or 'net' (node:net); null goes back to WASYNCORE_BACKEND or the default.
+   */
+  backend?: BackendName | null;
 }
 
 function positive(v: unknown, name: string, max: number): number {

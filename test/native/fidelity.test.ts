@@ -23,6 +23,11 @@ function code(fn: () => unknown): string {
   return "no error";
 }
 
+function restore(saved: string | undefined): void {
+  if (saved === undefined) delete process.env.WASYNCORE_BACKEND;
+  else process.env.WASYNCORE_BACKEND = saved;
+}
+
 /** A connected [client, accepted] pair of raw sockets, driven without a loop. */
 async function pair(family: number = AF_INET): Promise<{ l: Socket; c: Socket; a: Socket }> {
   const l = new Socket(family);
@@ -62,15 +67,29 @@ describe.skipIf(!built)(`the native backend${built ? "" : ` (skipped: ${nativeUn
     }
   });
 
+  it("defaults to native where the addon loads, when neither configure() nor WASYNCORE_BACKEND chose", () => {
+    const saved = process.env.WASYNCORE_BACKEND;
+    delete process.env.WASYNCORE_BACKEND;
+    configure({ backend: null });
+    try {
+      const s = new Socket(AF_INET);
+      expect(s).toBeInstanceOf(NativeSocket);
+      s.close();
+    } finally {
+      restore(saved);
+      configure({ backend: "native" });
+    }
+  });
+
   it("rejects an unknown backend name, from configure() and from WASYNCORE_BACKEND", () => {
     expect(() => configure({ backend: "epoll" as "native" })).toThrow(/backend must be 'native' or 'net', got "epoll"/);
-    configure({ backend: null as unknown as "native" }); // back to the environment's choice
+    configure({ backend: null }); // back to the environment's choice
     const saved = process.env.WASYNCORE_BACKEND;
     process.env.WASYNCORE_BACKEND = "uring";
     try {
       expect(() => new Socket(AF_INET)).toThrow(/WASYNCORE_BACKEND: backend must be 'native' or 'net', got "uring"/);
     } finally {
-      process.env.WASYNCORE_BACKEND = saved;
+      restore(saved);
       configure({ backend: "native" });
     }
   });
