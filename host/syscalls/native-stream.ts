@@ -19,7 +19,7 @@ import { Interest, track, untrack, type Addon, type EpollTarget } from "./native
 export type StreamState = "fresh" | "bound" | "listening" | "connecting" | "connected" | "closed";
 
 const READ_MAX = 65536; // asked of in_reserve; a chunk's free tail bounds each recv(2)
-const READS_PER_WAKE = 4; // then other sockets get their turn (epoll is level-triggered)
+const READS_PER_WAKE = 8; // then other sockets get their turn (epoll is level-triggered)
 const BLOCKED = 2 ** 31; // in the in-flight field: no send window left until EPOLLOUT
 /** -EAGAIN, as the addon returns it. */
 export const NEG_EAGAIN = -errnoOf("EAGAIN");
