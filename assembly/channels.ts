@@ -119,6 +119,7 @@ export function readiness(r: usize): u32 {
 /**
  * The readiness bits a channel's interest selects: R and W as asked, and X (exceptional) whenever
  * it asks for anything, as asyncore puts every readable or writable channel in select()'s `e` set.
+ * asyncore: poll2 gets X the same way (CPython's poll2 asks POLLPRI only of readable channels).
  */
 @inline export function selected(ready: u32, interest: u32): u32 {
   return ready & (interest != 0 ? interest | X : 0);

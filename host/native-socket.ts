@@ -154,7 +154,9 @@ export class NativeSocket extends Socket {
     const s = this.#s;
     const rc = A.connect(s.fd, this.family, host, port, scope);
     if (rc < 0 && rc !== NEG_EINPROGRESS) throw fail(rc, `connect(${describe(address)})`);
-    s.state = "connecting"; // a connect the kernel completed at once reports EPOLLOUT at once
+    // asyncore: a Unix connect the kernel completed at once still reaches handleConnect() from the
+    // loop (CPython calls handle_connect_event() inside connect()); it reports EPOLLOUT at once
+    s.state = "connecting";
     s.sync();
   }
 
