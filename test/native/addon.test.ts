@@ -1,7 +1,7 @@
 // The addon itself (native/*.c): it builds, loads, and its syscalls say what the kernel says.
 import { describe, it, expect } from "vitest";
 import { native, nativeUnavailable } from "../../host/syscalls/native.js";
-import { AF_INET, SOCK_STREAM, SOL_SOCKET, SO_REUSEADDR } from "../../host/index.js";
+import { AF_INET, AF_INET6, SOCK_DGRAM, SOCK_STREAM, SOL_SOCKET, SO_REUSEADDR } from "../../host/index.js";
 
 const addon = native();
 
@@ -38,6 +38,27 @@ describe.skipIf(addon === null)(`the native addon${addon === null ? ` (skipped: 
 
   it("throws an Error whose code is the errno when getsockopt fails", () => {
     expect(() => a.getsockopt(1_000_000, SOL_SOCKET, SO_REUSEADDR)).toThrow(expect.objectContaining({ code: "9" })); // EBADF
+  });
+
+  it("sends and receives datagrams with their addresses (sendto/recvfrom), IPv4 and IPv6", () => {
+    for (const [family, host] of [[AF_INET, "127.0.0.1"], [AF_INET6, "::1"]] as const) {
+      const r = a.socket(family, SOCK_DGRAM);
+      const s = a.socket(family, SOCK_DGRAM);
+      try {
+        expect(a.bind(r, family, host, 0, 0)).toBe(0);
+        expect(a.bind(s, family, host, 0, 0)).toBe(0);
+        const [, port] = a.sockname(r) as [string, number];
+        expect(a.sendto(s, Buffer.from("datagram"), 0, 8, 0, family, host, port, 0)).toBe(8);
+        const buf = new Uint8Array(64);
+        let got: ReturnType<typeof a.recvfrom> = -11;
+        for (let i = 0; i < 1000 && got === -11; i++) got = a.recvfrom(r, buf, 0, 64, 0); // -EAGAIN until it lands
+        expect(got).toEqual([8, a.sockname(s)]);
+        expect(Buffer.from(buf.subarray(0, 8)).toString()).toBe("datagram");
+      } finally {
+        a.close(r);
+        a.close(s);
+      }
+    }
   });
 
   it("refuses a region outside the buffer with a RangeError, before any syscall", () => {
