@@ -1,11 +1,27 @@
+import { existsSync } from "node:fs";
 import { defineConfig } from "vitest/config";
+
+// Two projects, one run: the whole suite on the `net` backend, and again on the native backend
+// (WASYNCORE_BACKEND=native) where the addon was built (npm ci builds it). test/native/ holds the
+// native backend's own tests. A file that asserts net-only emulation goes in NET_ONLY.
+const NET_ONLY: string[] = [];
+const nativeBuilt = existsSync(new URL("./native/build/Release/wasyncore.node", import.meta.url));
+if (!nativeBuilt) console.warn("vitest: the native addon is not built (npm run build:native): testing the 'net' backend only");
 
 export default defineConfig({
   test: {
-    include: ["test/**/*.test.ts"],
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: "forks",
     fileParallelism: true,
+    projects: [
+      {
+        extends: true,
+        test: { name: "net", include: ["test/**/*.test.ts"], exclude: ["test/native/**"], env: { WASYNCORE_BACKEND: "net" } },
+      },
+      ...(nativeBuilt
+        ? [{ extends: true as const, test: { name: "native", include: ["test/**/*.test.ts"], exclude: NET_ONLY, env: { WASYNCORE_BACKEND: "native" } } }]
+        : []),
+    ],
   },
 });

@@ -5,7 +5,7 @@
 // time in proportion to ready channels, not to all channels.
 import {
   OK, E_TOKEN, E_RANGE, SLOT_BITS, SLOT_MASK, GEN_MASK, F_LIVE, F_ACCEPTING, F_EOF, F_OPEN,
-  F_ALWAYS_R, R, W, C_GEN, C_FLAGS, C_INTEREST, C_HOSTREADY, C_ERRNO, C_SEQ, C_MAP, C_READYPOS,
+  F_ALWAYS_R, R, W, X, C_GEN, C_FLAGS, C_INTEREST, C_HOSTREADY, C_ERRNO, C_SEQ, C_MAP, C_READYPOS,
   C_IN, C_OUT, C_INFLIGHT, C_WINDOW, C_PAUSE, C_NEXTFREE, C_TICK, C_SCAN, CHAN_SIZE, Q_LEN,
   DEFAULT_WINDOW, DEFAULT_PAUSE,
 } from "./layout";
@@ -122,10 +122,19 @@ export function readiness(r: usize): u32 {
   return bits;
 }
 
+/**
+ * The readiness bits a channel's interest selects: R and W as asked, and X (exceptional) whenever
+ * it asks for anything, as asyncore puts every readable or writable channel in select()'s `e` set.
+ * asyncore: poll2 gets X the same way (CPython's poll2 asks POLLPRI only of readable channels).
+ */
+@inline export function selected(ready: u32, interest: u32): u32 {
+  return ready & (interest != 0 ? interest | X : 0);
+}
+
 /** Re-derives whether the channel belongs in the ready set. */
 export function refresh(slot: u32): void {
   let r = rec(slot);
-  let ready = (readiness(r) & load<u32>(r, C_INTEREST)) != 0;
+  let ready = selected(readiness(r), load<u32>(r, C_INTEREST)) != 0;
   let pos = load<i32>(r, C_READYPOS);
   if (ready && pos < 0) {
     store<i32>(r, <i32>readyCount, C_READYPOS);

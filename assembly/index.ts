@@ -1,7 +1,7 @@
 // wasyncore core: the exports the host calls (names are WASI-style area_verb; host/abi.ts lists them).
 // Every token, length and field number that comes in is checked; errors are negative codes.
 import {
-  OK, E_TOKEN, E_RANGE, E_NOMEM, E_STATE, E_NOTFOUND, F_HOST_FLAGS, R, W, POLLIN, POLLOUT, POLLERR, POLLHUP,
+  OK, E_TOKEN, E_RANGE, E_NOMEM, E_STATE, E_NOTFOUND, F_HOST_FLAGS, R, W, X, POLLIN, POLLPRI, POLLOUT, POLLERR, POLLHUP,
   MODE_SELECT, MODE_POLL2, C_FLAGS, C_INTEREST, C_ERRNO, C_SEQ, C_MAP, C_IN, C_OUT, C_PAUSE, C_TICK,
   Q_LEN, Q_TAIL, K_END, EVENT_SIZE, SCRATCH_PAIRS,
 } from "./layout";
@@ -10,7 +10,7 @@ import { chatSetTerm, chatFind, chatConsumed, chatHeld, chatHold, chatScanned, c
 import { inputChunkRoom, poolConfigure, chunksLive, chunksFree, bytesAllocated, chunkSize, memoryCap, poolTrim, heapRoom } from "./pool";
 import {
   rec, slotOf, chanOpen, chanClose, refresh, readiness, chanSetFlags, chanSetField, chanGetField,
-  checkField, readyCount, readySlotAt, tokenOf, liveCount, setDefaults, advanceTick, countInMap, tick,
+  checkField, selected, readyCount, readySlotAt, tokenOf, liveCount, setDefaults, advanceTick, countInMap, tick,
 } from "./channels";
 import {
   timerAdd, timerCancel, timerReset, timerNext, timerPopDue, timerCancelMap, timerCount, timerHeapLen, timerIdsPtr,
@@ -52,7 +52,7 @@ export function result_len(): u32 { return resultLen; }
 /** Opens a channel; the pass's event queue grows here, so engine_poll never allocates. */
 export function chan_open(mapId: u32): i32 {
   let token = chanOpen(mapId);
-  if (token > 0 && !ensureEvents(liveCount * 2 + 1)) {
+  if (token > 0 && !ensureEvents(liveCount * 3 + 1)) {
     chanClose(token);
     return E_NOMEM;
   }
@@ -105,7 +105,7 @@ export function interest_commit(n: u32): i32 {
 export function chan_ready(token: i32): i32 {
   let slot = slotOf(token);
   if (slot < 0) return E_TOKEN;
-  return (readiness(rec(<u32>slot)) & load<u32>(rec(<u32>slot), C_INTEREST)) != 0 ? 1 : 0;
+  return selected(readiness(rec(<u32>slot)), load<u32>(rec(<u32>slot), C_INTEREST)) != 0 ? 1 : 0;
 }
 
 // ---- byte queues -------------------------------------------------------------------------
@@ -296,13 +296,13 @@ function sortBySeq(n: u32): void {
 }
 
 /**
- * Fills the event queue for map `mapId` and returns the event count (E_NOMEM if the queue cannot
- * grow). Select mode: every read event, then every write event. Poll2 mode: one record per channel
- * with all its flags.
+ * Fills the event queue for map `mapId` and returns the event count. Select mode: every
+ * read event, then every write event, then every exceptional (urgent data) event. Poll2 mode:
+ * one record per channel with all its flags.
  */
 export function engine_poll(mapId: u32, mode: u32): i32 {
   if (mode != MODE_SELECT && mode != MODE_POLL2) return E_RANGE;
-  if (!ensureEvents(readyCount * 2 + 1)) return E_NOMEM;
+  if (!ensureEvents(readyCount * 3 + 1)) return E_NOMEM;
   let n: u32 = 0;
   for (let i: u32 = 0; i < readyCount; i++) {
     let s = readySlotAt(i);
@@ -311,23 +311,24 @@ export function engine_poll(mapId: u32, mode: u32): i32 {
   sortBySeq(n);
   let e: u32 = 0;
   if (mode == MODE_SELECT) {
-    for (let pass: u32 = 0; pass < 2; pass++) {
-      let bit = pass == 0 ? R : W;
+    for (let pass: u32 = 0; pass < 3; pass++) {
+      let bit = pass == 0 ? R : pass == 1 ? W : X;
       for (let i: u32 = 0; i < n; i++) {
         let s = load<u32>(sortBuf + (<usize>i << 2));
         let r = rec(s);
-        if ((readiness(r) & load<u32>(r, C_INTEREST) & bit) == 0) continue;
-        emit(e++, tokenOf(s), bit == R ? POLLIN : POLLOUT);
+        if ((selected(readiness(r), load<u32>(r, C_INTEREST)) & bit) == 0) continue;
+        emit(e++, tokenOf(s), bit == R ? POLLIN : bit == W ? POLLOUT : POLLPRI);
       }
     }
   } else {
     for (let i: u32 = 0; i < n; i++) {
       let s = load<u32>(sortBuf + (<usize>i << 2));
       let r = rec(s);
-      let ready = readiness(r) & load<u32>(r, C_INTEREST);
+      let ready = selected(readiness(r), load<u32>(r, C_INTEREST));
       let flags: u32 = 0;
       if (ready & R) flags |= POLLIN;
       if (ready & W) flags |= POLLOUT;
+      if (ready & X) flags |= POLLPRI;
       if (load<u32>(r, C_ERRNO) != 0) flags |= POLLERR | POLLHUP;
       emit(e++, tokenOf(s), flags);
     }

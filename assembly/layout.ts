@@ -28,6 +28,7 @@
 // Interest and host-reported readiness bits.
 @inline export const R: u32 = 1;
 @inline export const W: u32 = 2;
+@inline export const X: u32 = 4; // host-reported only: urgent (out-of-band) data, select()'s exceptional set
 
 // poll(2) flags, as Linux numbers them; events carry them to the host.
 @inline export const POLLIN: u32 = 0x001;

@@ -34,8 +34,12 @@ export function qTailPtr(q: usize): usize {
   return tail == 0 ? 0 : tail + K_DATA + load<u32>(tail, K_END);
 }
 
-/** Marks `n` bytes written at the last reserved position. The caller bounds n by resultLen. */
+/**
+ * Marks `n` bytes written at the last reserved position. The caller bounds n by resultLen.
+ * Committing 0 to an empty queue (a read that found nothing) returns its reserved chunk.
+ */
 export function qCommit(q: usize, n: u32): void {
+  if (n == 0 && load<u32>(q, Q_LEN) == 0) { qClear(q); return; }
   let tail = <usize>load<u32>(q, Q_TAIL);
   store<u32>(tail, load<u32>(tail, K_END) + n, K_END);
   store<u32>(q, load<u32>(q, Q_LEN) + n, Q_LEN);
@@ -72,7 +76,9 @@ export function qConsume(q: usize, n: u32): u32 {
     }
   }
   let done = n - left;
-  store<u32>(q, load<u32>(q, Q_LEN) - done, Q_LEN);
+  let len = load<u32>(q, Q_LEN) - done;
+  store<u32>(q, len, Q_LEN);
+  if (len == 0 && head != 0) qClear(q); // only empty reserved chunks are left: an idle queue holds none
   return done;
 }
 

@@ -84,6 +84,8 @@ export const F_DGRAM = 1 << 8;
 // Interest / readiness bits.
 export const R = 1;
 export const W = 2;
+/** Host-reported readiness only: urgent (out-of-band) data pending, select()'s exceptional condition. */
+export const X = 4;
 
 // Record fields (byte offsets in the channel record).
 export const FIELD = {

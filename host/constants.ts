@@ -41,3 +41,7 @@ export const POLLERR = 0x008;
 export const POLLHUP = 0x010;
 /** Python: select.POLLNVAL */
 export const POLLNVAL = 0x020;
+/** Python: socket.MSG_OOB (recv/send flags; the native backend only) */
+export const MSG_OOB = 0x1;
+/** Python: socket.MSG_PEEK (recv flags; the native backend only) */
+export const MSG_PEEK = 0x2;

@@ -3,6 +3,8 @@ export { AF_INET, AF_INET6, AF_UNIX, SOCK_STREAM, SOCK_DGRAM, SOL_SOCKET, SO_REU
 export { SocketError, ExitNow, EngineAbortError, strerror } from "./errors.js";
 export type { Address } from "./address.js";
 export { Socket } from "./socket.js";
+export { NativeSocket } from "./native-socket.js"; // the native backend's Socket; loading it registers the backend
+export { MSG_OOB, MSG_PEEK } from "./constants.js";
 export { ChannelMap, socketMap } from "./map.js";
 export { Dispatcher, DispatcherWithSend } from "./dispatcher.js";
 export { FileWrapper, FileDispatcher } from "./file.js";

@@ -116,7 +116,8 @@ function dispatch(map: ChannelMap, n: number, mode: number): void {
       const flags = ev[i * 2 + 1];
       if (mode === MODE_POLL2) readwrite(obj, flags);
       else if (flags & POLLIN) read(obj);
-      else write(obj);
+      else if (flags & POLLOUT) write(obj);
+      else exception(obj);
     }
     runDueTimers(map);
   } finally {

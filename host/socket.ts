@@ -8,6 +8,7 @@ import { type Address, checkIp, checkPath, ipOut, unboundAddress, describe, fami
 import * as sys from "./syscalls/net.js";
 import { DatagramPort } from "./datagram.js";
 import { notifyReady, markDirty } from "./wake.js";
+import { backendSocket, netOnly } from "./backend.js";
 
 type State = "fresh" | "bound" | "listening" | "connecting" | "connected" | "closed";
 
@@ -51,7 +52,7 @@ export class Socket {
   /** Python: socket.type */
   readonly type: number;
   private readonly engine: Engine;
-  private token: number;
+  private token = 0; // 0 is never a token: set by chan_open below
   private state: State = "fresh";
   private stream: net.Socket | null = null;
   private server: sys.ServerHandle | null = null;
@@ -79,6 +80,9 @@ export class Socket {
     this.family = family;
     this.type = type;
     this.engine = getEngine();
+    // The native backend's class extends this one; its own super() call has another new.target.
+    const other = new.target === Socket && type === SOCK_STREAM ? backendSocket(family, type) : null;
+    if (other !== null) return other as Socket;
     const token = this.engine.core.chan_open(0);
     if (token <= 0) throw new SocketError("EMFILE", "Socket: the core's channel table is full");
     this.token = token;
@@ -154,7 +158,7 @@ export class Socket {
     const handle = this.accepted.shift();
     if (this.accepted.length === 0) this.engine.setField(this.token, FIELD.hostReady, 0);
     if (!handle) throw new SocketError("EAGAIN", "accept()");
-    const sock = new Socket(this.family, this.type);
+    const sock = netOnly(() => new Socket(this.family, this.type)); // a net listener's connections stay net
     for (const [k, v] of this.options) if (k !== "reuseaddr") sock.options.set(k, v); // as Linux: accepted sockets inherit options
     sock.adopt(handle);
     let addr: Address;

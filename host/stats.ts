@@ -4,6 +4,7 @@ import { ChannelMap, socketMap } from "./map.js";
 import { describe } from "./address.js";
 import { pendingTimers } from "./timers.js";
 import { datagramsDropped } from "./datagram.js";
+import { setBackend, type BackendName } from "./backend.js";
 
 /** Engine-wide defaults for new channels and the core's memory. */
 export interface EngineOptions {
@@ -15,8 +16,11 @@ export interface EngineOptions {
   chunkSize?: number;
   /** Cap on the core's buffer memory (default 1 GiB); at the cap, reads pause. */
   memoryCap?: number;
-  /** Syscall backend; only 'net' exists today. */
-  backend?: "net";
+  /**
+   * Syscall backend of sockets created from now on: 'native' (epoll addon, Linux; the default where
+   * it built) or 'net' (node:net); null goes back to WASYNCORE_BACKEND or the default.
+   */
+  backend?: BackendName | null;
 }
 
 function positive(v: unknown, name: string, max: number): number {
@@ -39,9 +43,7 @@ export function configure(options: EngineOptions = {}): void {
   if (options.recvPause !== undefined) next.recvPause = positive(options.recvPause, "recvPause", 2 ** 31);
   if (options.chunkSize !== undefined) next.chunkSize = positive(options.chunkSize, "chunkSize", 2 ** 24);
   if (options.memoryCap !== undefined) next.memoryCap = positive(options.memoryCap, "memoryCap", 2 ** 32 - 1);
-  if (options.backend !== undefined && options.backend !== "net") {
-    throw new RangeError(`configure(): backend must be 'net' (the native backend is not built), got ${describe(options.backend)}`);
-  }
+  if (options.backend !== undefined) setBackend(options.backend);
   e.configure(next);
 }
 

@@ -153,7 +153,8 @@ describe.each([ipv4, ipv6, unix])("BaseTestAPI over $name", (family: Family) => 
     });
 
     // asyncore: Node's net module cannot send or receive TCP urgent (MSG_OOB) data, so handleExpt
-    // never fires for OOB bytes; CPython also skips this test for AF_UNIX.
+    // never fires for OOB bytes; the native backend runs this test (test/native/expt.test.ts).
+    // CPython also skips this test for AF_UNIX.
     it.skip("calls handleExpt on out-of-band data (skipped: Node has no MSG_OOB / urgent data)", () => {});
 
     it("routes an error thrown in handleWrite to handleError with that error", async () => {

@@ -139,7 +139,9 @@ describe("DispatcherWithSendTests", () => {
     d.send(data);
     d.send(data);
     d.send(Buffer.from("\n"));
-    expect(d.outBuffer.length).toBeGreaterThan(0); // not connected yet: nothing could be sent
+    // net: nothing can be sent before the loop sees the connect; native: send(2) takes the bytes
+    // once the kernel has connected (loopback connects at once), as in CPython
+    if (process.env.WASYNCORE_BACKEND !== "native") expect(d.outBuffer.length).toBeGreaterThan(0);
 
     for (let n = 1000; d.outBuffer.length > 0 && n > 0; n--) await poll(0.01);
     expect(d.outBuffer.length).toBe(0);

@@ -1,0 +1,224 @@
+// One native stream descriptor adapted to core readiness: what net.ts is to Node streams.
+//
+// The kernel reports readiness (epoll, level-triggered); this turns it into the core's state:
+//   EPOLLIN  on a listener      → host-ready R until accept() finds the queue empty
+//   EPOLLOUT while connecting   → SO_ERROR decides: OPEN (writable), or the errno
+//   EPOLLIN/HUP/ERR             → recv(2) straight into the input queue's chunks (READABLE),
+//                                 0 bytes → EOF flag, an error → errno
+//   EPOLLPRI                    → host-ready X (urgent data) until recv(MSG_OOB)
+//   EPOLLOUT after a full send  → the send window reopens (WRITABLE)
+// The events wanted follow from that state (want()); the kernel is told only when they change.
+import { getEngine, type Engine } from "../engine.js";
+import { FIELD, F_OPEN, F_EOF, R, X } from "../abi.js";
+import { SOL_SOCKET, SO_ERROR } from "../constants.js";
+import { errnoOf, codeOf } from "../errors.js";
+import { notifyReady } from "../wake.js";
+import { Interest, track, untrack, type Addon, type EpollTarget } from "./native.js";
+
+/** The lifecycle of a stream socket. */
+export type StreamState = "fresh" | "bound" | "listening" | "connecting" | "connected" | "closed";
+
+const READ_MAX = 65536; // asked of in_reserve; a chunk's free tail bounds each recv(2)
+const READS_PER_WAKE = 8; // then other sockets get their turn (epoll is level-triggered)
+const BLOCKED = 2 ** 31; // in the in-flight field: no send window left until EPOLLOUT
+/** -EAGAIN, as the addon returns it. */
+export const NEG_EAGAIN = -errnoOf("EAGAIN");
+
+const capPaused = new Set<NativeStream>(); // stopped reading at the core's memory cap
+
+/** A descriptor's readiness state, kept in step with its core channel and its epoll interest. */
+export class NativeStream implements EpollTarget {
+  readonly engine: Engine = getEngine();
+  readonly interest: Interest;
+  state: StreamState = "fresh";
+  /** The pending error, the one SO_ERROR reports (the first one wins). */
+  error: string | null = null;
+  eof = false;
+  hup = false;
+  /** Input queue at its bound, or the core at its memory cap. */
+  paused = false;
+  /** The kernel's send buffer is full: wait for EPOLLOUT. */
+  blocked = false;
+  /** Urgent data is pending until recv(MSG_OOB). */
+  urgent = false;
+  acceptReady = false;
+  resolving = false;
+
+  constructor(readonly a: Addon, readonly fd: number, readonly token: number) {
+    this.interest = new Interest(fd);
+    track(fd, this);
+  }
+
+  private want(): number {
+    const k = this.a.constants;
+    switch (this.state) {
+      case "listening":
+        return this.acceptReady ? 0 : k.EPOLLIN;
+      case "connecting":
+        return this.resolving || this.error !== null ? 0 : k.EPOLLOUT;
+      case "connected": {
+        if (this.error !== null) return 0;
+        let ev = 0;
+        if (!this.paused && !this.eof) ev |= k.EPOLLIN;
+        if (!this.urgent && !this.eof && !this.hup) ev |= k.EPOLLPRI;
+        if (this.blocked && !this.hup) ev |= k.EPOLLOUT;
+        return ev;
+      }
+      default:
+        return 0;
+    }
+  }
+
+  /** Tells the kernel the events wanted now, if they changed. */
+  sync(): void {
+    const rc = this.interest.sync(this.want());
+    if (rc < 0) this.fail(codeOf(-rc)); // e.g. ENOSPC: max_user_watches reached
+  }
+
+  /** epoll reported `ev` for this descriptor. */
+  onEpoll(ev: number): void {
+    const k = this.a.constants;
+    const state = this.state;
+    if (state === "listening") {
+      this.acceptReady = true;
+      this.engine.setField(this.token, FIELD.hostReady, R);
+    } else if (state === "connecting") {
+      const err = this.soError();
+      if (err !== 0) this.fail(codeOf(err));
+      else this.opened();
+    } else if (state === "connected") {
+      if (ev & (k.EPOLLIN | k.EPOLLHUP | k.EPOLLERR)) {
+        if (!this.paused && !this.eof) this.fill();
+        else if (ev & k.EPOLLERR) this.takeError();
+      }
+      if (ev & k.EPOLLPRI) this.setUrgent(true);
+      if (ev & k.EPOLLHUP) this.hup = true; // no more bytes either way: send() will say EPIPE
+      if (ev & (k.EPOLLOUT | k.EPOLLHUP)) this.unblock();
+    } else return;
+    this.sync();
+    notifyReady(this.token);
+  }
+
+  /** The connection is up: the channel can take bytes. */
+  opened(): void {
+    this.state = "connected";
+    this.engine.core.chan_set_flags(this.token, F_OPEN, 0);
+    this.sync();
+  }
+
+  /** Records an error as the channel's errno (readable and writable, as select reports it). */
+  fail(code: string): void {
+    if (this.error !== null) return;
+    this.error = code;
+    this.engine.setField(this.token, FIELD.errno, errnoOf(code) || errnoOf("EIO"));
+  }
+
+  /** SO_ERROR from the kernel (reading it clears it there). */
+  soError(): number {
+    try {
+      return this.a.getsockopt(this.fd, SOL_SOCKET, SO_ERROR);
+    } catch (err) {
+      return Number((err as { code?: string }).code) || errnoOf("EIO");
+    }
+  }
+
+  private takeError(): void {
+    const err = this.soError();
+    if (err !== 0) this.fail(codeOf(err));
+  }
+
+  /** Urgent data pending (EPOLLPRI) or consumed (recv(MSG_OOB)): the channel's exceptional readiness. */
+  setUrgent(on: boolean): void {
+    this.urgent = on;
+    this.engine.setField(this.token, FIELD.hostReady, on ? X : 0);
+  }
+
+  /** No more connections queued on the listener: watch for the next one. */
+  acceptDrained(): void {
+    this.acceptReady = false;
+    this.engine.setField(this.token, FIELD.hostReady, 0);
+    this.sync();
+  }
+
+  private unblock(): void {
+    if (!this.blocked) return;
+    this.blocked = false;
+    this.engine.setField(this.token, FIELD.inflight, 0);
+  }
+
+  /** The kernel refused bytes: unwritable until EPOLLOUT. */
+  block(): void {
+    if (this.blocked) return;
+    this.blocked = true;
+    this.engine.setField(this.token, FIELD.inflight, BLOCKED);
+    this.sync();
+  }
+
+  /** Can a recv(2) find anything now (connected, reading, no error, no EOF)? */
+  get readable(): boolean {
+    return this.state === "connected" && !this.paused && !this.eof && this.error === null;
+  }
+
+  /** Reads what the kernel has into the core's input queue, straight into its chunks. */
+  fill(): void {
+    const core = this.engine.core;
+    const token = this.token;
+    for (let i = 0; i < READS_PER_WAKE; i++) {
+      const ptr = core.in_reserve(token, READ_MAX);
+      if (ptr === 0) {
+        this.paused = true; // the core is at its memory cap: retried when any input is consumed
+        capPaused.add(this);
+        return;
+      }
+      const len = core.result_len();
+      const n = this.a.recv(this.fd, core.memory.buffer, ptr, len, 0);
+      if (n > 0) {
+        if (core.in_commit(token, n) === 1) { this.paused = true; return; } // at its bound
+        if (n < len) return;
+        continue;
+      }
+      core.in_commit(token, 0); // returns the reserved chunk
+      if (n === 0) {
+        this.eof = true;
+        core.chan_set_flags(token, F_EOF, 0);
+      } else if (n !== NEG_EAGAIN) this.fail(codeOf(-n));
+      return;
+    }
+  }
+
+  /** Input was consumed (`resumeOk` from the core): read again, here and wherever the memory cap stopped it. */
+  consumed(): void {
+    this.resume();
+    if (capPaused.size > 0) for (const s of capPaused) s.resume();
+  }
+
+  private resume(): void {
+    if (!this.paused || this.state !== "connected") return;
+    this.paused = false;
+    capPaused.delete(this);
+    this.sync();
+  }
+
+  /** Sends what the core's output queue holds (send() does not use it; other writers of the core may). */
+  flushCore(): void {
+    const core = this.engine.core;
+    while (this.state === "connected" && !this.blocked && this.engine.field(this.token, FIELD.outLen) > 0) {
+      const ptr = core.out_peek(this.token);
+      const len = core.result_len();
+      const n = this.a.send(this.fd, core.memory.buffer, ptr, len, 0);
+      if (n > 0) core.out_consume(this.token, n);
+      if (n === NEG_EAGAIN || (n > 0 && n < len)) this.block();
+      else if (n < 0) { this.fail(codeOf(-n)); return; }
+    }
+  }
+
+  /** Leaves epoll and closes the descriptor. */
+  close(): void {
+    if (this.state === "closed") return;
+    this.state = "closed";
+    capPaused.delete(this);
+    this.interest.drop();
+    untrack(this.fd);
+    this.a.close(this.fd);
+  }
+}
