@@ -64,6 +64,10 @@ export class QueueModel {
   }
 
   commit(data: ArrayLike<number>): void {
+    if (data.length === 0 && this.bytes.length === 0) {
+      this.clear(); // a read that found nothing returns the reserved chunk (an idle queue holds none)
+      return;
+    }
     this.tail()!.end += data.length;
     for (let i = 0; i < data.length; i++) this.bytes.push(data[i]);
   }
@@ -85,7 +89,9 @@ export class QueueModel {
         this.pool.release();
       }
     }
-    return this.bytes.splice(0, n - left);
+    const out = this.bytes.splice(0, n - left);
+    if (this.bytes.length === 0 && this.chunks.length) this.clear(); // only empty reserved chunks left
+    return out;
   }
 
   clear(): void {
@@ -127,7 +133,8 @@ export class ChanModel {
   }
 
   ready(): number {
-    return this.readiness() & this.interest;
+    // urgent data (X = 4) counts for any channel that asks for anything, as select()'s `e` set
+    return this.readiness() & (this.interest !== 0 ? this.interest | 4 : 0);
   }
 }
 
