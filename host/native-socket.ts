@@ -3,24 +3,28 @@
 // Same public surface as Socket (it is one: `instanceof Socket` holds), different effects:
 //   readiness   the kernel's, from epoll, kept in the core by NativeStream (syscalls/native-stream.ts)
 //   recv        the kernel writes straight into the core's input-queue chunks; recv() copies out
-//   send        one send(2) from the caller's bytes: returns what the kernel took, EAGAIN when
-//               it took nothing; WRITABLE drops until EPOLLOUT after a short or refused send
+//   send        one send(2) from the caller's bytes, bounded by what is left of the channel's
+//               send window this pass: returns what the kernel took, EAGAIN when it took
+//               nothing; WRITABLE drops until EPOLLOUT after a short or refused send
 //   bind        bind(2): synchronous, EADDRINUSE at once, no SO_REUSEADDR unless asked
 // Everything the loop does stays the same: readiness marks the core and calls notifyReady().
 import { lookup } from "node:dns";
 import { isIP } from "node:net";
-import { Socket, checkBytes } from "./socket.js";
+import { Socket, checkBytes, type BufferLimits } from "./socket.js";
 import { SOCK_STREAM, SOL_SOCKET, SO_ERROR, AF_UNIX, AF_INET6 } from "./constants.js";
 import { SocketError, errnoOf, codeOf } from "./errors.js";
 import { FIELD } from "./abi.js";
 import { type Address, checkIp, checkPath, describe, familyName, unboundAddress } from "./address.js";
 import { native, type Addon, type NativeAddress } from "./syscalls/native.js";
 import { NativeStream, NEG_EAGAIN } from "./syscalls/native-stream.js";
-import { notifyReady } from "./wake.js";
+import { notifyReady, markDirty } from "./wake.js";
 import { registerNativeStream } from "./backend.js";
 
 const EMPTY = Buffer.alloc(0);
 const NEG_EINPROGRESS = -errnoOf("EINPROGRESS");
+// Errors from send(2) that mean the connection is gone: they become the pending error (SO_ERROR
+// reads it once in the kernel, and send(2) consumed it), so recv() and pendingError() see it too.
+const LOST = new Set(["ECONNRESET", "ECONNABORTED", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "ENETDOWN", "EHOSTDOWN"]);
 const INT_MAX = 2 ** 31 - 1;
 
 let A: Addon; // set when the first native socket is made
@@ -47,6 +51,7 @@ function fail(rc: number, what: string): SocketError {
 /** A stream socket on a kernel descriptor, read and written without Node's streams. Python: socket.socket */
 export class NativeSocket extends Socket {
   readonly #s: NativeStream;
+  #shutWr = false; // shutdown(SHUT_WR or SHUT_RDWR): EPIPE from send() is our own doing
 
   /** Python: socket.socket(family, type); `fd` adopts a connected descriptor (accept). */
   constructor(family: number, type: number = SOCK_STREAM, fd?: number) {
@@ -108,6 +113,7 @@ export class NativeSocket extends Socket {
       if (fd === NEG_EAGAIN) s.acceptDrained();
       throw fail(fd, "accept()");
     }
+    s.acceptDrained(); // asyncore: readable again only if epoll reports another pending connection
     const sock = new NativeSocket(this.family, this.type, fd);
     const peer = A.peername(fd);
     return [sock, typeof peer === "number" ? unboundAddress(this.family) : toAddress(this.family, peer)];
@@ -204,21 +210,35 @@ export class NativeSocket extends Socket {
       if (s.error !== null || s.resolving) throw new SocketError(s.error ?? "EAGAIN", "send()");
     } else if (s.state !== "connected") throw new SocketError("ENOTCONN", "send()");
     if (data.length === 0) return 0;
+    const e = s.engine;
+    const room = e.field(s.token, FIELD.window) - e.field(s.token, FIELD.outLen) - s.sent;
+    if (room <= 0) throw new SocketError("EAGAIN", "send(): the channel's send window is full for this pass");
+    const len = Math.min(data.length, room);
     // While connecting, the kernel says EAGAIN, or takes the bytes once it has connected.
-    const n = A.send(s.fd, data, 0, data.length, flags);
+    const n = A.send(s.fd, data, 0, len, flags);
     if (n < 0) {
       if (n === NEG_EAGAIN) { if (s.state === "connected") s.block(); }
       else if (s.state === "connecting") s.fail(codeOf(-n)); // send(2) consumed the connect's error
+      else if (LOST.has(codeOf(-n)) || (codeOf(-n) === "EPIPE" && !this.#shutWr)) s.fail(codeOf(-n));
       throw fail(n, "send()");
     }
     if (s.state === "connecting") s.opened(); // handleConnect() still comes from the loop
-    if (n < data.length) s.block(); // the kernel's buffer is full now
+    if (n < len) s.block(); // the kernel's buffer is full now
+    if (s.sent === 0) markDirty(this); // the window reopens at the end of this pass (flush())
+    s.addSent(n);
     return n;
   }
 
-  /** Writes output the core holds for this channel (send() itself does not queue there). */
+  /** End of pass: reopens the send window and writes output the core holds (send() itself does not queue there). */
   override flush(): void {
+    this.#s.endPass();
     this.#s.flushCore();
+  }
+
+  /** Sets this channel's send window and input pause bound (bytes); reading resumes if now below the bound. */
+  override setBufferLimits(limits: BufferLimits = {}): void {
+    super.setBufferLimits(limits);
+    this.#s.limitsChanged();
   }
 
   /** Python: socket.shutdown(how) */
@@ -226,6 +246,7 @@ export class NativeSocket extends Socket {
     const s = this.#open("shutdown()");
     const rc = A.shutdown(s.fd, checkInt(how, "shutdown(): how", 0, 2));
     if (rc < 0) throw fail(rc, "shutdown()");
+    if (how !== A.constants.SHUT_RD) this.#shutWr = true;
   }
 
   /** Python: socket.close() — close(2); bytes send() returned for are the kernel's to deliver. */

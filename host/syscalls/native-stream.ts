@@ -7,6 +7,9 @@
 //                                 0 bytes → EOF flag, an error → errno
 //   EPOLLPRI                    → host-ready X (urgent data) until recv(MSG_OOB)
 //   EPOLLOUT after a full send  → the send window reopens (WRITABLE)
+// The send window: the kernel's buffer is the only send queue, so a channel's window bounds the
+// bytes send() hands the kernel per loop pass (counted in the in-flight field until the pass's
+// end-of-pass flush), as the net backend's window bounds bytes not yet written by libuv.
 // The events wanted follow from that state (want()); the kernel is told only when they change.
 import { getEngine, type Engine } from "../engine.js";
 import { FIELD, F_OPEN, F_EOF, R, X } from "../abi.js";
@@ -43,6 +46,8 @@ export class NativeStream implements EpollTarget {
   urgent = false;
   acceptReady = false;
   resolving = false;
+  /** Bytes send() handed the kernel this pass (the send window's in-flight count). */
+  sent = 0;
 
   constructor(readonly a: Addon, readonly fd: number, readonly token: number) {
     this.interest = new Interest(fd);
@@ -133,7 +138,7 @@ export class NativeStream implements EpollTarget {
     this.engine.setField(this.token, FIELD.hostReady, on ? X : 0);
   }
 
-  /** No more connections queued on the listener: watch for the next one. */
+  /** A connection was accepted (or none was queued): ready again only when epoll reports another. */
   acceptDrained(): void {
     this.acceptReady = false;
     this.engine.setField(this.token, FIELD.hostReady, 0);
@@ -143,7 +148,23 @@ export class NativeStream implements EpollTarget {
   private unblock(): void {
     if (!this.blocked) return;
     this.blocked = false;
-    this.engine.setField(this.token, FIELD.inflight, 0);
+    this.engine.setField(this.token, FIELD.inflight, this.sent);
+  }
+
+  /** send() handed the kernel `n` bytes: they count against the window until the pass ends; they are activity. */
+  addSent(n: number): void {
+    this.sent += n;
+    if (!this.blocked) this.engine.setField(this.token, FIELD.inflight, this.sent);
+  }
+
+  /** The end of a pass: the window reopens; this pass's sends stamp the channel's last activity. */
+  endPass(): void {
+    if (this.sent === 0 || this.state === "closed") return;
+    this.sent = 0;
+    const e = this.engine;
+    e.setField(this.token, FIELD.tick, e.tick());
+    if (!this.blocked) e.setField(this.token, FIELD.inflight, 0);
+    notifyReady(this.token);
   }
 
   /** The kernel refused bytes: unwritable until EPOLLOUT. */
@@ -163,6 +184,7 @@ export class NativeStream implements EpollTarget {
   fill(): void {
     const core = this.engine.core;
     const token = this.token;
+    this.engine.tick(); // the bytes' arrival stamps the channel's last activity (in_commit)
     for (let i = 0; i < READS_PER_WAKE; i++) {
       const ptr = core.in_reserve(token, READ_MAX);
       if (ptr === 0) {
@@ -190,6 +212,12 @@ export class NativeStream implements EpollTarget {
   consumed(): void {
     this.resume();
     if (capPaused.size > 0) for (const s of capPaused) s.resume();
+  }
+
+  /** The limits changed: reading resumes if the input queue is now below its pause bound. */
+  limitsChanged(): void {
+    const e = this.engine;
+    if (this.paused && e.field(this.token, FIELD.inLen) < e.field(this.token, FIELD.pause)) this.consumed();
   }
 
   private resume(): void {
