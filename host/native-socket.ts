@@ -229,6 +229,27 @@ export class NativeSocket extends Socket {
     return n;
   }
 
+  /**
+   * Python: socket.sendto(data, address) on a stream socket — the address is checked, then ignored
+   * once connected (as Linux does); EPIPE before connect. Bounded by the send window like send().
+   */
+  override sendto(data: Uint8Array, address: Address): number {
+    const s = this.#open("sendto()");
+    checkBytes(data, "sendto()");
+    if (this.family === AF_UNIX) checkPath(address, "sendto()");
+    else checkIp(this.family, address, "sendto()", false);
+    if (s.state !== "connected" && s.state !== "connecting") throw new SocketError("EPIPE", "sendto(): the stream socket is not connected");
+    return this.send(data);
+  }
+
+  /** Python: socket.recvfrom(n) on a stream socket — recv(n) and the peer's address. */
+  override recvfrom(n: number): [Buffer, Address] {
+    const data = this.recv(n);
+    const peer = A.peername(this.#s.fd);
+    // asyncore: Python returns None as a stream socket's address; the peer keeps the tuple typed.
+    return [data, typeof peer === "number" ? unboundAddress(this.family) : toAddress(this.family, peer)];
+  }
+
   /** End of pass: reopens the send window and writes output the core holds (send() itself does not queue there). */
   override flush(): void {
     this.#s.endPass();

@@ -1,11 +1,16 @@
-// The rest of the stream Socket's surface: options, and what Node cannot show (urgent data).
+// The rest of the stream Socket's surface: options, and urgent data. Where the backends differ the
+// test says so: `net` emulates what Node's handles allow (libuv turns SO_REUSEADDR on at bind, options
+// Node has no call for are ENOPROTOOPT, urgent data is invisible); `native` shows the kernel's answer.
 import { describe, it, expect, afterEach } from "vitest";
 import { spawn, execFileSync } from "node:child_process";
 import * as os from "node:os";
 import {
   Socket, SocketError, Dispatcher, ChannelMap, loop, AF_INET, AF_UNIX, SOCK_STREAM, SOL_SOCKET, SO_REUSEADDR,
-  SO_ERROR, SO_KEEPALIVE, SO_BROADCAST, SO_RCVBUF, IPPROTO_TCP, TCP_NODELAY,
+  SO_ERROR, SO_KEEPALIVE, SO_BROADCAST, SO_RCVBUF, IPPROTO_TCP, TCP_NODELAY, MSG_OOB, type NativeSocket,
 } from "../../host/index.js";
+import { currentBackend } from "../../host/backend.js";
+
+const NATIVE = currentBackend() === "native";
 
 const opened: Socket[] = [];
 function tcp(family = AF_INET): Socket {
@@ -39,10 +44,19 @@ function code(fn: () => unknown): string {
 }
 
 describe("stream Socket options", () => {
-  it("reports SO_REUSEADDR as libuv sets it: off on a fresh socket, on once bound", () => {
+  it.skipIf(NATIVE)("reports SO_REUSEADDR as libuv sets it (net): off on a fresh socket, on once bound", () => {
     const s = tcp();
     expect(s.getsockopt(SOL_SOCKET, SO_REUSEADDR)).toBe(0);
     s.bind(["127.0.0.1", 0]);
+    expect(s.getsockopt(SOL_SOCKET, SO_REUSEADDR)).toBe(1);
+  });
+
+  it.skipIf(!NATIVE)("reports SO_REUSEADDR as the kernel has it (native): off until set, a plain bind leaves it off", () => {
+    const s = tcp();
+    expect(s.getsockopt(SOL_SOCKET, SO_REUSEADDR)).toBe(0);
+    s.bind(["127.0.0.1", 0]);
+    expect(s.getsockopt(SOL_SOCKET, SO_REUSEADDR)).toBe(0);
+    s.setsockopt(SOL_SOCKET, SO_REUSEADDR, 1);
     expect(s.getsockopt(SOL_SOCKET, SO_REUSEADDR)).toBe(1);
   });
 
@@ -86,17 +100,29 @@ describe("stream Socket options", () => {
     expect(from).toEqual(peer);
   });
 
-  it("refuses TCP_NODELAY on a Unix socket with EOPNOTSUPP, as Linux does", () => {
+  it("refuses TCP_NODELAY on a Unix socket with errno EOPNOTSUPP (95, which Python names ENOTSUP), as Linux does", () => {
     const u = tcp(AF_UNIX);
-    expect(code(() => u.setsockopt(IPPROTO_TCP, TCP_NODELAY, 1))).toBe("EOPNOTSUPP");
+    // net names it EOPNOTSUPP; native reports the kernel's errno, named as Python's errno.errorcode does
+    expect(code(() => u.setsockopt(IPPROTO_TCP, TCP_NODELAY, 1))).toBe(NATIVE ? "ENOTSUP" : "EOPNOTSUPP");
+    expect(os.constants.errno.EOPNOTSUPP).toBe(95);
     u.setsockopt(SOL_SOCKET, SO_KEEPALIVE, 1);
     expect(u.getsockopt(SOL_SOCKET, SO_KEEPALIVE)).toBe(1);
   });
 
-  it("throws ENOPROTOOPT for options Node cannot set on a stream, and for writing SO_ERROR", () => {
+  it.skipIf(NATIVE)("throws ENOPROTOOPT for options Node cannot set on a stream (net), and for writing SO_ERROR", () => {
     const s = tcp();
     expect(code(() => s.setsockopt(SOL_SOCKET, SO_BROADCAST, 1))).toBe("ENOPROTOOPT");
     expect(code(() => s.getsockopt(SOL_SOCKET, SO_RCVBUF))).toBe("ENOPROTOOPT");
+    expect(code(() => s.setsockopt(999, 1, 1))).toBe("ENOPROTOOPT");
+    expect(code(() => s.setsockopt(SOL_SOCKET, SO_ERROR, 0))).toBe("ENOPROTOOPT");
+    expect(() => s.setsockopt(SOL_SOCKET, SO_KEEPALIVE, 1.5)).toThrow(/setsockopt\(\): value must be an integer, got 1.5/);
+  });
+
+  it.skipIf(!NATIVE)("sets any int option through the kernel (native); an unknown level and writing SO_ERROR are ENOPROTOOPT", () => {
+    const s = tcp();
+    s.setsockopt(SOL_SOCKET, SO_BROADCAST, 1); // Linux accepts it on a TCP socket, as CPython shows
+    expect(s.getsockopt(SOL_SOCKET, SO_BROADCAST)).toBe(1);
+    expect(s.getsockopt(SOL_SOCKET, SO_RCVBUF)).toBeGreaterThan(0);
     expect(code(() => s.setsockopt(999, 1, 1))).toBe("ENOPROTOOPT");
     expect(code(() => s.setsockopt(SOL_SOCKET, SO_ERROR, 0))).toBe("ENOPROTOOPT");
     expect(() => s.setsockopt(SOL_SOCKET, SO_KEEPALIVE, 1.5)).toThrow(/setsockopt\(\): value must be an integer, got 1.5/);
@@ -119,7 +145,9 @@ let hasPython = true;
 try { execFileSync("python3", ["-c", "import socket"], { stdio: "ignore" }); } catch { hasPython = false; }
 
 describe.skipIf(!hasPython)("urgent data (MSG_OOB)", () => {
-  it("never reaches handleExpt: Node cannot see urgent data, and the urgent byte is not delivered", async () => {
+  it(NATIVE
+    ? "reaches handleExpt once (native), which reads the urgent byte with MSG_OOB; the stream keeps the rest"
+    : "never reaches handleExpt (net): Node cannot see urgent data, and the urgent byte is not delivered", async () => {
     const py = spawn("python3", ["-c", [
       "import socket, time",
       "l = socket.socket(); l.bind(('127.0.0.1', 0)); l.listen()",
@@ -130,12 +158,15 @@ describe.skipIf(!hasPython)("urgent data (MSG_OOB)", () => {
     const port = await new Promise<number>((r) => py.stdout!.once("data", (d) => r(Number(String(d).trim()))));
     const map = new ChannelMap();
     const calls: string[] = [];
-    let got = "";
+    let got = "", urgent = "";
     class Client extends Dispatcher {
       override writable(): boolean { return !this.connected; }
       override handleConnect(): void { calls.push("handleConnect"); }
       override handleRead(): void { got += this.recv(100).toString("latin1"); }
-      override handleExpt(): void { calls.push("handleExpt"); }
+      override handleExpt(): void {
+        calls.push("handleExpt");
+        urgent += (this.socket as NativeSocket).recv(1, MSG_OOB).toString("latin1");
+      }
       override handleClose(): void { calls.push("handleClose"); this.close(); }
     }
     const c = new Client(null, map);
@@ -144,7 +175,13 @@ describe.skipIf(!hasPython)("urgent data (MSG_OOB)", () => {
     await loop({ map, timeout: 1 });
     py.kill();
     expect(got).toBe("abcd"); // Linux removes the urgent byte from the stream (no SO_OOBINLINE on Node)
-    expect(calls).toEqual(["handleConnect", "handleClose"]);
+    if (NATIVE) {
+      expect(urgent).toBe("X");
+      expect(calls).toEqual(["handleConnect", "handleExpt", "handleClose"]);
+    } else {
+      expect(urgent).toBe("");
+      expect(calls).toEqual(["handleConnect", "handleClose"]);
+    }
   });
 });
 
