@@ -113,7 +113,7 @@ export class NativeSocket extends Socket {
       if (fd === NEG_EAGAIN) s.acceptDrained();
       throw fail(fd, "accept()");
     }
-    s.acceptDrained(); // asyncore: readable again only if epoll reports another pending connection
+    s.acceptDrained(); // readable again only when epoll reports another pending connection, as select would
     const sock = new NativeSocket(this.family, this.type, fd);
     const peer = A.peername(fd);
     return [sock, typeof peer === "number" ? unboundAddress(this.family) : toAddress(this.family, peer)];
@@ -211,6 +211,7 @@ export class NativeSocket extends Socket {
     } else if (s.state !== "connected") throw new SocketError("ENOTCONN", "send()");
     if (data.length === 0) return 0;
     const e = s.engine;
+    // asyncore: bounded by the send window (per channel per pass), so sendWindow means the same on both backends
     const room = e.field(s.token, FIELD.window) - e.field(s.token, FIELD.outLen) - s.sent;
     if (room <= 0) throw new SocketError("EAGAIN", "send(): the channel's send window is full for this pass");
     const len = Math.min(data.length, room);
