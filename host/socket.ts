@@ -7,7 +7,7 @@ import { FIELD, F_OPEN, F_EOF, R } from "./abi.js";
 import { type Address, checkIp, checkPath, ipOut, unboundAddress, describe, familyName } from "./address.js";
 import * as sys from "./syscalls/net.js";
 import { DatagramPort } from "./datagram.js";
-import { notifyReady, markDirty } from "./wake.js";
+import { notifyReady, markDirty, memoryFreed } from "./wake.js";
 
 type State = "fresh" | "bound" | "listening" | "connecting" | "connected" | "closed";
 
@@ -262,6 +262,7 @@ export class Socket {
       const data = e.takeIn(this.token, n);
       if (this.readPaused && e.resumeOk) this.resumeReading();
       if (starved.size > 0) feedStarved(); // takeIn freed chunks
+      memoryFreed();
       return data;
     }
     if (this.errorCode) throw new SocketError(this.errorCode, "recv()");
@@ -377,6 +378,7 @@ export class Socket {
     const buf = this.engine.takeOut(this.token);
     if (!buf) return;
     if (starved.size > 0) feedStarved(); // takeOut freed chunks
+    memoryFreed();
     const s = this.stream;
     s.write(buf, this.afterWrite);
     this.engine.setField(this.token, FIELD.inflight, s.writableLength);
@@ -412,6 +414,7 @@ export class Socket {
     this.engine.core.chan_close(this.token);
     starved.delete(this);
     if (starved.size > 0) feedStarved(); // the channel's queues went back to the pool
+    memoryFreed();
   }
 
   /** Python: socket.getsockname() */

@@ -4,6 +4,7 @@ import { ChannelMap, socketMap } from "./map.js";
 import { describe } from "./address.js";
 import { pendingTimers } from "./timers.js";
 import { datagramsDropped } from "./datagram.js";
+import { memoryFreed } from "./wake.js";
 
 /** Engine-wide defaults for new channels and the core's memory. */
 export interface EngineOptions {
@@ -43,6 +44,7 @@ export function configure(options: EngineOptions = {}): void {
     throw new RangeError(`configure(): backend must be 'net' (the native backend is not built), got ${describe(options.backend)}`);
   }
   e.configure(next);
+  memoryFreed(); // a higher cap may let channels waiting for output memory write again
 }
 
 /** What loopStats() reports. */
