@@ -17,6 +17,35 @@ const EMPTY = Buffer.alloc(0);
 // input may be empty, so no recv() of theirs would ever retry: whoever frees memory does.
 const starved = new Set<Socket>();
 
+// Sockets accept() returned during the handleAccept() running now (closeOrphans).
+let acceptedNow: Socket[] | null = null;
+
+/**
+ * @internal Runs a listener's accept handler; if it throws (or its promise rejects), every
+ * socket accept() returned meanwhile that no dispatcher adopted is closed instead of staying
+ * open forever, and the error goes on to the caller (handleError).
+ */
+export function closeOrphans(handler: () => unknown): unknown {
+  const outer = acceptedNow;
+  const mine: Socket[] = (acceptedNow = []);
+  const orphansClosed = (err: unknown): never => {
+    for (const s of mine) if (!s.adopted && !s.closed) s.close();
+    throw err;
+  };
+  let ret: unknown;
+  try {
+    ret = handler();
+  } catch (err) {
+    orphansClosed(err);
+  } finally {
+    acceptedNow = outer;
+  }
+  if (ret !== null && typeof ret === "object" && typeof (ret as Promise<unknown>).then === "function") {
+    return (ret as Promise<unknown>).then(undefined, orphansClosed);
+  }
+  return ret;
+}
+
 /** Moves stashed input into the core now that memory was freed, oldest first, until the cap. */
 function feedStarved(): void {
   for (const s of starved) if (!s.refill()) return;
@@ -64,6 +93,8 @@ export class Socket {
   private options = new Map<string, number>();
   private flushQueued = false;
   private readonly dgram: DatagramPort | null = null; // SOCK_DGRAM sockets delegate to it
+  /** @internal Wrapped by a dispatcher (Dispatcher.setSocket); closeOrphans() leaves it open. */
+  adopted = false;
 
   /** Python: socket.socket(family, type) */
   constructor(family: number = AF_INET, type: number = SOCK_STREAM) {
@@ -155,6 +186,7 @@ export class Socket {
     if (this.accepted.length === 0) this.engine.setField(this.token, FIELD.hostReady, 0);
     if (!handle) throw new SocketError("EAGAIN", "accept()");
     const sock = new Socket(this.family, this.type);
+    acceptedNow?.push(sock);
     for (const [k, v] of this.options) if (k !== "reuseaddr") sock.options.set(k, v); // as Linux: accepted sockets inherit options
     sock.adopt(handle);
     let addr: Address;
