@@ -1,6 +1,8 @@
 // The AsyncChat side of the reliability tests: a server on the engine speaking the framed
 // protocol of clients/chat-protocol.mjs (lines, byte counts, an SMTP-style DATA block).
 import { createHash } from "node:crypto";
+import * as net from "node:net";
+import { rng, conversation } from "./clients/chat-protocol.mjs";
 import { ChannelMap, Dispatcher, Socket, AF_INET } from "../../host/index.js";
 import { AsyncChat, SimpleProducer } from "../../host/chat.js";
 
@@ -131,5 +133,70 @@ export class ChatServer extends Dispatcher {
   }
   override handleError(err: unknown): void {
     this.errors.push(err);
+  }
+}
+
+interface ChatPeer {
+  s: net.Socket;
+  request: Buffer;
+  reply: Buffer;
+  back: Buffer[];
+  error: string | null;
+  closed: Promise<void>;
+}
+
+/**
+ * In-process protocol clients that keep conversations going while a test injects a fault:
+ * open() sends the first half of each request, finish() the rest, then waits for every reply
+ * and the server's close; it returns a description of every connection that did not get its
+ * replies byte-exact (empty = intact).
+ */
+export class ChatBystanders {
+  private constructor(private readonly peers: ChatPeer[]) {}
+
+  static async open(port: number, n: number, seed = Date.now() >>> 0, target = 48 * 1024): Promise<ChatBystanders> {
+    const peers = await Promise.all(Array.from({ length: n }, (_, i) => new Promise<ChatPeer>((resolve, reject) => {
+      const { request, reply } = conversation(rng((seed + i * 7919) >>> 0), target, 16 * 1024);
+      const s = net.connect({ host: "127.0.0.1", port });
+      const p: ChatPeer = { s, request, reply, back: [], error: null, closed: Promise.resolve() };
+      p.closed = new Promise((done) => s.once("close", () => done()));
+      s.on("data", (d: Buffer) => p.back.push(d));
+      s.on("error", (e: NodeJS.ErrnoException) => { p.error = e.code ?? String(e); });
+      s.on("end", () => s.end());
+      s.once("connect", () => { s.write(request.subarray(0, request.length >> 1)); resolve(p); });
+      s.once("error", reject);
+    })));
+    return new ChatBystanders(peers);
+  }
+
+  async finish(ms = 15_000): Promise<string[]> {
+    for (const p of this.peers) p.s.write(p.request.subarray(p.request.length >> 1));
+    await Promise.race([Promise.all(this.peers.map((p) => p.closed)), new Promise((r) => setTimeout(r, ms))]);
+    const bad: string[] = [];
+    this.peers.forEach((p, i) => {
+      const back = Buffer.concat(p.back);
+      if (p.error || !back.equals(p.reply) || !p.s.destroyed) {
+        bad.push(`chat bystander ${i}: owed ${p.reply.length} bytes, got ${back.length}, error ${p.error}, closed ${p.s.destroyed}, equal ${back.equals(p.reply)}`);
+      }
+      p.s.destroy();
+    });
+    return bad;
+  }
+}
+
+/** A listening Dispatcher on 127.0.0.1 that hands each accepted socket to `make`. */
+export class Listener extends Dispatcher {
+  accepted = 0;
+  constructor(map: ChannelMap, private readonly make: (sock: Socket, n: number) => void) {
+    super(null, map);
+    this.createSocket(AF_INET);
+    this.bind(["127.0.0.1", 0]);
+    this.listen(128);
+  }
+  get port(): number {
+    return (this.socket!.getsockname() as [string, number])[1];
+  }
+  override handleAccepted(sock: Socket): void {
+    this.make(sock, this.accepted++);
   }
 }
