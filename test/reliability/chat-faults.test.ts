@@ -124,7 +124,7 @@ describe.each([
     const before = randomBytes(MiB);
     const bad: Producer = { more };
     let probe: Probe | undefined;
-    listener["make"] = (sock: Socket) => {
+    listener.make = (sock: Socket) => {
       probe = new Probe(sock, map);
       probe.onLine = () => {
         probe!.push(before); // far more than one send window: still queued when the producer is reached
@@ -149,7 +149,7 @@ describe.each([
   it("keeps queued output intact when a handler pushes non-bytes (caught, or reaching handleError)", async () => {
     const { listener, by, stop } = await setup();
     const caught: unknown[] = [];
-    listener["make"] = (sock: Socket, n: number) => {
+    listener.make = (sock: Socket, n: number) => {
       const p = new Probe(sock, map);
       p.closeOnError = false;
       p.onLine = (line) => {
@@ -201,7 +201,7 @@ describe.each([
     expect(probes[0].calls).toEqual(["collect 6", "found ECHO a", "collect 8", "handleClose"]);
 
     // A longer terminator (SMTP's end of data): the held "\r\n." is dropped the same way.
-    listener["make"] = (sock: Socket) => { probes.push(new Probe(sock, map, "\r\n.\r\n")); };
+    listener.make = (sock: Socket) => { probes.push(new Probe(sock, map, "\r\n.\r\n")); };
     const t = net.connect({ host: "127.0.0.1", port: listener.port });
     t.on("error", () => {});
     t.end("hello\r\nworld\r\n.");

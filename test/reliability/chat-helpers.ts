@@ -187,7 +187,8 @@ export class ChatBystanders {
 /** A listening Dispatcher on 127.0.0.1 that hands each accepted socket to `make`. */
 export class Listener extends Dispatcher {
   accepted = 0;
-  constructor(map: ChannelMap, private readonly make: (sock: Socket, n: number) => void) {
+  /** Hands each accepted socket (and its index) to `make`; a test may swap it. */
+  constructor(map: ChannelMap, public make: (sock: Socket, n: number) => void) {
     super(null, map);
     this.createSocket(AF_INET);
     this.bind(["127.0.0.1", 0]);

@@ -47,10 +47,10 @@ describe.each([
     const calls: string[] = [];
     const realAccepted = server.handleAccepted.bind(server);
     let n = 0;
-    server.handleAccepted = (sock: Socket, addr) => {
+    server.handleAccepted = (sock: Socket) => {
       calls.push("handleAccepted");
       if (n++ % 2 === 0) return fail() as void; // every other connection fails before wrapping
-      return realAccepted(sock, addr);
+      return realAccepted(sock);
     };
     server.handleError = (err: unknown) => { calls.push(err instanceof Boom ? "handleError Boom" : `handleError ${String(err)}`); };
 
