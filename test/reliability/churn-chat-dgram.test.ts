@@ -18,7 +18,7 @@ const TIME = SOAK ? 1_200_000 : 30_000;
 let map: ChannelMap;
 afterEach(() => closeAll({ map, ignoreAll: true }));
 
-interface Tally { done: number; ok: number; bad: string[]; errors: unknown[] }
+interface Tally { done: number; ok: number; bad: string[]; errors: unknown[]; stale: number }
 
 function baseline(): { handles: number; fds: number; channels: number; chunks: number; timers: number; timerHeap: number } {
   const e = getEngine();
@@ -26,6 +26,19 @@ function baseline(): { handles: number; fds: number; channels: number; chunks: n
     handles: activeHandles(), fds: fdCount(), channels: e.stat("channels"), chunks: e.stat("chunksLive"),
     timers: loopStats({ map }).timersPending, timerHeap: e.core.timer_heap_len(map.id),
   };
+}
+
+/**
+ * Grows the core's chunk pool to `n` chunks and frees them again (they stay on its free list), so
+ * that peaks in how many channels hold bytes at once need no new memory: any growth of the core's
+ * memory after that is a leak, not a new high-water mark.
+ */
+function pregrowPool(n: number): void {
+  const e = getEngine();
+  const s = new Socket();
+  const t = s.fileno();
+  for (let i = 0; i < n && e.core.out_reserve(t, e.stat("chunkSize")) !== 0; i++) e.core.out_commit(t, e.core.result_len());
+  s.close();
 }
 
 /** Drives `start(i)` for `cycles` cycles, `CONCURRENCY` at a time; samples core memory at 10%. */
@@ -96,8 +109,9 @@ it(`returns handles, fds, channels, chunks and timers to baseline after ${CHAT_C
     server.live.add(ch);
   };
   const run = runLoop(map);
+  pregrowPool(4 * CONCURRENCY);
   const base = baseline();
-  const tally: Tally = { done: 0, ok: 0, bad: [], errors: [] };
+  const tally: Tally = { done: 0, ok: 0, bad: [], errors: [], stale: 0 };
   const t0 = Date.now();
   const reservedAt10 = await churn(CHAT_CYCLES, tally, (i) => { new ChatCycler(map, server.port, i, tally); });
   const ms = Date.now() - t0;
@@ -108,7 +122,9 @@ it(`returns handles, fds, channels, chunks and timers to baseline after ${CHAT_C
   expect(tally.errors).toEqual([]);
   expect(server.errors).toEqual([]);
   expect(tally.ok).toBe(CHAT_CYCLES); // style 0 counts only once its whole reply arrived before the close
-  expect(after).toEqual(base);
+  // Node's handle count moves with the loop's own wait timer: at most the baseline.
+  expect(after.handles).toBeLessThanOrEqual(base.handles);
+  expect({ ...after, handles: 0 }).toEqual({ ...base, handles: 0 });
   expect(loopStats({ map }).coreMemoryReserved).toBe(reservedAt10);
   await run.stop();
   report("churn AsyncChat", { cycles: CHAT_CYCLES, ms, perSecond: Math.round(CHAT_CYCLES / (ms / 1000)), baseline: base, after, coreMemoryReserved: reservedAt10 });
@@ -160,8 +176,12 @@ class DgramCycler extends Dispatcher {
   }
   override handleRead(): void {
     const [d] = this.recvfrom(4096);
-    if (!d.equals(this.msg)) this.tally.bad.push(`datagram cycle ${this.i}`);
-    this.end(true);
+    if (d.equals(this.msg)) { this.end(true); return; }
+    // An echo owed to an earlier cycle's socket that had the same port (the kernel reuses
+    // ephemeral ports; style 2 closes before its echo arrives): not ours, keep waiting.
+    const m = /^datagram (\d+) /.exec(d.toString("latin1"));
+    if (m && Number(m[1]) < this.i && d.equals(Buffer.from(`datagram ${m[1]} `.repeat(1 + (Number(m[1]) % 50))))) this.tally.stale++;
+    else { this.tally.bad.push(`datagram cycle ${this.i}: got ${JSON.stringify(d.subarray(0, 40).toString("latin1"))}`); this.end(false); }
   }
   override handleError(err: unknown): void { this.tally.errors.push(err); this.end(false); }
   override handleClose(): void { this.end(false); }
@@ -179,9 +199,10 @@ it(`returns handles, fds, channels, chunks and timers to baseline after ${DGRAM_
   const echo = new UdpEcho(map);
   const to = echo.socket!.getsockname();
   const run = runLoop(map);
+  pregrowPool(4 * CONCURRENCY);
   const base = baseline();
   const droppedBefore = loopStats({ map }).datagramsDropped;
-  const tally: Tally = { done: 0, ok: 0, bad: [], errors: [] };
+  const tally: Tally = { done: 0, ok: 0, bad: [], errors: [], stale: 0 };
   const t0 = Date.now();
   const reservedAt10 = await churn(DGRAM_CYCLES, tally, (i) => { new DgramCycler(map, to, i, tally); });
   const ms = Date.now() - t0;
@@ -193,9 +214,11 @@ it(`returns handles, fds, channels, chunks and timers to baseline after ${DGRAM_
   expect(tally.bad).toEqual([]);
   expect(tally.errors).toEqual([]);
   expect(tally.ok).toBe(DGRAM_CYCLES);
-  expect(after).toEqual(base);
+  // Node's handle count moves with the loop's own wait timer: at most the baseline.
+  expect(after.handles).toBeLessThanOrEqual(base.handles);
+  expect({ ...after, handles: 0 }).toEqual({ ...base, handles: 0 });
   expect(loopStats({ map }).datagramsDropped - droppedBefore).toBe(0);
   expect(loopStats({ map }).coreMemoryReserved).toBe(reservedAt10);
   await run.stop();
-  report("churn datagram sockets", { cycles: DGRAM_CYCLES, ms, perSecond: Math.round(DGRAM_CYCLES / (ms / 1000)), baseline: base, after, coreMemoryReserved: reservedAt10 });
+  report("churn datagram sockets", { cycles: DGRAM_CYCLES, staleEchoesFromReusedPorts: tally.stale, ms, perSecond: Math.round(DGRAM_CYCLES / (ms / 1000)), baseline: base, after, coreMemoryReserved: reservedAt10 });
 }, TIME + 20_000);

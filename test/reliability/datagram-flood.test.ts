@@ -91,7 +91,7 @@ it(`accounts for every datagram of a ${TOTAL}-datagram paced flood while the han
   expect(dropped()).toBeGreaterThan(0); // the pauses did overflow the bound
   expect(out.corrupt).toBe(0);
   expect(out.echoed + out.late).toBeLessThanOrEqual(echo.received);
-  expect(out.echoed).toBeGreaterThan(out.sent / 2);
+  expect(out.echoed + out.late).toBeGreaterThan(out.sent / 2); // most came back (late: after the client gave up)
   expect(echo.errors).toEqual([]);
   expect(maxIn).toBeLessThanOrEqual(BOUND);
   expect(maxCore).toBeLessThanOrEqual(BOUND + 2 * (e.stat("chunkSize") + 16));
