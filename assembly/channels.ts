@@ -5,13 +5,13 @@
 // time in proportion to ready channels, not to all channels.
 import {
   OK, E_TOKEN, E_RANGE, SLOT_BITS, SLOT_MASK, GEN_MASK, F_LIVE, F_ACCEPTING, F_EOF, F_OPEN,
-  F_ALWAYS_R, R, W, X, C_GEN, C_FLAGS, C_INTEREST, C_HOSTREADY, C_ERRNO, C_SEQ, C_MAP, C_READYPOS,
+  F_ALWAYS_R, F_OUTWAIT, R, W, X, C_GEN, C_FLAGS, C_INTEREST, C_HOSTREADY, C_ERRNO, C_SEQ, C_MAP, C_READYPOS,
   C_IN, C_OUT, C_INFLIGHT, C_WINDOW, C_PAUSE, C_NEXTFREE, C_TICK, C_SCAN, CHAN_SIZE, Q_LEN,
   DEFAULT_WINDOW, DEFAULT_PAUSE,
 } from "./layout";
 import { qClear } from "./queue";
 import { chatRelease } from "./chat";
-import { heapRoom } from "./pool";
+import { heapRoom, poolHasRoom } from "./pool";
 
 let table: usize = 0; // CHAN_SIZE * capacity bytes
 let capacity: u32 = 0;
@@ -22,6 +22,8 @@ export let liveCount: u32 = 0;
 export let defaultWindow: u32 = DEFAULT_WINDOW;
 export let defaultPause: u32 = DEFAULT_PAUSE;
 export let tick: u32 = 0; // a coarse clock the host advances (idle accounting)
+export let outWaiting: u32 = 0; // live channels with F_OUTWAIT
+export let outWakes: u32 = 0; // times memory freed while channels waited for it
 
 // Ready set: dense array of slots; each channel's C_READYPOS is its index or -1.
 let readySlots: usize = 0;
@@ -95,6 +97,7 @@ export function chanClose(token: i32): i32 {
   qClear(r + C_IN);
   qClear(r + C_OUT);
   chatRelease(r);
+  if ((load<u32>(r, C_FLAGS) & F_OUTWAIT) != 0) outWaiting--;
   store<u32>(r, 0, C_FLAGS);
   // A slot whose generations are used up is retired, so no token is ever handed out twice.
   if (load<u32>(r, C_GEN) < GEN_MASK) {
@@ -115,7 +118,7 @@ export function readiness(r: usize): u32 {
   if (err || load<u32>(r, C_IN + Q_LEN) > load<u32>(r, C_SCAN) || (flags & (F_EOF | F_ALWAYS_R)) != 0) bits |= R;
   if ((flags & F_ACCEPTING) != 0) return bits & R; // accepting channels are never polled for writing
   if (err) bits |= W;
-  else if ((flags & F_OPEN) != 0) {
+  else if ((flags & (F_OPEN | F_OUTWAIT)) == F_OPEN) { // waiting for output memory: not writable
     let pending = <u64>load<u32>(r, C_OUT + Q_LEN) + load<u32>(r, C_INFLIGHT);
     if (pending < <u64>load<u32>(r, C_WINDOW)) bits |= W;
   }
@@ -158,6 +161,29 @@ function readyRemove(slot: u32): void {
 
 @inline export function readySlotAt(i: u32): u32 {
   return load<u32>(readySlots + (<usize>i << 2));
+}
+
+/**
+ * Marks (or, once it got memory, unmarks) a channel whose output the pool could not take, so
+ * it stops being write-ready instead of failing every pass.
+ */
+export function outWait(slot: u32, waiting: bool): void {
+  let r = rec(slot);
+  let flags = load<u32>(r, C_FLAGS);
+  if (((flags & F_OUTWAIT) != 0) == waiting) return;
+  store<u32>(r, waiting ? flags | F_OUTWAIT : flags & ~F_OUTWAIT, C_FLAGS);
+  if (waiting) outWaiting++;
+  else outWaiting--;
+  refresh(slot);
+}
+
+/** Makes the channels waiting for output memory write-ready again once the pool has room. */
+export function wakeOutWaiters(): void {
+  if (outWaiting == 0 || !poolHasRoom()) return;
+  outWakes++;
+  for (let s: u32 = 0; s < used && outWaiting > 0; s++) {
+    if ((load<u32>(rec(s), C_FLAGS) & F_OUTWAIT) != 0) outWait(s, false);
+  }
 }
 
 /** Sets and clears host-owned flag bits. */

@@ -11,6 +11,7 @@ import { inputChunkRoom, poolConfigure, chunksLive, chunksFree, bytesAllocated, 
 import {
   rec, slotOf, chanOpen, chanClose, refresh, readiness, chanSetFlags, chanSetField, chanGetField,
   checkField, selected, readyCount, readySlotAt, tokenOf, liveCount, setDefaults, advanceTick, countInMap, tick,
+  outWait, wakeOutWaiters, outWaiting, outWakes,
 } from "./channels";
 import {
   timerAdd, timerCancel, timerReset, timerNext, timerPopDue, timerCancelMap, timerCount, timerHeapLen, timerIdsPtr,
@@ -34,6 +35,7 @@ export function engine_init(chunk: u32, cap: u32, window: u32, pause: u32): i32 
   if (window == 0 || pause == 0) return E_RANGE;
   if (!poolConfigure(chunk, cap)) return E_RANGE;
   setDefaults(window, pause);
+  wakeOutWaiters(); // a higher cap may make room for output
   return OK;
 }
 
@@ -58,7 +60,11 @@ export function chan_open(mapId: u32): i32 {
   }
   return token;
 }
-export function chan_close(token: i32): i32 { return chanClose(token); }
+export function chan_close(token: i32): i32 {
+  let rc = chanClose(token);
+  wakeOutWaiters(); // its queues went back to the pool
+  return rc;
+}
 
 /** The channel's flags, or E_TOKEN. */
 export function chan_flags(token: i32): i32 {
@@ -126,6 +132,11 @@ function reserveChecked(token: i32, want: u32, dir: usize): usize {
   let p = reserve(token, want, dir);
   reservedPtr = p;
   if (p == 0) clearResult();
+  // Output the pool cannot take makes the channel unwritable until memory frees (no busy loop).
+  if (dir == C_OUT && want != 0) {
+    let slot = slotOf(token);
+    if (slot >= 0) outWait(<u32>slot, p == 0);
+  }
   return p;
 }
 
@@ -184,6 +195,7 @@ export function in_consume(token: i32, n: u32): i32 {
   chatConsumed(r, n);
   store<u32>(r, tick, C_TICK);
   refresh(<u32>slot);
+  wakeOutWaiters();
   return load<u32>(r, C_IN + Q_LEN) < load<u32>(r, C_PAUSE) ? 1 : 0;
 }
 
@@ -210,6 +222,7 @@ export function out_consume(token: i32, n: u32): i32 {
   qConsume(r + C_OUT, n);
   bytesOut += n;
   refresh(<u32>slot);
+  wakeOutWaiters();
   return OK;
 }
 
@@ -360,6 +373,8 @@ export function engine_stat(i: u32): f64 {
     case 8: return <f64>chunkSize;
     case 9: return <f64>memoryCap;
     case 10: return <f64>readyCount;
+    case 11: return <f64>outWaiting;
+    case 12: return <f64>outWakes;
   }
   return <f64>E_RANGE;
 }

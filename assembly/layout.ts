@@ -23,6 +23,8 @@
 @inline export const F_OPEN: u32 = 1 << 6; // the OS socket is connected and can take bytes
 @inline export const F_ALWAYS_R: u32 = 1 << 7; // readable until EOF (regular files)
 @inline export const F_DGRAM: u32 = 1 << 8; // input queue holds length-prefixed datagrams
+// Core-owned: the pool had no memory for this channel's output; not write-ready until memory frees.
+@inline export const F_OUTWAIT: u32 = 1 << 9;
 @inline export const F_HOST_FLAGS: u32 = F_CONNECTED | F_ACCEPTING | F_CONNECTING | F_CLOSING | F_EOF | F_OPEN | F_ALWAYS_R | F_DGRAM;
 
 // Interest and host-reported readiness bits.

@@ -30,6 +30,13 @@ export function poolConfigure(size: u32, cap: u32): bool {
   return true;
 }
 
+/** Could chunkAlloc() hand out a chunk now? */
+export function poolHasRoom(): bool {
+  if (freeList != 0) return true;
+  let total = <u32>K_DATA + chunkSize;
+  return <u64>bytesAllocated + total <= <u64>memoryCap && heapRoom(total);
+}
+
 /** Takes a chunk (empty, unlinked) or returns 0 at the cap or the end of wasm memory. */
 export function chunkAlloc(): usize {
   let c = freeList;

@@ -80,6 +80,8 @@ export const F_EOF = 1 << 5;
 export const F_OPEN = 1 << 6;
 export const F_ALWAYS_R = 1 << 7;
 export const F_DGRAM = 1 << 8;
+/** Core-owned: the pool had no memory for the channel's output (not write-ready until memory frees). */
+export const F_OUTWAIT = 1 << 9;
 
 // Interest / readiness bits.
 export const R = 1;
@@ -96,7 +98,7 @@ export const FIELD = {
 // engine_stat indices.
 export const STAT = {
   channels: 0, chunksLive: 1, chunksFree: 2, chunkBytes: 3, memoryBytes: 4, events: 5,
-  bytesIn: 6, bytesOut: 7, chunkSize: 8, memoryCap: 9, ready: 10,
+  bytesIn: 6, bytesOut: 7, chunkSize: 8, memoryCap: 9, ready: 10, outWaiting: 11, outWakes: 12,
 } as const;
 
 /** Most ids one timer_pop_due call writes (assembly/timers.ts TIMER_BATCH). */

@@ -1,7 +1,7 @@
 // Dispatcher and DispatcherWithSend: asyncore.dispatcher's template methods over the core.
 import { AF_INET, SOCK_STREAM, SOL_SOCKET, SO_REUSEADDR, SO_ERROR } from "./constants.js";
 import { SocketError, ExitNow, isDisconnect } from "./errors.js";
-import { Socket, checkBytes, type BufferLimits } from "./socket.js";
+import { Socket, checkBytes, closeOrphans, type BufferLimits } from "./socket.js";
 import { ChannelMap, socketMap, defaultInterest } from "./map.js";
 import { getEngine } from "./engine.js";
 import { deferThrow } from "./wake.js";
@@ -41,6 +41,7 @@ export class Dispatcher {
           this.connected = false;
         } else {
           this.delChannel(map);
+          sock.adopted = false; // no dispatcher holds it after all
           throw err;
         }
       }
@@ -105,6 +106,7 @@ export class Dispatcher {
   setSocket(sock: Socket, map?: ChannelMap): void {
     if (!(sock instanceof Socket)) throw new TypeError(`setSocket: sock must be a Socket, got ${describe(sock)}`);
     this.socket = sock;
+    sock.adopted = true;
     this._fileno = sock.fileno();
     if (this.#flags) getEngine().core.chan_set_flags(this._fileno, this.#flags, 0);
     this.addChannel(map);
@@ -297,7 +299,8 @@ export class Dispatcher {
   handleReadEvent(): void {
     if (this.accepting) {
       // accepting sockets are never connected, they "spawn" new sockets that are connected
-      settle(this, this.handleAccept());
+      // asyncore: a socket the handler did not wrap before it threw is closed (CPython's GC would)
+      settle(this, closeOrphans(() => this.handleAccept()));
     } else if (!this.connected) {
       if (this.connecting) this.handleConnectEvent();
       if (!this.isClosed()) settle(this, this.handleRead()); // the connect handler may have closed it

@@ -7,7 +7,7 @@ import { FIELD, F_OPEN, F_EOF, R } from "./abi.js";
 import { type Address, checkIp, checkPath, ipOut, unboundAddress, describe, familyName } from "./address.js";
 import * as sys from "./syscalls/net.js";
 import { DatagramPort } from "./datagram.js";
-import { notifyReady, markDirty } from "./wake.js";
+import { notifyReady, markDirty, memoryFreed } from "./wake.js";
 import { backendSocket, netOnly } from "./backend.js";
 
 type State = "fresh" | "bound" | "listening" | "connecting" | "connected" | "closed";
@@ -17,6 +17,35 @@ const EMPTY = Buffer.alloc(0);
 // Sockets holding received bytes the core had no memory for (its pool was at the cap). Their
 // input may be empty, so no recv() of theirs would ever retry: whoever frees memory does.
 const starved = new Set<Socket>();
+
+// Sockets accept() returned during the handleAccept() running now (closeOrphans).
+let acceptedNow: Socket[] | null = null;
+
+/**
+ * @internal Runs a listener's accept handler; if it throws (or its promise rejects), every
+ * socket accept() returned meanwhile that no dispatcher adopted is closed instead of staying
+ * open forever, and the error goes on to the caller (handleError).
+ */
+export function closeOrphans(handler: () => unknown): unknown {
+  const outer = acceptedNow;
+  const mine: Socket[] = (acceptedNow = []);
+  const orphansClosed = (err: unknown): never => {
+    for (const s of mine) if (!s.adopted && !s.closed) s.close();
+    throw err;
+  };
+  let ret: unknown;
+  try {
+    ret = handler();
+  } catch (err) {
+    orphansClosed(err);
+  } finally {
+    acceptedNow = outer;
+  }
+  if (ret !== null && typeof ret === "object" && typeof (ret as Promise<unknown>).then === "function") {
+    return (ret as Promise<unknown>).then(undefined, orphansClosed);
+  }
+  return ret;
+}
 
 /** Moves stashed input into the core now that memory was freed, oldest first, until the cap. */
 function feedStarved(): void {
@@ -65,6 +94,8 @@ export class Socket {
   private options = new Map<string, number>();
   private flushQueued = false;
   private readonly dgram: DatagramPort | null = null; // SOCK_DGRAM sockets delegate to it
+  /** @internal Wrapped by a dispatcher (Dispatcher.setSocket); closeOrphans() leaves it open. */
+  adopted = false;
 
   /** Python: socket.socket(family, type) */
   constructor(family: number = AF_INET, type: number = SOCK_STREAM) {
@@ -159,6 +190,7 @@ export class Socket {
     if (this.accepted.length === 0) this.engine.setField(this.token, FIELD.hostReady, 0);
     if (!handle) throw new SocketError("EAGAIN", "accept()");
     const sock = netOnly(() => new Socket(this.family, this.type)); // a net listener's connections stay net
+    acceptedNow?.push(sock);
     for (const [k, v] of this.options) if (k !== "reuseaddr") sock.options.set(k, v); // as Linux: accepted sockets inherit options
     sock.adopt(handle);
     let addr: Address;
@@ -266,6 +298,7 @@ export class Socket {
       const data = e.takeIn(this.token, n);
       if (this.readPaused && e.resumeOk) this.resumeReading();
       if (starved.size > 0) feedStarved(); // takeIn freed chunks
+      memoryFreed();
       return data;
     }
     if (this.errorCode) throw new SocketError(this.errorCode, "recv()");
@@ -381,6 +414,7 @@ export class Socket {
     const buf = this.engine.takeOut(this.token);
     if (!buf) return;
     if (starved.size > 0) feedStarved(); // takeOut freed chunks
+    memoryFreed();
     const s = this.stream;
     s.write(buf, this.afterWrite);
     this.engine.setField(this.token, FIELD.inflight, s.writableLength);
@@ -416,6 +450,7 @@ export class Socket {
     this.engine.core.chan_close(this.token);
     starved.delete(this);
     if (starved.size > 0) feedStarved(); // the channel's queues went back to the pool
+    memoryFreed();
   }
 
   /** Python: socket.getsockname() */

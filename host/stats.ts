@@ -5,6 +5,7 @@ import { describe } from "./address.js";
 import { pendingTimers } from "./timers.js";
 import { datagramsDropped } from "./datagram.js";
 import { setBackend, type BackendName } from "./backend.js";
+import { memoryFreed } from "./wake.js";
 
 /** Engine-wide defaults for new channels and the core's memory. */
 export interface EngineOptions {
@@ -45,6 +46,7 @@ export function configure(options: EngineOptions = {}): void {
   if (options.memoryCap !== undefined) next.memoryCap = positive(options.memoryCap, "memoryCap", 2 ** 32 - 1);
   if (options.backend !== undefined) setBackend(options.backend);
   e.configure(next);
+  memoryFreed(); // a higher cap may let channels waiting for output memory write again
 }
 
 /** What loopStats() reports. */

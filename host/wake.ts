@@ -1,6 +1,6 @@
 // Waking a waiting loop pass, and flushing queued output once per pass.
 import { getEngine } from "./engine.js";
-import { FIELD } from "./abi.js";
+import { FIELD, STAT } from "./abi.js";
 
 const waiters = new Map<number, () => void>(); // map id → resolve of its waiting pass
 
@@ -31,6 +31,20 @@ export function waitReady(mapId: number, ms: number): Promise<void> {
 export function wakeMap(mapId: number): void {
   const wake = waiters.get(mapId);
   if (wake) { waiters.delete(mapId); wake(); }
+}
+
+let outWakesSeen = 0;
+
+/**
+ * After the host freed core memory (recv, flush, close, configure): if that made channels that
+ * were waiting for output memory writable again, wakes the waiting passes to dispatch them.
+ */
+export function memoryFreed(): void {
+  if (waiters.size === 0) return;
+  const n = getEngine().core.engine_stat(STAT.outWakes);
+  if (n === outWakesSeen) return;
+  outWakesSeen = n;
+  for (const wake of [...waiters.values()]) wake();
 }
 
 interface Flushable { flush(): void; }

@@ -224,7 +224,7 @@ class Run {
       }
       case "stat": {
         const i = op[1] >>> 0;
-        if (i > 10) expect(x.engine_stat(op[1])).toBe(-2);
+        if (i > 12) expect(x.engine_stat(op[1])).toBe(-2);
         else if (i !== 4) expect(x.engine_stat(op[1])).toBe(this.stats()[i]);
         break;
       }
@@ -239,7 +239,7 @@ class Run {
   stats(): number[] {
     const { m } = this;
     return [m.chans.size, m.pool.live, m.pool.free, m.pool.allocated, -1, m.eventsTotal, m.bytesIn, m.bytesOut,
-      m.pool.chunk, m.pool.cap, m.readyCount()];
+      m.pool.chunk, m.pool.cap, m.readyCount(), m.outWaiting(), m.outWakes];
   }
 
   /** Compares every observable piece of state with the model. */

@@ -1,7 +1,7 @@
 // A reference model of the core in plain TypeScript: what every export should return and
 // what state it should leave, written from the contract (host/abi.ts, assembly/layout.ts).
 import {
-  OK, E_TOKEN, E_RANGE, E_STATE, F_LIVE, F_ACCEPTING, F_EOF, F_OPEN, F_ALWAYS_R, R, W, FIELD,
+  OK, E_TOKEN, E_RANGE, E_STATE, F_LIVE, F_ACCEPTING, F_EOF, F_OPEN, F_ALWAYS_R, F_OUTWAIT, R, W, FIELD,
 } from "../../host/abi.js";
 import type { Dir } from "./wasm.js";
 
@@ -26,6 +26,11 @@ export class PoolModel {
     else this.allocated += K_DATA + this.chunk;
     this.live++;
     return true;
+  }
+
+  /** Could a chunk be handed out now (from the free list or under the cap)? */
+  hasRoom(): boolean {
+    return this.free > 0 || this.allocated + K_DATA + this.chunk <= this.cap;
   }
 
   release(): void {
@@ -128,7 +133,8 @@ export class ChanModel {
     if (this.errno || this.in.bytes.length || this.flags & (F_EOF | F_ALWAYS_R)) bits |= R;
     if (this.flags & F_ACCEPTING) return bits & R;
     if (this.errno) bits |= W;
-    else if (this.flags & F_OPEN && this.out.bytes.length + this.inflight < this.window) bits |= W;
+    // a channel whose output the pool could not take waits for memory (F_OUTWAIT)
+    else if ((this.flags & (F_OPEN | F_OUTWAIT)) === F_OPEN && this.out.bytes.length + this.inflight < this.window) bits |= W;
     return bits;
   }
 
@@ -166,6 +172,19 @@ export class CoreModel {
   bytesIn = 0;
   bytesOut = 0;
   eventsTotal = 0;
+  outWakes = 0;
+
+  /** Channels waiting for output memory. */
+  outWaiting(): number {
+    return [...this.chans.values()].filter((c) => c.flags & F_OUTWAIT).length;
+  }
+
+  /** After memory may have freed: channels waiting for output memory are writable again. */
+  wakeOutWaiters(): void {
+    if (this.outWaiting() === 0 || !this.pool.hasRoom()) return;
+    this.outWakes++;
+    for (const c of this.chans.values()) c.flags &= ~F_OUTWAIT;
+  }
 
   init(chunk: number, cap: number, window: number, pause: number): number {
     [chunk, cap, window, pause] = [u32(chunk), u32(cap), u32(window), u32(pause)];
@@ -178,6 +197,7 @@ export class CoreModel {
     this.pool.cap = cap;
     this.window = window;
     this.pause = pause;
+    this.wakeOutWaiters();
     return OK;
   }
 
@@ -201,6 +221,7 @@ export class CoreModel {
     this.chans.delete(c.token);
     const slot = c.token & 0xfffff;
     if (this.gens[slot] < GEN_MASK) this.freeSlots.push(slot);
+    this.wakeOutWaiters();
     return OK;
   }
 
@@ -256,6 +277,7 @@ export class CoreModel {
     const q = c.q(dir);
     const len = q.reserve(want);
     this.resultLen = len;
+    if (dir === "out") c.flags = len === 0 ? c.flags | F_OUTWAIT : c.flags & ~F_OUTWAIT;
     if (len) this.res = { token: c.token, dir, chunk: q.tail()!, end: q.tail()!.end, len };
     return len;
   }
@@ -294,6 +316,7 @@ export class CoreModel {
     const q = c.q(dir);
     if (n > q.bytes.length) return E_RANGE;
     q.consume(n);
+    this.wakeOutWaiters();
     if (dir === "out") {
       this.bytesOut += n;
       return OK;
