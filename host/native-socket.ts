@@ -10,7 +10,7 @@
 // Everything the loop does stays the same: readiness marks the core and calls notifyReady().
 import { lookup } from "node:dns";
 import { isIP } from "node:net";
-import { Socket, checkBytes, type BufferLimits } from "./socket.js";
+import { Socket, checkBytes, noteAccepted, type BufferLimits } from "./socket.js";
 import { SOCK_STREAM, SOL_SOCKET, SO_ERROR, AF_UNIX, AF_INET6 } from "./constants.js";
 import { SocketError, errnoOf, codeOf } from "./errors.js";
 import { FIELD } from "./abi.js";
@@ -115,6 +115,7 @@ export class NativeSocket extends Socket {
     }
     s.acceptDrained(); // readable again only when epoll reports another pending connection, as select would
     const sock = new NativeSocket(this.family, this.type, fd);
+    noteAccepted(sock);
     const peer = A.peername(fd);
     return [sock, typeof peer === "number" ? unboundAddress(this.family) : toAddress(this.family, peer)];
   }

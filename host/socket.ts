@@ -21,6 +21,11 @@ const starved = new Set<Socket>();
 // Sockets accept() returned during the handleAccept() running now (closeOrphans).
 let acceptedNow: Socket[] | null = null;
 
+/** @internal Records a socket accept() just returned, for closeOrphans(). */
+export function noteAccepted(sock: Socket): void {
+  acceptedNow?.push(sock);
+}
+
 /**
  * @internal Runs a listener's accept handler; if it throws (or its promise rejects), every
  * socket accept() returned meanwhile that no dispatcher adopted is closed instead of staying
