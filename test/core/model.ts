@@ -334,6 +334,7 @@ export class CoreModel {
       const evs = [
         ...ready.filter((c) => c.ready() & R).map((c) => ({ token: c.token, flags: POLLIN })),
         ...ready.filter((c) => c.ready() & W).map((c) => ({ token: c.token, flags: POLLOUT })),
+        ...ready.filter((c) => c.ready() & 4).map((c) => ({ token: c.token, flags: 0x002 })), // X → POLLPRI
       ];
       this.eventsTotal += evs.length;
       return evs;
@@ -341,7 +342,7 @@ export class CoreModel {
     this.eventsTotal += ready.length;
     return ready.map((c) => ({
       token: c.token,
-      flags: (c.ready() & R ? POLLIN : 0) | (c.ready() & W ? POLLOUT : 0) | (c.errno ? POLLERR | POLLHUP : 0),
+      flags: (c.ready() & R ? POLLIN : 0) | (c.ready() & W ? POLLOUT : 0) | (c.ready() & 4 ? 0x002 : 0) | (c.errno ? POLLERR | POLLHUP : 0),
     }));
   }
 
