@@ -173,7 +173,7 @@ export class Dispatcher {
   accept(): [Socket, Address] | null {
     const s = this.#requireSocket("accept()");
     try {
-      return s.accept();
+      return s.acceptOrNull();
     } catch (err) {
       if (err instanceof SocketError && (err.code === "EAGAIN" || err.code === "ECONNABORTED")) return null;
       throw err;

@@ -141,19 +141,26 @@ export class Socket {
 
   private onConnection(handle: sys.UvStreamHandle): void {
     if (this.state !== "listening") { handle.close(); return; }
-    this.accepted.push(handle);
-    this.engine.setField(this.token, FIELD.hostReady, R);
+    // hostReady goes to R with the first pending connection, back to 0 when accept() takes the last
+    if (this.accepted.push(handle) === 1) this.engine.setField(this.token, FIELD.hostReady, R);
     notifyReady(this.token);
   }
 
   /** Python: socket.accept() — throws SocketError EAGAIN when nothing is pending. */
   accept(): [Socket, Address] {
+    const pair = this.acceptOrNull();
+    if (pair === null) throw new SocketError("EAGAIN", "accept()");
+    return pair;
+  }
+
+  /** @internal accept(), but null instead of an EAGAIN error (Dispatcher.accept: no Error built per empty poll). */
+  acceptOrNull(): [Socket, Address] | null {
     this.ensureOpen("accept()");
     if (this.dgram) throw new SocketError("EOPNOTSUPP", "accept(): not a stream socket (SOCK_DGRAM)");
     if (this.state !== "listening") throw new SocketError("EINVAL", "accept(): socket is not listening");
     const handle = this.accepted.shift();
     if (this.accepted.length === 0) this.engine.setField(this.token, FIELD.hostReady, 0);
-    if (!handle) throw new SocketError("EAGAIN", "accept()");
+    if (!handle) return null;
     const sock = new Socket(this.family, this.type);
     for (const [k, v] of this.options) if (k !== "reuseaddr") sock.options.set(k, v); // as Linux: accepted sockets inherit options
     sock.adopt(handle);
