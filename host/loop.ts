@@ -105,7 +105,7 @@ function dispatch(map: ChannelMap, n: number, mode: number): void {
   if (n < 0) throw new SocketError("EINVAL", `engine_poll returned ${n}`);
   const deferred = takeDeferred();
   if (deferred !== undefined) throw deferred; // ExitNow from an async handler
-  getEngine().tick(); // activity stamps from this pass's sends
+  getEngine().stamp(); // activity stamps from this pass's sends
   if (events.length < n * 2) events = new Int32Array(n * 4);
   const ev = events;
   ev.set(new Int32Array(core.memory.buffer, core.events_ptr(), n * 2));
