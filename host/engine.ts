@@ -146,12 +146,15 @@ export class Engine {
     return off;
   }
 
-  /** Drains the whole output queue into one new Buffer (null when empty). */
-  takeOut(token: number): Buffer | null {
+  /**
+   * Drains the whole output queue into one Buffer (null when empty): a view of `into` when the
+   * bytes fit there, else a new Buffer.
+   */
+  takeOut(token: number, into?: Buffer): Buffer | null {
     const core = this.core;
     const total = this.field(token, FIELD.outLen);
     if (total <= 0) return null;
-    const out = Buffer.allocUnsafe(total);
+    const out = into !== undefined && total <= into.length ? Buffer.from(into.buffer, into.byteOffset, total) : Buffer.allocUnsafe(total);
     let got = 0;
     while (got < total) {
       const ptr = core.out_peek(token);

@@ -1,11 +1,11 @@
 // The host's socket object: what Python's socket.socket is to asyncore, over the core's channel.
-import type * as net from "node:net";
 import { AF_INET, AF_INET6, AF_UNIX, SOCK_STREAM, SOCK_DGRAM, SOL_SOCKET, SO_REUSEADDR, SO_ERROR, SO_KEEPALIVE, IPPROTO_TCP, TCP_NODELAY } from "./constants.js";
 import { SocketError, errnoOf } from "./errors.js";
 import { getEngine, type Engine } from "./engine.js";
 import { FIELD, F_OPEN, F_EOF, R } from "./abi.js";
 import { type Address, checkIp, checkPath, ipOut, unboundAddress, describe, familyName } from "./address.js";
 import * as sys from "./syscalls/net.js";
+import { adoptRaw, connectRaw, type RawStream, type RawSink, type RawTarget } from "./syscalls/stream.js";
 import { DatagramPort } from "./datagram.js";
 import { notifyReady, markDirty } from "./wake.js";
 
@@ -44,8 +44,14 @@ export interface BufferLimits {
   recvPause?: number;
 }
 
+// Output is copied out of the core into this buffer and written from it; a write that finishes
+// inside the call (the usual case) leaves it free for the next channel, one that completes later
+// keeps it and a new one is made.
+const STAGING = 65536;
+let staging = Buffer.allocUnsafeSlow(STAGING);
+
 /** A non-blocking socket whose buffers live in the core. Python: socket.socket */
-export class Socket {
+export class Socket implements RawSink {
   /** Python: socket.family */
   readonly family: number;
   /** Python: socket.type */
@@ -53,7 +59,7 @@ export class Socket {
   private readonly engine: Engine;
   private token: number;
   private state: State = "fresh";
-  private stream: net.Socket | null = null;
+  private stream: RawStream | null = null;
   private server: sys.ServerHandle | null = null;
   private accepted: sys.UvStreamHandle[] = [];
   private boundAddr: Address | null = null;
@@ -175,7 +181,7 @@ export class Socket {
   }
 
   private adopt(handle: sys.UvStreamHandle): void {
-    this.stream = sys.adopt(handle, this.sink);
+    this.stream = adoptRaw(handle, this);
     this.state = "connected";
     if (this.family === AF_UNIX) this.peerAddr = "";
     this.engine.core.chan_set_flags(this.token, F_OPEN, 0);
@@ -191,7 +197,7 @@ export class Socket {
     if (this.dgram) { this.dgram.connect(address); return; }
     if (this.state === "connected" || this.state === "connecting") throw new SocketError(this.state === "connected" ? "EISCONN" : "EALREADY", `connect(${describe(address)})`);
     if (this.state === "listening") throw new SocketError("EINVAL", `connect(${describe(address)}): socket is listening`);
-    let target: net.NetConnectOpts;
+    let target: RawTarget;
     if (this.family === AF_UNIX) {
       const path = checkPath(address, "connect()");
       // A Unix connect fails at once in the kernel when the path is missing: throw now, as Python does.
@@ -211,27 +217,35 @@ export class Socket {
       this.peerAddr = ipOut(this.family, t.host, t.port);
     }
     this.state = "connecting";
-    this.stream = sys.connect(target, this.sink);
+    this.stream = connectRaw(target, this);
     this.applyOptions();
   }
 
-  private readonly sink: sys.StreamSink = {
-    onData: (buf, n) => this.onData(buf, n),
-    onEnd: () => {
-      this.engine.core.chan_set_flags(this.token, F_EOF, 0);
-      notifyReady(this.token);
-    },
-    onError: (code) => this.onError(code),
-    onConnect: () => {
-      if (this.state !== "connecting") return;
-      this.state = "connected";
-      this.engine.core.chan_set_flags(this.token, F_OPEN, 0);
-      notifyReady(this.token);
-      if (this.engine.field(this.token, FIELD.outLen) > 0) this.queueFlush();
-    },
-  };
+  /** @internal The peer's EOF arrived (RawSink). */
+  onEnd(): void {
+    if (this.state === "closed") return;
+    this.engine.core.chan_set_flags(this.token, F_EOF, 0);
+    notifyReady(this.token);
+  }
 
-  private onData(buf: Uint8Array, n: number): boolean {
+  /** @internal The connect completed (RawSink). */
+  onConnect(): void {
+    if (this.state !== "connecting") return;
+    this.state = "connected";
+    this.engine.core.chan_set_flags(this.token, F_OPEN, 0);
+    notifyReady(this.token);
+    if (this.engine.field(this.token, FIELD.outLen) > 0) this.queueFlush();
+  }
+
+  /** @internal A write that went on after its call completed (RawSink). */
+  onWritten(): void {
+    if (this.state === "closed" || !this.stream) return;
+    this.engine.setField(this.token, FIELD.inflight, this.stream.pending);
+    notifyReady(this.token);
+  }
+
+  /** @internal Bytes arrived (RawSink); false stops reading. */
+  onData(buf: Uint8Array, n: number): boolean {
     if (this.state === "closed") return false;
     if (this.stash.length > 0) {
       this.stash.push(Buffer.from(buf.subarray(0, n)));
@@ -251,7 +265,8 @@ export class Socket {
     return true;
   }
 
-  private onError(code: string): void {
+  /** @internal The stream failed (RawSink). */
+  onError(code: string): void {
     if (this.state === "closed") return;
     this.errorCode ??= code;
     this.engine.setField(this.token, FIELD.errno, errnoOf(code) || errnoOf("EIO"));
@@ -303,7 +318,7 @@ export class Socket {
     starved.delete(this);
     if (full) return; // recv() resumes once the input drains below recvPause
     this.readPaused = false;
-    if (this.stream) sys.setReading(this.stream, true);
+    this.stream?.setReading(true);
   }
 
   /** Sets this channel's send window and input pause bound (bytes); reading resumes if now below the bound. */
@@ -337,7 +352,7 @@ export class Socket {
     if (this.state === "connecting") throw new SocketError("EAGAIN", "send()");
     if (this.state !== "connected") throw new SocketError("ENOTCONN", "send()");
     if (data.length === 0) return 0;
-    if (this.stream && this.stream.writableEnded) throw new SocketError("EPIPE", "send()");
+    if (this.stream && this.stream.ended) throw new SocketError("EPIPE", "send()");
     const n = this.engine.pushOut(this.token, data);
     if (n === 0) throw new SocketError("EAGAIN", "send()");
     this.queueFlush();
@@ -380,20 +395,18 @@ export class Socket {
   /** Writes the output queue to the OS socket (once per pass). */
   flush(): void {
     this.flushQueued = false;
-    if (this.state !== "connected" || !this.stream) return;
-    const buf = this.engine.takeOut(this.token);
+    const s = this.stream;
+    if (this.state !== "connected" || s === null) return;
+    const buf = this.engine.takeOut(this.token, staging);
     if (!buf) return;
     if (starved.size > 0) feedStarved(); // takeOut freed chunks
-    const s = this.stream;
-    s.write(buf, this.afterWrite);
-    this.engine.setField(this.token, FIELD.inflight, s.writableLength);
+    const rc = s.write(buf);
+    if (rc === true) { // completes later and keeps buf
+      if (buf.buffer === staging.buffer) staging = Buffer.allocUnsafeSlow(STAGING);
+      this.engine.setField(this.token, FIELD.inflight, s.pending);
+    } else if (rc !== false) this.onError(rc);
+    notifyReady(this.token); // the output queue shrank: writable again
   }
-
-  private readonly afterWrite = (): void => {
-    if (this.state === "closed" || !this.stream) return;
-    this.engine.setField(this.token, FIELD.inflight, this.stream.writableLength);
-    notifyReady(this.token);
-  };
 
   /** Python: socket.close() — bytes send() took are still delivered, then the socket closes. */
   close(): void {
@@ -403,11 +416,7 @@ export class Socket {
     if (s && this.state === "connected" && !this.errorCode) {
       const rest = this.engine.takeOut(this.token);
       if (rest) s.write(rest);
-      if (s.writableLength > 0) {
-        s.end();
-        s.once("finish", () => s.destroy());
-        s.once("error", () => s.destroy());
-      } else s.destroy();
+      s.end(); // closes once the pending writes completed (at once when there are none)
     } else s?.destroy();
     this.server?.close();
     for (const h of this.accepted) h.close();
@@ -427,8 +436,8 @@ export class Socket {
     if (this.dgram) return this.dgram.getsockname();
     if (this.boundAddr) return this.boundAddr;
     if (this.family === AF_UNIX) return "";
-    const s = this.stream;
-    if (s && s.localAddress !== undefined) return ipOut(this.family, s.localAddress, s.localPort ?? 0);
+    const local = this.stream?.sockname();
+    if (local) return ipOut(this.family, local.address, local.port);
     return unboundAddress(this.family);
   }
 
@@ -437,7 +446,7 @@ export class Socket {
     this.ensureOpen("getpeername()");
     if (this.dgram) return this.dgram.getpeername();
     if (this.state !== "connected" || this.peerAddr === null) throw new SocketError("ENOTCONN", "getpeername()");
-    if (this.family !== AF_UNIX && this.stream && this.stream.remoteAddress === undefined && this.stream.destroyed) {
+    if (this.family !== AF_UNIX && this.errorCode !== null && this.stream && this.stream.peerGone()) {
       throw new SocketError("ENOTCONN", "getpeername()");
     }
     return this.peerAddr;
