@@ -57,10 +57,11 @@ function serverArgv(subject, mode, prof) {
   return { name, argv: ['node', ...flags, script, mode] };
 }
 
+/** [user, user + system] CPU ticks of a process. */
 function cpuTicks(pid) {
   const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return Number(f[11]) + Number(f[12]); // utime, stime
+  return [Number(f[11]), Number(f[11]) + Number(f[12])]; // utime, stime
 }
 
 async function runOne(subject, scenario, seconds, prof) {
@@ -73,9 +74,9 @@ async function runOne(subject, scenario, seconds, prof) {
   await sleep(100);
   const t0 = cpuTicks(pid);
   const r = await SCENARIOS[scenario].load(Number(first), seconds);
-  const cpuUs = (cpuTicks(pid) - t0) * TICK_US;
+  const t1 = cpuTicks(pid);
   await stop(child, 5000);
-  return { ...r, cpuPerOp: cpuUs / r.ops };
+  return { ...r, cpuPerOp: (t1[1] - t0[1]) * TICK_US / r.ops, userPerOp: (t1[0] - t0[0]) * TICK_US / r.ops };
 }
 
 const median = (xs) => { const s = xs.filter((x) => x != null).sort((a, b) => a - b); return s.length ? s[(s.length - 1) >> 1] : null; };
@@ -111,7 +112,7 @@ async function main() {
         try {
           const s = await runOne(subject, scenario, o.seconds, o.prof);
           samples[subject].push(s);
-          console.log(`  ${scenario} r${r + 1} ${subject.padEnd(12)} ${s.rate.toFixed(0).padStart(9)} ${SCENARIOS[scenario].unit}/s  ${s.cpuPerOp.toFixed(2).padStart(8)} µs CPU/${SCENARIOS[scenario].unit}${s.p99 != null ? `  p99 ${s.p99.toFixed(1)} ms` : ''}`);
+          console.log(`  ${scenario} r${r + 1} ${subject.padEnd(12)} ${s.rate.toFixed(0).padStart(9)} ${SCENARIOS[scenario].unit}/s  ${s.cpuPerOp.toFixed(2).padStart(8)} µs CPU/${SCENARIOS[scenario].unit} (user ${s.userPerOp.toFixed(2)})${s.p99 != null ? `  p99 ${s.p99.toFixed(1)} ms` : ''}`);
         } catch (err) {
           console.log(`  ${scenario} r${r + 1} ${subject}: FAILED ${err.message.slice(0, 300)}`);
         }
@@ -131,8 +132,8 @@ async function main() {
     const med = (s, k) => median(samples[s].map((x) => x[k]));
     console.log(`${scenario}: medians (ratio to ${base})`);
     for (const s of o.subjects) {
-      const rate = med(s, 'rate'), cpu = med(s, 'cpuPerOp'), p99 = med(s, 'p99');
-      console.log(`  ${s.padEnd(12)} ${rate?.toFixed(0).padStart(9)} ${SCENARIOS[scenario].unit}/s (${(rate / med(base, 'rate')).toFixed(2)}×)  ${cpu?.toFixed(2).padStart(8)} µs CPU/op (${(cpu / med(base, 'cpuPerOp')).toFixed(2)}×)${p99 != null ? `  p99 ${p99.toFixed(1)} ms` : ''}`);
+      const rate = med(s, 'rate'), cpu = med(s, 'cpuPerOp'), user = med(s, 'userPerOp'), p99 = med(s, 'p99');
+      console.log(`  ${s.padEnd(12)} ${rate?.toFixed(0).padStart(9)} ${SCENARIOS[scenario].unit}/s (${(rate / med(base, 'rate')).toFixed(2)}×)  ${cpu?.toFixed(2).padStart(8)} µs CPU/op (${(cpu / med(base, 'cpuPerOp')).toFixed(2)}×)  user ${user?.toFixed(2)} µs (${(user / med(base, 'userPerOp')).toFixed(2)}×)${p99 != null ? `  p99 ${p99.toFixed(1)} ms` : ''}`);
     }
   }
 }
