@@ -420,8 +420,21 @@ export class DispatcherWithSend extends Dispatcher {
   override send(data: Uint8Array): number {
     checkBytes(data, "send()");
     if (this.debug) this.logInfo(`sending ${JSON.stringify(Buffer.from(data).toString("latin1"))}`);
-    this.outBuffer = this.outBuffer.length === 0 ? Buffer.from(data) : Buffer.concat([this.outBuffer, data]);
-    this.initiateSend();
+    const queued = this.outBuffer;
+    if (queued.length > 0) {
+      this.outBuffer = Buffer.concat([queued, data]);
+      this.initiateSend();
+      return data.length;
+    }
+    // Nothing queued: initiateSend() gets the caller's bytes as they are (it usually takes them
+    // all), and only what it leaves is copied, so later changes to `data` cannot reach the queue.
+    this.outBuffer = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.length);
+    try {
+      this.initiateSend();
+    } finally {
+      const rest = this.outBuffer;
+      if (rest.length > 0 && rest.buffer === data.buffer) this.outBuffer = Buffer.from(rest);
+    }
     return data.length;
   }
 }
