@@ -28,7 +28,8 @@ const SCENARIOS = {
   'echo-100': { mode: 'echo', unit: 'rt', load: (port, s) => echo(port, { conns: 100, seconds: s, warmup: 0.2 }).then((r) => ({ ops: r.rps * (s + 0.2), rate: r.rps, p99: r.p99_ms })) },
   'echo-1000': { mode: 'echo', unit: 'rt', load: (port, s) => echo(port, { conns: 1000, seconds: s, warmup: 0.2 }).then((r) => ({ ops: r.rps * (s + 0.2), rate: r.rps, p99: r.p99_ms })) },
   bulk: { mode: 'echo', unit: 'MiB', load: (port, s) => stream(port, { bytes: 256 * MiB, window: 4 * MiB, seconds: s * 4 }).then((r) => ({ ops: r.mib, rate: r.mib_s })) },
-  'chat-lines': { mode: 'chat', unit: 'msg', load: (port, s) => stream(port, { bytes: 64 * MiB, record: 50, window: 256 * 1024, seconds: s }).then((r) => ({ ops: r.records_s * r.seconds, rate: r.records_s })) },
+  'chat-lines': { mode: 'chat', unit: 'msg', load: (port, s) => stream(port, { bytes: 50 * MiB, record: 50, window: 256 * 1024, seconds: s * 4 }).then((r) => ({ ops: r.records_s * r.seconds, rate: r.records_s })) },
+  'chat-1mib': { mode: 'chat', unit: 'MiB', load: (port, s) => stream(port, { bytes: 256 * MiB, record: MiB, window: 4 * MiB, seconds: s * 4 }).then((r) => ({ ops: r.mib, rate: r.mib_s })) },
 };
 
 function parseArgs(argv) {
@@ -138,4 +139,7 @@ async function main() {
   }
 }
 
-if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(new URL(import.meta.url).pathname)) await main();
+if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(new URL(import.meta.url).pathname)) {
+  await main();
+  process.exit(0);
+}
