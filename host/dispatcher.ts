@@ -401,8 +401,9 @@ export class DispatcherWithSend extends Dispatcher {
 
   /** Sends at most 64 KiB of outBuffer. Python: dispatcher_with_send.initiate_send() */
   initiateSend(): void {
-    const n = super.send(this.outBuffer.subarray(0, 65536));
-    this.outBuffer = this.outBuffer.subarray(n);
+    const out = this.outBuffer;
+    const n = super.send(out.length <= 65536 ? out : out.subarray(0, 65536));
+    this.outBuffer = n === out.length ? EMPTY : out.subarray(n);
   }
 
   override handleWrite(): void {
