@@ -173,7 +173,8 @@ export class Dispatcher {
   accept(): [Socket, Address] | null {
     const s = this.#requireSocket("accept()");
     try {
-      return s.acceptOrNull();
+      // the stock accept() has an Error-free variant; a Socket subclass's own accept() is kept
+      return s.accept === Socket.prototype.accept ? s.acceptOrNull() : s.accept();
     } catch (err) {
       if (err instanceof SocketError && (err.code === "EAGAIN" || err.code === "ECONNABORTED")) return null;
       throw err;
