@@ -4,7 +4,7 @@ import { POLLIN, POLLOUT, POLLPRI, POLLHUP, POLLERR, POLLNVAL } from "./constant
 import { ChannelMap, socketMap } from "./map.js";
 import { getEngine } from "./engine.js";
 import { MODE_SELECT, MODE_POLL2 } from "./abi.js";
-import { flushAll, takeDeferred } from "./wake.js";
+import { beginDispatch, endDispatch, takeDeferred } from "./wake.js";
 import { describe } from "./address.js";
 import { SocketError } from "./errors.js";
 import { waitForEvents, runDueTimers, pendingTimers, nextTimerDelay, cancelMapTimers } from "./timers.js";
@@ -109,6 +109,7 @@ function dispatch(map: ChannelMap, n: number, mode: number): void {
   if (events.length < n * 2) events = new Int32Array(n * 4);
   const ev = events;
   ev.set(new Int32Array(core.memory.buffer, core.events_ptr(), n * 2));
+  const outer = beginDispatch();
   try {
     for (let i = 0; i < n; i++) {
       const obj = map.get(ev[i * 2]) as Handlers | undefined;
@@ -120,7 +121,7 @@ function dispatch(map: ChannelMap, n: number, mode: number): void {
     }
     runDueTimers(map);
   } finally {
-    flushAll();
+    endDispatch(outer);
   }
 }
 
