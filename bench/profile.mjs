@@ -25,6 +25,8 @@ const SCENARIOS = {
   'http-50': { mode: 'http', unit: 'req', load: (port, s) => wrk(port, { conns: 50, seconds: s }).then((r) => ({ ops: r.rps * s, rate: r.rps, p99: r.p99_ms })) },
   'http-400': { mode: 'http', unit: 'req', load: (port, s) => wrk(port, { conns: 400, seconds: s }).then((r) => ({ ops: r.rps * s, rate: r.rps, p99: r.p99_ms })) },
   'http-pipe16': { mode: 'http', unit: 'req', load: (port, s) => wrk(port, { conns: 50, seconds: s, pipeline: 16 }).then((r) => ({ ops: r.rps * s, rate: r.rps })) },
+  'echo-1': { mode: 'echo', unit: 'rt', load: (port, s) => echo(port, { conns: 1, seconds: s, warmup: 0.2 }).then((r) => ({ ops: r.rps * (s + 0.2), rate: r.rps, p99: r.p99_ms })) },
+  'echo-10': { mode: 'echo', unit: 'rt', load: (port, s) => echo(port, { conns: 10, seconds: s, warmup: 0.2 }).then((r) => ({ ops: r.rps * (s + 0.2), rate: r.rps, p99: r.p99_ms })) },
   'echo-100': { mode: 'echo', unit: 'rt', load: (port, s) => echo(port, { conns: 100, seconds: s, warmup: 0.2 }).then((r) => ({ ops: r.rps * (s + 0.2), rate: r.rps, p99: r.p99_ms })) },
   'echo-1000': { mode: 'echo', unit: 'rt', load: (port, s) => echo(port, { conns: 1000, seconds: s, warmup: 0.2 }).then((r) => ({ ops: r.rps * (s + 0.2), rate: r.rps, p99: r.p99_ms })) },
   bulk: { mode: 'echo', unit: 'MiB', load: (port, s) => stream(port, { bytes: 256 * MiB, window: 4 * MiB, seconds: s * 4 }).then((r) => ({ ops: r.mib, rate: r.mib_s })) },
