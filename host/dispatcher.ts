@@ -18,8 +18,10 @@ export class Dispatcher {
   debug = false;
   /** The channel's address (set by bind/connect/accept). Python: dispatcher.addr */
   addr: Address | null = null;
-  /** Log types logInfo() drops. Python: dispatcher.ignore_log_types */
-  ignoreLogTypes: Set<string> = new Set(["warning"]);
+  #ignoreLogTypes: Set<string> | null = null; // made on first use: a Set per connection costs ~200 bytes
+  /** Log types logInfo() drops (default: warning). Python: dispatcher.ignore_log_types */
+  get ignoreLogTypes(): Set<string> { return (this.#ignoreLogTypes ??= new Set(["warning"])); }
+  set ignoreLogTypes(types: Set<string>) { this.#ignoreLogTypes = types; }
   /** The wrapped socket (kept after close, as in asyncore). Python: dispatcher.socket */
   socket: Socket | null = null;
   protected _map: ChannelMap;

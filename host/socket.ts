@@ -12,6 +12,9 @@ import { notifyReady, markDirty } from "./wake.js";
 type State = "fresh" | "bound" | "listening" | "connecting" | "connected" | "closed";
 
 const EMPTY = Buffer.alloc(0);
+// Shared empty defaults (never mutated): most sockets never stash input or queue connections.
+const NONE_STASHED: Buffer[] = [];
+const NONE_PENDING: sys.UvStreamHandle[] = [];
 
 // Sockets holding received bytes the core had no memory for (its pool was at the cap). Their
 // input may be empty, so no recv() of theirs would ever retry: whoever frees memory does.
@@ -61,13 +64,13 @@ export class Socket implements RawSink {
   private state: State = "fresh";
   private stream: RawStream | null = null;
   private server: sys.ServerHandle | null = null;
-  private accepted: sys.UvStreamHandle[] = [];
+  private accepted: sys.UvStreamHandle[] = NONE_PENDING; // a listener's own array from its first connection
   private boundAddr: Address | null = null;
   private peerAddr: Address | null = null;
   private errorCode: string | null = null;
   private readPaused = false;
-  private stash: Buffer[] = []; // bytes the core had no memory for yet
-  private options = new Map<string, number>();
+  private stash: Buffer[] = NONE_STASHED; // bytes the core had no memory for yet (own array once needed)
+  private options: Map<string, number> | null = null; // set by setsockopt()/bind(), null while none is
   private flushQueued = false;
   private readonly dgram: DatagramPort | null = null; // SOCK_DGRAM sockets delegate to it
 
@@ -126,7 +129,7 @@ export class Socket implements RawSink {
     if (typeof h === "string") throw new SocketError(h, `bind(${describe(address)})`);
     this.server = h;
     this.state = "bound";
-    this.options.set("reuseaddr", 1); // libuv sets SO_REUSEADDR on every TCP bind
+    this.setOption("reuseaddr", 1); // libuv sets SO_REUSEADDR on every TCP bind
   }
 
   /** Python: socket.listen(backlog) */
@@ -148,6 +151,7 @@ export class Socket implements RawSink {
   private onConnection(handle: sys.UvStreamHandle): void {
     if (this.state !== "listening") { handle.close(); return; }
     // hostReady goes to R with the first pending connection, back to 0 when accept() takes the last
+    if (this.accepted === NONE_PENDING) this.accepted = [];
     if (this.accepted.push(handle) === 1) this.engine.setField(this.token, FIELD.hostReady, R);
     notifyReady(this.token);
   }
@@ -168,7 +172,7 @@ export class Socket implements RawSink {
     if (this.accepted.length === 0) this.engine.setField(this.token, FIELD.hostReady, 0);
     if (!handle) return null;
     const sock = new Socket(this.family, this.type);
-    for (const [k, v] of this.options) if (k !== "reuseaddr") sock.options.set(k, v); // as Linux: accepted sockets inherit options
+    if (this.options !== null) for (const [k, v] of this.options) if (k !== "reuseaddr") sock.setOption(k, v); // as Linux: accepted sockets inherit options
     sock.adopt(handle);
     let addr: Address;
     if (this.family === AF_UNIX) addr = "";
@@ -248,12 +252,13 @@ export class Socket implements RawSink {
   onData(buf: Uint8Array, n: number): boolean {
     if (this.state === "closed") return false;
     if (this.stash.length > 0) {
-      this.stash.push(Buffer.from(buf.subarray(0, n)));
+      this.stash.push(Buffer.from(buf.subarray(0, n))); // (a non-empty stash is the socket's own array)
       return false;
     }
     const taken = this.engine.pushIn(this.token, buf, 0, n);
     const pause = this.engine.pauseWanted;
     if (taken < n) { // the core is at its memory cap
+      if (this.stash === NONE_STASHED) this.stash = [];
       this.stash.push(Buffer.from(buf.subarray(taken, n)));
       starved.add(this);
     }
@@ -421,9 +426,9 @@ export class Socket implements RawSink {
     this.server?.close();
     for (const h of this.accepted) h.close();
     this.server = null;
-    this.accepted = [];
+    this.accepted = NONE_PENDING;
     this.stream = null;
-    this.stash = [];
+    this.stash = NONE_STASHED;
     this.state = "closed";
     this.engine.core.chan_close(this.token);
     starved.delete(this);
@@ -459,7 +464,7 @@ export class Socket implements RawSink {
     if (this.dgram) { this.dgram.setsockopt(level, option, v); return; }
     const name = optionName(level, option, "setsockopt");
     if (name === "nodelay" && this.family === AF_UNIX) throw new SocketError("EOPNOTSUPP", "setsockopt(IPPROTO_TCP, TCP_NODELAY): not a TCP socket (AF_UNIX)");
-    this.options.set(name, v);
+    this.setOption(name, v);
     this.applyOptions();
   }
 
@@ -469,7 +474,7 @@ export class Socket implements RawSink {
     if (this.dgram) return this.dgram.getsockopt(level, option);
     const name = optionName(level, option, "getsockopt");
     if (name === "error") return this.errorCode ? errnoOf(this.errorCode) || errnoOf("EIO") : 0;
-    return this.options.get(name) ?? 0;
+    return this.options?.get(name) ?? 0;
   }
 
   /** The pending error (the one SO_ERROR reports) as a SocketError, or null. */
@@ -478,9 +483,14 @@ export class Socket implements RawSink {
     return this.errorCode ? new SocketError(this.errorCode) : null;
   }
 
+  private setOption(name: string, v: number): void {
+    (this.options ??= new Map()).set(name, v);
+  }
+
   private applyOptions(): void {
     const s = this.stream;
     if (!s) return;
+    if (this.options === null) return;
     const nodelay = this.options.get("nodelay");
     if (nodelay !== undefined) s.setNoDelay(nodelay !== 0);
     const keepalive = this.options.get("keepalive");
