@@ -18,8 +18,10 @@ export class Dispatcher {
   debug = false;
   /** The channel's address (set by bind/connect/accept). Python: dispatcher.addr */
   addr: Address | null = null;
-  /** Log types logInfo() drops. Python: dispatcher.ignore_log_types */
-  ignoreLogTypes: Set<string> = new Set(["warning"]);
+  #ignoreLogTypes: Set<string> | null = null; // made on first use: a Set per connection costs ~200 bytes
+  /** Log types logInfo() drops (default: warning). Python: dispatcher.ignore_log_types */
+  get ignoreLogTypes(): Set<string> { return (this.#ignoreLogTypes ??= new Set(["warning"])); }
+  set ignoreLogTypes(types: Set<string>) { this.#ignoreLogTypes = types; }
   /** The wrapped socket (kept after close, as in asyncore). Python: dispatcher.socket */
   socket: Socket | null = null;
   protected _map: ChannelMap;
@@ -175,7 +177,8 @@ export class Dispatcher {
   accept(): [Socket, Address] | null {
     const s = this.#requireSocket("accept()");
     try {
-      return s.accept();
+      // the stock accept() has an Error-free variant; a Socket subclass's own accept() is kept
+      return s.accept === Socket.prototype.accept ? s.acceptOrNull() : s.accept();
     } catch (err) {
       if (err instanceof SocketError && (err.code === "EAGAIN" || err.code === "ECONNABORTED")) return null;
       throw err;
@@ -404,8 +407,9 @@ export class DispatcherWithSend extends Dispatcher {
 
   /** Sends at most 64 KiB of outBuffer. Python: dispatcher_with_send.initiate_send() */
   initiateSend(): void {
-    const n = super.send(this.outBuffer.subarray(0, 65536));
-    this.outBuffer = this.outBuffer.subarray(n);
+    const out = this.outBuffer;
+    const n = super.send(out.length <= 65536 ? out : out.subarray(0, 65536));
+    this.outBuffer = n === out.length ? EMPTY : out.subarray(n);
   }
 
   override handleWrite(): void {
@@ -423,8 +427,21 @@ export class DispatcherWithSend extends Dispatcher {
   override send(data: Uint8Array): number {
     checkBytes(data, "send()");
     if (this.debug) this.logInfo(`sending ${JSON.stringify(Buffer.from(data).toString("latin1"))}`);
-    this.outBuffer = this.outBuffer.length === 0 ? Buffer.from(data) : Buffer.concat([this.outBuffer, data]);
-    this.initiateSend();
+    const queued = this.outBuffer;
+    if (queued.length > 0) {
+      this.outBuffer = Buffer.concat([queued, data]);
+      this.initiateSend();
+      return data.length;
+    }
+    // Nothing queued: initiateSend() gets the caller's bytes as they are (it usually takes them
+    // all), and only what it leaves is copied, so later changes to `data` cannot reach the queue.
+    this.outBuffer = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.length);
+    try {
+      this.initiateSend();
+    } finally {
+      const rest = this.outBuffer;
+      if (rest.length > 0 && rest.buffer === data.buffer) this.outBuffer = Buffer.from(rest);
+    }
     return data.length;
   }
 }

@@ -3,8 +3,8 @@ import { ExitNow, isDisconnect } from "./errors.js";
 import { POLLIN, POLLOUT, POLLPRI, POLLHUP, POLLERR, POLLNVAL } from "./constants.js";
 import { ChannelMap, socketMap } from "./map.js";
 import { getEngine } from "./engine.js";
-import { MODE_SELECT, MODE_POLL2 } from "./abi.js";
-import { flushAll, takeDeferred } from "./wake.js";
+import { MODE_SELECT, MODE_POLL2, STAT } from "./abi.js";
+import { beginDispatch, endDispatch, takeDeferred } from "./wake.js";
 import { describe } from "./address.js";
 import { SocketError } from "./errors.js";
 import { waitForEvents, runDueTimers, pendingTimers, nextTimerDelay, cancelMapTimers } from "./timers.js";
@@ -87,16 +87,31 @@ const busy = (map: ChannelMap): boolean => map.size > 0 || pendingTimers(map) > 
 
 /** One pass: yield to Node, ask interest, wait for readiness up to `timeout` (or the next timer), dispatch, flush. */
 async function pass(map: ChannelMap, timeout: number, mode: number): Promise<void> {
-  await yieldToNode();
-  if (!busy(map)) return;
   const core = getEngine().core;
+  const waitMs = Math.min(timeout * 1000, 2 ** 31 - 1);
+  // Nothing can be ready (no channel asks readable()/writable() itself and the core's ready set is
+  // empty) and no timer is due: the wait yields to Node anyway, so skip the hop through
+  // setImmediate, which would cost an event-loop turn (one more epoll_wait) per idle spell.
+  const waited = timeout > 0 && idleNow(map) && (await waitForEvents(map, waitMs), true);
+  if (!waited) await yieldToNode();
+  if (!busy(map)) return;
   map.commitInterest();
   let n = core.engine_poll(map.id, mode);
-  if (n === 0 && timeout > 0) {
-    await waitForEvents(map, Math.min(timeout * 1000, 2 ** 31 - 1));
+  if (n === 0 && timeout > 0 && !waited) {
+    await waitForEvents(map, waitMs);
     n = core.engine_poll(map.id, mode);
   }
   dispatch(map, n, mode);
+}
+
+function idleNow(map: ChannelMap): boolean {
+  if (map.policy.size > 0 || !busy(map)) return false;
+  map.commitInterest(); // with no channel in policy this only re-checks new channels: no user code runs
+  if (map.policy.size > 0) return false;
+  const core = getEngine().core;
+  if (core.engine_stat(STAT.ready) !== 0) return false; // some map's channel is ready
+  const next = core.timer_next(map.id);
+  return next < 0 || next > performance.now() + 1;
 }
 
 /** Dispatches the events of the last engine_poll, then the due timers, then flushes output. */
@@ -105,10 +120,11 @@ function dispatch(map: ChannelMap, n: number, mode: number): void {
   if (n < 0) throw new SocketError("EINVAL", `engine_poll returned ${n}`);
   const deferred = takeDeferred();
   if (deferred !== undefined) throw deferred; // ExitNow from an async handler
-  getEngine().tick(); // activity stamps from this pass's sends
+  getEngine().stamp(); // activity stamps from this pass's sends
   if (events.length < n * 2) events = new Int32Array(n * 4);
   const ev = events;
   ev.set(new Int32Array(core.memory.buffer, core.events_ptr(), n * 2));
+  const outer = beginDispatch();
   try {
     for (let i = 0; i < n; i++) {
       const obj = map.get(ev[i * 2]) as Handlers | undefined;
@@ -121,7 +137,7 @@ function dispatch(map: ChannelMap, n: number, mode: number): void {
     }
     runDueTimers(map);
   } finally {
-    flushAll();
+    endDispatch(outer);
   }
 }
 

@@ -1,11 +1,11 @@
 // The host's socket object: what Python's socket.socket is to asyncore, over the core's channel.
-import type * as net from "node:net";
 import { AF_INET, AF_INET6, AF_UNIX, SOCK_STREAM, SOCK_DGRAM, SOL_SOCKET, SO_REUSEADDR, SO_ERROR, SO_KEEPALIVE, IPPROTO_TCP, TCP_NODELAY } from "./constants.js";
 import { SocketError, errnoOf } from "./errors.js";
 import { getEngine, type Engine } from "./engine.js";
 import { FIELD, F_OPEN, F_EOF, R } from "./abi.js";
 import { type Address, checkIp, checkPath, ipOut, unboundAddress, describe, familyName } from "./address.js";
 import * as sys from "./syscalls/net.js";
+import { adoptRaw, connectRaw, type RawStream, type RawSink, type RawTarget } from "./syscalls/stream.js";
 import { DatagramPort } from "./datagram.js";
 import { notifyReady, markDirty, memoryFreed } from "./wake.js";
 import { backendSocket, netOnly } from "./backend.js";
@@ -13,6 +13,9 @@ import { backendSocket, netOnly } from "./backend.js";
 type State = "fresh" | "bound" | "listening" | "connecting" | "connected" | "closed";
 
 const EMPTY = Buffer.alloc(0);
+// Shared empty defaults (never mutated): most sockets never stash input or queue connections.
+const NONE_STASHED: Buffer[] = [];
+const NONE_PENDING: sys.UvStreamHandle[] = [];
 
 // Sockets holding received bytes the core had no memory for (its pool was at the cap). Their
 // input may be empty, so no recv() of theirs would ever retry: whoever frees memory does.
@@ -79,8 +82,14 @@ export interface BufferLimits {
   recvPause?: number;
 }
 
+// Output is copied out of the core into this buffer and written from it; a write that finishes
+// inside the call (the usual case) leaves it free for the next channel, one that completes later
+// keeps it and a new one is made.
+const STAGING = 65536;
+let staging = Buffer.allocUnsafeSlow(STAGING);
+
 /** A non-blocking socket whose buffers live in the core. Python: socket.socket */
-export class Socket {
+export class Socket implements RawSink {
   /** Python: socket.family */
   readonly family: number;
   /** Python: socket.type */
@@ -88,15 +97,15 @@ export class Socket {
   private readonly engine: Engine;
   private token = 0; // 0 is never a token: set by chan_open below
   private state: State = "fresh";
-  private stream: net.Socket | null = null;
+  private stream: RawStream | null = null;
   private server: sys.ServerHandle | null = null;
-  private accepted: sys.UvStreamHandle[] = [];
+  private accepted: sys.UvStreamHandle[] = NONE_PENDING; // a listener's own array from its first connection
   private boundAddr: Address | null = null;
   private peerAddr: Address | null = null;
   private errorCode: string | null = null;
   private readPaused = false;
-  private stash: Buffer[] = []; // bytes the core had no memory for yet
-  private options = new Map<string, number>();
+  private stash: Buffer[] = NONE_STASHED; // bytes the core had no memory for yet (own array once needed)
+  private options: Map<string, number> | null = null; // set by setsockopt()/bind(), null while none is
   private flushQueued = false;
   private readonly dgram: DatagramPort | null = null; // SOCK_DGRAM sockets delegate to it
   /** @internal Wrapped by a dispatcher (Dispatcher.setSocket); closeOrphans() leaves it open. */
@@ -160,7 +169,7 @@ export class Socket {
     if (typeof h === "string") throw new SocketError(h, `bind(${describe(address)})`);
     this.server = h;
     this.state = "bound";
-    this.options.set("reuseaddr", 1); // libuv sets SO_REUSEADDR on every TCP bind
+    this.setOption("reuseaddr", 1); // libuv sets SO_REUSEADDR on every TCP bind
   }
 
   /** Python: socket.listen(backlog) */
@@ -181,22 +190,30 @@ export class Socket {
 
   private onConnection(handle: sys.UvStreamHandle): void {
     if (this.state !== "listening") { handle.close(); return; }
-    this.accepted.push(handle);
-    this.engine.setField(this.token, FIELD.hostReady, R);
+    // hostReady goes to R with the first pending connection, back to 0 when accept() takes the last
+    if (this.accepted === NONE_PENDING) this.accepted = [];
+    if (this.accepted.push(handle) === 1) this.engine.setField(this.token, FIELD.hostReady, R);
     notifyReady(this.token);
   }
 
   /** Python: socket.accept() — throws SocketError EAGAIN when nothing is pending. */
   accept(): [Socket, Address] {
+    const pair = this.acceptOrNull();
+    if (pair === null) throw new SocketError("EAGAIN", "accept()");
+    return pair;
+  }
+
+  /** @internal accept(), but null instead of an EAGAIN error (Dispatcher.accept: no Error built per empty poll). */
+  acceptOrNull(): [Socket, Address] | null {
     this.ensureOpen("accept()");
     if (this.dgram) throw new SocketError("EOPNOTSUPP", "accept(): not a stream socket (SOCK_DGRAM)");
     if (this.state !== "listening") throw new SocketError("EINVAL", "accept(): socket is not listening");
     const handle = this.accepted.shift();
     if (this.accepted.length === 0) this.engine.setField(this.token, FIELD.hostReady, 0);
-    if (!handle) throw new SocketError("EAGAIN", "accept()");
+    if (!handle) return null;
     const sock = netOnly(() => new Socket(this.family, this.type)); // a net listener's connections stay net
     acceptedNow?.push(sock);
-    for (const [k, v] of this.options) if (k !== "reuseaddr") sock.options.set(k, v); // as Linux: accepted sockets inherit options
+    if (this.options !== null) for (const [k, v] of this.options) if (k !== "reuseaddr") sock.setOption(k, v); // as Linux: accepted sockets inherit options
     sock.adopt(handle);
     let addr: Address;
     if (this.family === AF_UNIX) addr = "";
@@ -209,7 +226,7 @@ export class Socket {
   }
 
   private adopt(handle: sys.UvStreamHandle): void {
-    this.stream = sys.adopt(handle, this.sink);
+    this.stream = adoptRaw(handle, this);
     this.state = "connected";
     if (this.family === AF_UNIX) this.peerAddr = "";
     this.engine.core.chan_set_flags(this.token, F_OPEN, 0);
@@ -225,7 +242,7 @@ export class Socket {
     if (this.dgram) { this.dgram.connect(address); return; }
     if (this.state === "connected" || this.state === "connecting") throw new SocketError(this.state === "connected" ? "EISCONN" : "EALREADY", `connect(${describe(address)})`);
     if (this.state === "listening") throw new SocketError("EINVAL", `connect(${describe(address)}): socket is listening`);
-    let target: net.NetConnectOpts;
+    let target: RawTarget;
     if (this.family === AF_UNIX) {
       const path = checkPath(address, "connect()");
       // A Unix connect fails at once in the kernel when the path is missing: throw now, as Python does.
@@ -245,35 +262,44 @@ export class Socket {
       this.peerAddr = ipOut(this.family, t.host, t.port);
     }
     this.state = "connecting";
-    this.stream = sys.connect(target, this.sink);
+    this.stream = connectRaw(target, this);
     this.applyOptions();
   }
 
-  private readonly sink: sys.StreamSink = {
-    onData: (buf, n) => this.onData(buf, n),
-    onEnd: () => {
-      this.engine.core.chan_set_flags(this.token, F_EOF, 0);
-      notifyReady(this.token);
-    },
-    onError: (code) => this.onError(code),
-    onConnect: () => {
-      if (this.state !== "connecting") return;
-      this.state = "connected";
-      this.engine.core.chan_set_flags(this.token, F_OPEN, 0);
-      notifyReady(this.token);
-      if (this.engine.field(this.token, FIELD.outLen) > 0) this.queueFlush();
-    },
-  };
+  /** @internal The peer's EOF arrived (RawSink). */
+  onEnd(): void {
+    if (this.state === "closed") return;
+    this.engine.core.chan_set_flags(this.token, F_EOF, 0);
+    notifyReady(this.token);
+  }
 
-  private onData(buf: Uint8Array, n: number): boolean {
+  /** @internal The connect completed (RawSink). */
+  onConnect(): void {
+    if (this.state !== "connecting") return;
+    this.state = "connected";
+    this.engine.core.chan_set_flags(this.token, F_OPEN, 0);
+    notifyReady(this.token);
+    if (this.engine.field(this.token, FIELD.outLen) > 0) this.queueFlush();
+  }
+
+  /** @internal A write that went on after its call completed (RawSink). */
+  onWritten(): void {
+    if (this.state === "closed" || !this.stream) return;
+    this.engine.setField(this.token, FIELD.inflight, this.stream.pending);
+    notifyReady(this.token);
+  }
+
+  /** @internal Bytes arrived (RawSink); false stops reading. */
+  onData(buf: Uint8Array, n: number): boolean {
     if (this.state === "closed") return false;
     if (this.stash.length > 0) {
-      this.stash.push(Buffer.from(buf.subarray(0, n)));
+      this.stash.push(Buffer.from(buf.subarray(0, n))); // (a non-empty stash is the socket's own array)
       return false;
     }
     const taken = this.engine.pushIn(this.token, buf, 0, n);
     const pause = this.engine.pauseWanted;
     if (taken < n) { // the core is at its memory cap
+      if (this.stash === NONE_STASHED) this.stash = [];
       this.stash.push(Buffer.from(buf.subarray(taken, n)));
       starved.add(this);
     }
@@ -285,7 +311,8 @@ export class Socket {
     return true;
   }
 
-  private onError(code: string): void {
+  /** @internal The stream failed (RawSink). */
+  onError(code: string): void {
     if (this.state === "closed") return;
     this.errorCode ??= code;
     this.engine.setField(this.token, FIELD.errno, errnoOf(code) || errnoOf("EIO"));
@@ -338,7 +365,7 @@ export class Socket {
     starved.delete(this);
     if (full) return; // recv() resumes once the input drains below recvPause
     this.readPaused = false;
-    if (this.stream) sys.setReading(this.stream, true);
+    this.stream?.setReading(true);
   }
 
   /** Sets this channel's send window and input pause bound (bytes); reading resumes if now below the bound. */
@@ -372,7 +399,7 @@ export class Socket {
     if (this.state === "connecting") throw new SocketError("EAGAIN", "send()");
     if (this.state !== "connected") throw new SocketError("ENOTCONN", "send()");
     if (data.length === 0) return 0;
-    if (this.stream && this.stream.writableEnded) throw new SocketError("EPIPE", "send()");
+    if (this.stream && this.stream.ended) throw new SocketError("EPIPE", "send()");
     const n = this.engine.pushOut(this.token, data);
     if (n === 0) throw new SocketError("EAGAIN", "send()");
     this.queueFlush();
@@ -415,21 +442,19 @@ export class Socket {
   /** Writes the output queue to the OS socket (once per pass). */
   flush(): void {
     this.flushQueued = false;
-    if (this.state !== "connected" || !this.stream) return;
-    const buf = this.engine.takeOut(this.token);
+    const s = this.stream;
+    if (this.state !== "connected" || s === null) return;
+    const buf = this.engine.takeOut(this.token, staging);
     if (!buf) return;
     if (starved.size > 0) feedStarved(); // takeOut freed chunks
     memoryFreed();
-    const s = this.stream;
-    s.write(buf, this.afterWrite);
-    this.engine.setField(this.token, FIELD.inflight, s.writableLength);
+    const rc = s.write(buf);
+    if (rc === true) { // completes later and keeps buf
+      if (buf.buffer === staging.buffer) staging = Buffer.allocUnsafeSlow(STAGING);
+      this.engine.setField(this.token, FIELD.inflight, s.pending);
+    } else if (rc !== false) this.onError(rc);
+    notifyReady(this.token); // the output queue shrank: writable again
   }
-
-  private readonly afterWrite = (): void => {
-    if (this.state === "closed" || !this.stream) return;
-    this.engine.setField(this.token, FIELD.inflight, this.stream.writableLength);
-    notifyReady(this.token);
-  };
 
   /** Python: socket.close() — bytes send() took are still delivered, then the socket closes. */
   close(): void {
@@ -439,18 +464,14 @@ export class Socket {
     if (s && this.state === "connected" && !this.errorCode) {
       const rest = this.engine.takeOut(this.token);
       if (rest) s.write(rest);
-      if (s.writableLength > 0) {
-        s.end();
-        s.once("finish", () => s.destroy());
-        s.once("error", () => s.destroy());
-      } else s.destroy();
+      s.end(); // closes once the pending writes completed (at once when there are none)
     } else s?.destroy();
     this.server?.close();
     for (const h of this.accepted) h.close();
     this.server = null;
-    this.accepted = [];
+    this.accepted = NONE_PENDING;
     this.stream = null;
-    this.stash = [];
+    this.stash = NONE_STASHED;
     this.state = "closed";
     this.engine.core.chan_close(this.token);
     starved.delete(this);
@@ -464,8 +485,8 @@ export class Socket {
     if (this.dgram) return this.dgram.getsockname();
     if (this.boundAddr) return this.boundAddr;
     if (this.family === AF_UNIX) return "";
-    const s = this.stream;
-    if (s && s.localAddress !== undefined) return ipOut(this.family, s.localAddress, s.localPort ?? 0);
+    const local = this.stream?.sockname();
+    if (local) return ipOut(this.family, local.address, local.port);
     return unboundAddress(this.family);
   }
 
@@ -474,7 +495,7 @@ export class Socket {
     this.ensureOpen("getpeername()");
     if (this.dgram) return this.dgram.getpeername();
     if (this.state !== "connected" || this.peerAddr === null) throw new SocketError("ENOTCONN", "getpeername()");
-    if (this.family !== AF_UNIX && this.stream && this.stream.remoteAddress === undefined && this.stream.destroyed) {
+    if (this.family !== AF_UNIX && this.errorCode !== null && this.stream && this.stream.peerGone()) {
       throw new SocketError("ENOTCONN", "getpeername()");
     }
     return this.peerAddr;
@@ -487,7 +508,7 @@ export class Socket {
     if (this.dgram) { this.dgram.setsockopt(level, option, v); return; }
     const name = optionName(level, option, "setsockopt");
     if (name === "nodelay" && this.family === AF_UNIX) throw new SocketError("EOPNOTSUPP", "setsockopt(IPPROTO_TCP, TCP_NODELAY): not a TCP socket (AF_UNIX)");
-    this.options.set(name, v);
+    this.setOption(name, v);
     this.applyOptions();
   }
 
@@ -497,7 +518,7 @@ export class Socket {
     if (this.dgram) return this.dgram.getsockopt(level, option);
     const name = optionName(level, option, "getsockopt");
     if (name === "error") return this.errorCode ? errnoOf(this.errorCode) || errnoOf("EIO") : 0;
-    return this.options.get(name) ?? 0;
+    return this.options?.get(name) ?? 0;
   }
 
   /** The pending error (the one SO_ERROR reports) as a SocketError, or null. */
@@ -506,9 +527,14 @@ export class Socket {
     return this.errorCode ? new SocketError(this.errorCode) : null;
   }
 
+  private setOption(name: string, v: number): void {
+    (this.options ??= new Map()).set(name, v);
+  }
+
   private applyOptions(): void {
     const s = this.stream;
     if (!s) return;
+    if (this.options === null) return;
     const nodelay = this.options.get("nodelay");
     if (nodelay !== undefined) s.setNoDelay(nodelay !== 0);
     const keepalive = this.options.get("keepalive");

@@ -313,6 +313,7 @@ export function setIdleTimeout(owner: TimerOwner, map: TimerMap, seconds: number
   if (sock === null) throw new SocketError("EBADF", `${what}: the dispatcher has no socket (call createSocket() first)`);
   if (sock.closed) throw new SocketError("EBADF", `${what} on a closed dispatcher`);
   const e = getEngine();
+  e.stamping = true; // from now on byte movement stamps channels (engine.stamp())
   e.setField(sock.fileno(), FIELD.tick, e.tick()); // the countdown starts now
   if (current && !current.cancelled) {
     current.delayMs = ms;

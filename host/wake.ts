@@ -50,14 +50,30 @@ export function memoryFreed(): void {
 interface Flushable { flush(): void; }
 let dirty: Flushable[] = [];
 let scheduled = false;
+let dispatching = false;
 
 /** Queues a socket for the end-of-pass flush (or the next macrotask outside a pass). */
 export function markDirty(s: Flushable): void {
   dirty.push(s);
-  if (!scheduled) {
+  // A pass flushes when its dispatch ends; an immediate scheduled from inside it would only cost
+  // an extra event-loop turn (a non-blocking epoll_wait) after the pass.
+  if (!scheduled && !dispatching) {
     scheduled = true;
     setImmediate(flushAll);
   }
+}
+
+/** A pass's dispatch starts: its handlers' output is flushed by endDispatch(). Returns the outer state. */
+export function beginDispatch(): boolean {
+  const outer = dispatching;
+  dispatching = true;
+  return outer;
+}
+
+/** A pass's dispatch ended (or threw): writes what its handlers queued, one write per channel. */
+export function endDispatch(outer: boolean): void {
+  dispatching = outer;
+  flushAll();
 }
 
 /** Writes every queued output: one write per channel. */
