@@ -37,9 +37,10 @@ describe("DispatcherWithSend.send() without a copy per call", () => {
     const d = new Sender();
     d.createSocket();
     d.connect(["127.0.0.1", port]);
+    d.setBufferLimits({ sendWindow: 16 }); // net: still connecting, all of it queues; native: the kernel may take 16
     const data = Buffer.from("Nobody expects the Spanish Inquisition!");
-    expect(d.send(data)).toBe(data.length); // still connecting: all of it is queued
-    expect(d.outBuffer.length).toBe(data.length);
+    expect(d.send(data)).toBe(data.length);
+    expect(d.outBuffer.length).toBeGreaterThanOrEqual(data.length - 16);
     data.fill(0x58); // 'X'
     await drain(d);
     d.close();
