@@ -185,7 +185,11 @@ export function in_peek(token: i32): usize {
   return qPeek(rec(<u32>slot) + C_IN);
 }
 
-/** Drops `n` received bytes; returns 1 when the queue is below its pause bound (resume reading). */
+/**
+ * Drops `n` received bytes; returns 1 when the queue has drained to half its pause bound or less
+ * (resume reading). The gap between pausing (at the bound) and resuming (at half) keeps a reader
+ * that takes a little per pass from stopping and restarting the socket on every pass.
+ */
 export function in_consume(token: i32, n: u32): i32 {
   let slot = slotOf(token);
   if (slot < 0) return E_TOKEN;
@@ -196,7 +200,7 @@ export function in_consume(token: i32, n: u32): i32 {
   store<u32>(r, tick, C_TICK);
   refresh(<u32>slot);
   wakeOutWaiters();
-  return load<u32>(r, C_IN + Q_LEN) < load<u32>(r, C_PAUSE) ? 1 : 0;
+  return load<u32>(r, C_IN + Q_LEN) <= (load<u32>(r, C_PAUSE) >> 1) ? 1 : 0;
 }
 
 /** Space at the tail of the output queue (0 = pool at its cap or bad token); the host bounds it by the send window. */

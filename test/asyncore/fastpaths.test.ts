@@ -1,7 +1,7 @@
 // Behaviour the hot paths must keep (issue 7): copies that send() skips, writes that finish later.
 import * as net from "node:net";
 import { describe, it, expect, afterEach } from "vitest";
-import { DispatcherWithSend, closeAll, poll } from "../../host/index.js";
+import { Dispatcher, DispatcherWithSend, Socket, closeAll, poll } from "../../host/index.js";
 import { AsyncChat } from "../../host/chat.js";
 
 /** A server that collects everything one connection sends until it closes. */
@@ -110,5 +110,72 @@ describe("AsyncChat.push() without a copy per call", () => {
     await drainChat(c);
     c.close();
     expect((await received).equals(original)).toBe(true);
+  });
+});
+
+/** Connects a Node client to `d`'s listener and writes `data`, then ends. */
+function feed(port: number, data: Buffer): net.Socket {
+  const c = net.connect(port, "127.0.0.1", () => c.end(data));
+  c.on("error", () => {});
+  return c;
+}
+
+describe("input paused at recvPause, resumed at half of it", () => {
+  afterEach(() => closeAll());
+
+  /** A listener whose one connection reads `chunk` bytes per read event with a small recvPause. */
+  function slowReader(chunk: number, recvPause: number): { port: number; got: Buffer[]; done: () => boolean; reads: () => number } {
+    const got: Buffer[] = [];
+    let closed = false;
+    let reads = 0;
+    class Reader extends Dispatcher {
+      override handleRead(): void {
+        reads++;
+        const b = this.recv(chunk);
+        if (b.length > 0) got.push(b);
+      }
+      override writable(): boolean { return false; }
+      override handleClose(): void { closed = true; this.close(); }
+    }
+    class Listener extends Dispatcher {
+      override handleAccepted(sock: Socket): void {
+        new Reader(sock).setBufferLimits({ recvPause });
+      }
+    }
+    const l = new Listener();
+    l.createSocket();
+    l.bind(["127.0.0.1", 0]);
+    l.listen(5);
+    return { port: (l.socket!.getsockname() as [string, number])[1], got, done: () => closed, reads: () => reads };
+  }
+
+  async function until(cond: () => boolean): Promise<void> {
+    for (let n = 20000; !cond() && n > 0; n--) await poll(0.05);
+    expect(cond()).toBe(true);
+  }
+
+  it("delivers every byte in order when the reader takes less per pass than arrives", async () => {
+    const r = slowReader(1000, 4096);
+    const data = Buffer.from(Array.from({ length: 300_000 }, (_, i) => (i * 7 + (i >> 8)) & 0xff));
+    feed(r.port, data);
+    await until(r.done);
+    expect(Buffer.concat(r.got).equals(data)).toBe(true);
+  });
+
+  it("resumes once a paused reader drains, with a pause bound smaller than one read", async () => {
+    const r = slowReader(65536, 1);
+    const data = Buffer.alloc(200_000, 0x41);
+    feed(r.port, data);
+    await until(r.done);
+    expect(Buffer.concat(r.got).length).toBe(data.length);
+  });
+
+  it("keeps the bytes at the exact pause bound intact across many pause/resume cycles", async () => {
+    const r = slowReader(100, 1024);
+    const data = Buffer.from(Array.from({ length: 50_000 }, (_, i) => i % 253));
+    feed(r.port, data);
+    await until(r.done);
+    expect(Buffer.concat(r.got).equals(data)).toBe(true);
+    expect(r.reads()).toBeGreaterThanOrEqual(500); // 100 bytes per read event
   });
 });

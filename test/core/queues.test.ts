@@ -224,7 +224,7 @@ describe("engine_init", () => {
 });
 
 describe("pause and resume signals", () => {
-  it("in_commit returns 1 once the input reaches the pause bound; in_consume returns 1 below it", () => {
+  it("in_commit returns 1 once the input reaches the pause bound; in_consume returns 1 only at half of it or below", () => {
     const t = core.x.chan_open(1);
     core.set(t, "pause", 100);
     core.x.in_reserve(t, 60);
@@ -234,7 +234,10 @@ describe("pause and resume signals", () => {
     core.x.in_reserve(t, 36);
     expect(core.x.in_commit(t, 36)).toBe(1);
     expect(core.x.in_consume(t, 0)).toBe(0);
-    expect(core.x.in_consume(t, 1)).toBe(1);
+    expect(core.x.in_consume(t, 1)).toBe(0); // 99: below the bound, still paused
+    expect(core.x.in_consume(t, 48)).toBe(0); // 51
+    expect(core.x.in_consume(t, 1)).toBe(1); // 50: half the bound, resume
+    expect(core.x.in_consume(t, 50)).toBe(1);
   });
 
   it("counts bytes in and out", () => {
