@@ -4,7 +4,7 @@ import { POLLIN, POLLOUT, POLLPRI, POLLHUP, POLLERR, POLLNVAL } from "./constant
 import { ChannelMap, socketMap } from "./map.js";
 import { getEngine } from "./engine.js";
 import { MODE_SELECT, MODE_POLL2, STAT } from "./abi.js";
-import { beginDispatch, endDispatch, takeDeferred } from "./wake.js";
+import { beginDispatch, endDispatch, takeDeferred, releaseWait } from "./wake.js";
 import { describe } from "./address.js";
 import { SocketError } from "./errors.js";
 import { waitForEvents, runDueTimers, pendingTimers, nextTimerDelay, cancelMapTimers } from "./timers.js";
@@ -78,30 +78,71 @@ function checkMap(map: unknown, what: string): ChannelMap {
   return map;
 }
 
-const yieldToNode = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 let events = new Int32Array(256);
 
 /** Does the map have channels or timers (what keeps loop() running)? */
 // asyncore: loop() also runs while the map has timers (asyncore has none; pyftpdlib's ioloop does this).
 const busy = (map: ChannelMap): boolean => map.size > 0 || pendingTimers(map) > 0;
 
-/** One pass: yield to Node, ask interest, wait for readiness up to `timeout` (or the next timer), dispatch, flush. */
-async function pass(map: ChannelMap, timeout: number, mode: number): Promise<void> {
-  const core = getEngine().core;
+/**
+ * Runs up to `count` passes (Infinity: while the map is busy); each yields to Node, asks interest,
+ * waits for readiness up to `timeout` (or the next timer), dispatches and flushes. A pass that does
+ * not wait costs one setImmediate callback: no Promise or async frame per pass.
+ */
+function passes(map: ChannelMap, timeout: number, mode: number, count: number, whileBusy: boolean): Promise<void> {
   const waitMs = Math.min(timeout * 1000, 2 ** 31 - 1);
-  // Nothing can be ready (no channel asks readable()/writable() itself and the core's ready set is
-  // empty) and no timer is due: the wait yields to Node anyway, so skip the hop through
-  // setImmediate, which would cost an event-loop turn (one more epoll_wait) per idle spell.
-  const waited = timeout > 0 && idleNow(map) && (await waitForEvents(map, waitMs), true);
-  if (!waited) await yieldToNode();
-  if (!busy(map)) return;
-  map.commitInterest();
-  let n = core.engine_poll(map.id, mode);
-  if (n === 0 && timeout > 0 && !waited) {
-    await waitForEvents(map, waitMs);
-    n = core.engine_poll(map.id, mode);
-  }
-  dispatch(map, n, mode);
+  return new Promise<void>((resolve, reject) => {
+    let done = 0;
+    // Nothing can be ready (no channel asks readable()/writable() itself and the core's ready set
+    // is empty) and no timer is due: the wait yields to Node anyway, so skip the hop through
+    // setImmediate, which would cost an event-loop turn (one more epoll_wait) per idle spell.
+    const next = (): void => {
+      try {
+        if (done >= count || (whileBusy && !busy(map))) { resolve(); return; }
+        done++;
+        if (timeout > 0 && idleNow(map)) waitForEvents(map, waitMs).then(afterIdleWait, reject);
+        else setImmediate(afterYield);
+      } catch (err) {
+        reject(err);
+      }
+    };
+    const afterYield = (): void => {
+      try {
+        if (!busy(map)) { resolve(); return; }
+        map.commitInterest();
+        const n = getEngine().core.engine_poll(map.id, mode);
+        if (n === 0 && timeout > 0) { waitForEvents(map, waitMs).then(afterPollWait, reject); return; }
+        dispatch(map, n, mode);
+      } catch (err) {
+        reject(err);
+        return;
+      }
+      next();
+    };
+    // After a wait that began before interest was asked: ask it now.
+    const afterIdleWait = (): void => {
+      try {
+        if (!busy(map)) { resolve(); return; }
+        map.commitInterest();
+        dispatch(map, getEngine().core.engine_poll(map.id, mode), mode);
+      } catch (err) {
+        reject(err);
+        return;
+      }
+      next();
+    };
+    // After a wait that found nothing ready with this pass's interest: poll again.
+    const afterPollWait = (): void => {
+      try {
+        dispatch(map, getEngine().core.engine_poll(map.id, mode), mode);
+      } catch (err) {
+        reject(err);
+        return;
+      }
+      next();
+    };
+    next();
+  });
 }
 
 function idleNow(map: ChannelMap): boolean {
@@ -146,20 +187,29 @@ function enter(map: ChannelMap, what: string): void {
   map.running = what;
 }
 
+/** Runs `count` passes (or while busy) with the map marked running; its wait timer goes when they end. */
+async function run(map: ChannelMap, what: string, timeout: number, mode: number, count: number): Promise<void> {
+  enter(map, what);
+  try {
+    await passes(map, timeout, mode, count, what === "loop()");
+  } finally {
+    map.running = null;
+    releaseWait(map.id);
+  }
+}
+
 /** Python: asyncore.poll(timeout=0.0, map=None) — one select-style pass. */
 export async function poll(timeout = 0, map: ChannelMap = socketMap): Promise<void> {
   checkTimeout(timeout, "poll()");
   checkMap(map, "poll()");
-  enter(map, "poll()");
-  try { await pass(map, timeout, MODE_SELECT); } finally { map.running = null; }
+  await run(map, "poll()", timeout, MODE_SELECT, 1);
 }
 
 /** Python: asyncore.poll2(timeout=0.0, map=None) — one poll(2)-style pass. */
 export async function poll2(timeout = 0, map: ChannelMap = socketMap): Promise<void> {
   checkTimeout(timeout, "poll2()");
   checkMap(map, "poll2()");
-  enter(map, "poll2()");
-  try { await pass(map, timeout, MODE_POLL2); } finally { map.running = null; }
+  await run(map, "poll2()", timeout, MODE_POLL2, 1);
 }
 
 /** Options of loop(). */
@@ -181,17 +231,7 @@ export async function loop({ timeout = 30, usePoll = false, map = socketMap, cou
   if (count !== undefined && count !== null && (typeof count !== "number" || !Number.isInteger(count) || count < 0)) {
     throw new RangeError(`loop(): count must be a non-negative integer or null, got ${describe(count)}`);
   }
-  const mode = usePoll ? MODE_POLL2 : MODE_SELECT;
-  enter(map, "loop()");
-  try {
-    if (count === undefined || count === null) {
-      while (busy(map)) await pass(map, timeout, mode);
-    } else {
-      for (let i = 0; i < count && busy(map); i++) await pass(map, timeout, mode);
-    }
-  } finally {
-    map.running = null;
-  }
+  await run(map, "loop()", timeout, usePoll ? MODE_POLL2 : MODE_SELECT, count ?? Infinity);
 }
 
 /** Closes every channel in the map and empties it. Python: asyncore.close_all(map=None, ignore_all=False) */

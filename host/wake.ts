@@ -14,17 +14,56 @@ export function notifyReady(token: number): void {
   if (wake) { waiters.delete(mapId); wake(); }
 }
 
-/** Waits until a channel of `mapId` is ready or `ms` pass (or `extra` resolves first). */
+// One wait timer per map, re-armed with refresh() while its delay stays the same (a loop's
+// timeout, pass after pass): no Timeout object and timer-list insert per waiting pass. An early
+// wake leaves it armed (releaseWait() clears it when the loop ends), and a stale expiry finds no
+// waiter and does nothing.
+interface WaitState { timer: NodeJS.Timeout | null; ms: number; resolve: (() => void) | null; readonly wake: () => void; }
+const waits = new Map<number, WaitState>();
+
+function waitState(mapId: number): WaitState {
+  let st = waits.get(mapId);
+  if (st === undefined) {
+    const state: WaitState = {
+      timer: null, ms: -1, resolve: null,
+      wake: () => {
+        waiters.delete(mapId);
+        const resolve = state.resolve;
+        state.resolve = null;
+        if (resolve !== null) resolve();
+      },
+    };
+    waits.set(mapId, (st = state));
+  }
+  return st;
+}
+
+function expired(st: WaitState): void {
+  if (st.resolve !== null) st.wake();
+}
+
+/** Waits until a channel of `mapId` is ready or `ms` pass. */
 export function waitReady(mapId: number, ms: number): Promise<void> {
+  const st = waitState(mapId);
   return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(timer);
-      waiters.delete(mapId);
-      resolve();
+    st.resolve = resolve;
+    if (st.timer !== null && st.ms === ms) st.timer.refresh();
+    else {
+      if (st.timer !== null) clearTimeout(st.timer);
+      st.timer = setTimeout(expired, ms, st);
+      st.ms = ms;
     }
-    waiters.set(mapId, done);
+    waiters.set(mapId, st.wake);
   });
+}
+
+/** The loop over `mapId` ended: its wait timer must not keep the process alive. */
+export function releaseWait(mapId: number): void {
+  const st = waits.get(mapId);
+  if (st === undefined) return;
+  if (st.resolve !== null) return; // still waiting (a nested call ended): keep its timer
+  if (st.timer !== null) clearTimeout(st.timer);
+  waits.delete(mapId);
 }
 
 /** Wakes a waiting pass of `mapId` unconditionally (timers, channel added, closeAll). */
