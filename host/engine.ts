@@ -93,7 +93,7 @@ export class Engine {
       const ptr = core.in_reserve(token, end - off);
       if (ptr === 0) break;
       const n = core.result_len();
-      copyBytes(this.bytes(), ptr, src, off, n);
+      this.bytes().set(receivedView(src, off, n), ptr);
       const rc = core.in_commit(token, n);
       if (rc < 0) throw new EngineAbortError(`in_commit(${token}, ${n}) returned ${rc}`);
       if (rc === 1) this.pauseWanted = true;
@@ -167,6 +167,28 @@ export class Engine {
     return out;
   }
 
+  /**
+   * Drains the whole output queue into `into` from its start when it fits there: returns the byte
+   * count (0 when empty), or -1 when the queue is larger than `into` (nothing taken). Where
+   * takeOut() makes a Buffer per call, this makes none.
+   */
+  takeOutInto(token: number, into: Uint8Array): number {
+    const core = this.core;
+    const total = core.chan_get(token, FIELD.outLen);
+    if (total <= 0) return 0;
+    if (total > into.length) return -1;
+    let got = 0;
+    while (got < total) {
+      const ptr = core.out_peek(token);
+      const len = core.result_len();
+      if (ptr === 0 || len === 0) break;
+      copyBytes(into, got, this.bytes(), ptr, len);
+      got += len;
+      core.out_consume(token, len);
+    }
+    return got;
+  }
+
   /** Sets the core's activity clock to now (monotonic ms as a wrapping u32) and returns it. */
   tick(): number {
     const t = Math.floor(performance.now()) >>> 0;
@@ -209,7 +231,23 @@ export class Engine {
 
 /** Copies `n` bytes through a plain Uint8Array view (Buffer#subarray is several times slower). */
 function copyBytes(dst: Uint8Array, at: number, src: Uint8Array, from: number, n: number): void {
-  dst.set(new Uint8Array(src.buffer, src.byteOffset + from, n), at);
+  dst.set(from === 0 && n === src.length ? src : new Uint8Array(src.buffer, src.byteOffset + from, n), at);
+}
+
+// The last view pushIn() made of a receive buffer: reads of one size (echo, requests) reuse it.
+// Only views of host buffers are kept, never of core memory (which growth detaches).
+let inView: Uint8Array | null = null;
+let inSrc: Uint8Array | null = null;
+let inFrom = 0;
+
+function receivedView(src: Uint8Array, from: number, n: number): Uint8Array {
+  if (from === 0 && n === src.length) return src;
+  if (inSrc !== src || inFrom !== from || inView!.length !== n) {
+    inView = new Uint8Array(src.buffer, src.byteOffset + from, n);
+    inSrc = src;
+    inFrom = from;
+  }
+  return inView!;
 }
 
 let engine: Engine | undefined;

@@ -87,6 +87,14 @@ export interface BufferLimits {
 // keeps it and a new one is made.
 const STAGING = 65536;
 let staging = Buffer.allocUnsafeSlow(STAGING);
+// The last view of staging handed to write(): flushes of one size (echo, pipelined replies) reuse it.
+let lastView: Uint8Array | null = null;
+
+/** A view of the first `n` bytes of staging. */
+function stagingView(n: number): Uint8Array {
+  if (lastView === null || lastView.length !== n) lastView = new Uint8Array(staging.buffer, staging.byteOffset, n);
+  return lastView;
+}
 
 /** A non-blocking socket whose buffers live in the core. Python: socket.socket */
 export class Socket implements RawSink {
@@ -444,13 +452,14 @@ export class Socket implements RawSink {
     this.flushQueued = false;
     const s = this.stream;
     if (this.state !== "connected" || s === null) return;
-    const buf = this.engine.takeOut(this.token, staging);
-    if (!buf) return;
+    const n = this.engine.takeOutInto(this.token, staging);
+    if (n === 0) return;
+    const buf = n > 0 ? stagingView(n) : this.engine.takeOut(this.token)!;
     if (starved.size > 0) feedStarved(); // takeOut freed chunks
     memoryFreed();
     const rc = s.write(buf);
     if (rc === true) { // completes later and keeps buf
-      if (buf.buffer === staging.buffer) staging = Buffer.allocUnsafeSlow(STAGING);
+      if (buf.buffer === staging.buffer) { staging = Buffer.allocUnsafeSlow(STAGING); lastView = null; }
       this.engine.setField(this.token, FIELD.inflight, s.pending);
     } else if (rc !== false) this.onError(rc);
     notifyReady(this.token); // the output queue shrank: writable again
