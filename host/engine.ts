@@ -34,6 +34,7 @@ export interface Limits {
 export class Engine {
   readonly core: CoreExports;
   private u8: Uint8Array;
+  private mem: ArrayBuffer; // u8's buffer, read once per growth (a typed array's .buffer goes through the runtime)
   readonly limits: Limits = { sendWindow: 65536, recvPause: 262144, chunkSize: 16384, memoryCap: 2 ** 30 };
 
   constructor() {
@@ -63,6 +64,7 @@ export class Engine {
       }
     }
     this.u8 = new Uint8Array(memory.buffer);
+    this.mem = this.u8.buffer as ArrayBuffer;
     this.configure(this.limits);
   }
 
@@ -76,8 +78,25 @@ export class Engine {
   /** A view over core memory, re-acquired whenever memory has grown. */
   bytes(): Uint8Array {
     // Growth detaches the old buffer, which empties every view over it: cheaper to test than memory.buffer.
-    if (this.u8.length === 0) this.u8 = new Uint8Array(this.core.memory.buffer);
+    if (this.u8.length === 0) this.regrown();
     return this.u8;
+  }
+
+  private regrown(): void {
+    this.u8 = new Uint8Array(this.core.memory.buffer);
+    this.mem = this.u8.buffer as ArrayBuffer;
+  }
+
+  /** A view of `len` bytes of core memory at `ptr`, valid until the next call that can grow memory. */
+  view(ptr: number, len: number): Uint8Array {
+    if (this.u8.length === 0) this.regrown();
+    return new Uint8Array(this.mem, ptr, len);
+  }
+
+  /** `n` 32-bit integers of core memory at `ptr` (same lifetime as view()). */
+  int32s(ptr: number, n: number): Int32Array {
+    if (this.u8.length === 0) this.regrown();
+    return new Int32Array(this.mem, ptr, n);
   }
 
   /**
@@ -114,7 +133,7 @@ export class Engine {
       const ptr = core.in_peek(token);
       const len = Math.min(core.result_len(), total - got);
       if (ptr === 0 || len === 0) break;
-      copyBytes(out, got, this.bytes(), ptr, len);
+      out.set(this.view(ptr, len), got);
       got += len;
       const rc = core.in_consume(token, len);
       if (rc < 0) throw new EngineAbortError(`in_consume(${token}, ${len}) returned ${rc}`);
@@ -160,7 +179,7 @@ export class Engine {
       const ptr = core.out_peek(token);
       const len = core.result_len();
       if (ptr === 0 || len === 0) break;
-      copyBytes(out, got, this.bytes(), ptr, len);
+      out.set(this.view(ptr, len), got);
       got += len;
       core.out_consume(token, len);
     }
@@ -182,7 +201,7 @@ export class Engine {
       const ptr = core.out_peek(token);
       const len = core.result_len();
       if (ptr === 0 || len === 0) break;
-      copyBytes(into, got, this.bytes(), ptr, len);
+      into.set(this.view(ptr, len), got);
       got += len;
       core.out_consume(token, len);
     }

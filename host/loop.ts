@@ -164,7 +164,7 @@ function dispatch(map: ChannelMap, n: number, mode: number): void {
   getEngine().stamp(); // activity stamps from this pass's sends
   if (events.length < n * 2) events = new Int32Array(n * 4);
   const ev = events;
-  ev.set(new Int32Array(core.memory.buffer, core.events_ptr(), n * 2));
+  ev.set(getEngine().int32s(core.events_ptr(), n * 2));
   const outer = beginDispatch();
   try {
     for (let i = 0; i < n; i++) {
