@@ -7,7 +7,7 @@ import {
 } from "./layout";
 import { qReserve, qCommit, qPeek, qConsume, qTailPtr, resultLen, clearResult } from "./queue";
 import { chatSetTerm, chatFind, chatConsumed, chatHeld, chatHold, chatScanned, chatInfo } from "./chat";
-import { inputChunkRoom, poolConfigure, chunksLive, chunksFree, bytesAllocated, chunkSize, memoryCap, poolTrim, heapRoom } from "./pool";
+import { inputChunkRoom, poolConfigure, chunksLive, chunksFree, bytesAllocated, chunkSize, memoryCap, poolTrim, heapRoom, poolHasRoom } from "./pool";
 import {
   rec, slotOf, chanOpen, chanClose, refresh, readiness, chanSetFlags, chanSetField, chanGetField,
   checkField, selected, readyCount, readySlotAt, tokenOf, liveCount, setDefaults, advanceTick, countInMap, tick,
@@ -216,6 +216,23 @@ export function out_peek(token: i32): usize {
   let slot = slotOf(token);
   if (slot < 0) { clearResult(); return 0; }
   return qPeek(rec(<u32>slot) + C_OUT);
+}
+
+/**
+ * May the host write `n` bytes to the socket straight from the application's data, past the
+ * output queue (a large send on an empty queue)? Only where the queue could have taken a chunk,
+ * so output stops at the memory cap the same way (the channel waits for memory, unwritable):
+ * returns 1 and counts the bytes (activity, bytesOut), or 0.
+ */
+export function out_direct(token: i32, n: u32): i32 {
+  let slot = slotOf(token);
+  if (slot < 0) return E_TOKEN;
+  let room = poolHasRoom();
+  outWait(<u32>slot, !room);
+  if (!room) return 0;
+  store<u32>(rec(<u32>slot), tick, C_TICK);
+  bytesOut += n;
+  return 1;
 }
 
 export function out_consume(token: i32, n: u32): i32 {

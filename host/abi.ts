@@ -6,7 +6,7 @@ export const CORE_EXPORTS = [
   "chan_open", "chan_close", "chan_flags", "chan_set_flags", "chan_get", "chan_set",
   "interest_commit", "chan_ready",
   "in_reserve", "in_room", "in_commit", "in_peek", "in_consume",
-  "out_reserve", "out_commit", "out_peek", "out_consume",
+  "out_reserve", "out_commit", "out_peek", "out_consume", "out_direct",
   "engine_tick", "engine_poll", "events_ptr", "engine_stat", "map_count", "pool_trim",
   "timer_add", "timer_cancel", "timer_reset", "timer_next", "timer_pop_due", "timer_cancel_map",
   "timer_count", "timer_heap_len", "timer_ids_ptr",
@@ -38,6 +38,7 @@ export interface CoreExports {
   in_consume(token: number, n: number): number;
   out_reserve(token: number, want: number): number;
   out_commit(token: number, n: number): number;
+  out_direct(token: number, n: number): number;
   out_peek(token: number): number;
   out_consume(token: number, n: number): number;
   engine_tick(t: number): void;

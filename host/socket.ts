@@ -86,6 +86,8 @@ export interface BufferLimits {
 // inside the call (the usual case) leaves it free for the next channel, one that completes later
 // keeps it and a new one is made.
 const STAGING = 65536;
+// Sends of at least this many bytes on an empty output queue are written at once (sendNow).
+const DIRECT_MIN = 16384;
 let staging = Buffer.allocUnsafeSlow(STAGING);
 // The last view of staging handed to write(): flushes of one size (echo, pipelined replies) reuse it.
 let lastView: Uint8Array | null = null;
@@ -408,9 +410,41 @@ export class Socket implements RawSink {
     if (this.state !== "connected") throw new SocketError("ENOTCONN", "send()");
     if (data.length === 0) return 0;
     if (this.stream && this.stream.ended) throw new SocketError("EPIPE", "send()");
+    if (data.length >= DIRECT_MIN) {
+      const sent = this.sendNow(data);
+      if (sent > 0) return sent;
+    }
     const n = this.engine.pushOut(this.token, data);
     if (n === 0) throw new SocketError("EAGAIN", "send()");
     this.queueFlush();
+    return n;
+  }
+
+  /**
+   * A large send on an empty output queue goes to the OS socket now, as CPython's send() does:
+   * one copy (into staging) instead of two (into the core, then out of it at the pass's flush).
+   * Returns the bytes taken, or 0 to take the queue's path (bytes queued first, little room).
+   */
+  private sendNow(data: Uint8Array): number {
+    const e = this.engine, t = this.token, s = this.stream;
+    if (s === null || e.core.chan_get(t, FIELD.outLen) !== 0) return 0;
+    const n = Math.min(data.length, e.core.chan_get(t, FIELD.window) - s.pending, STAGING);
+    if (n < DIRECT_MIN) return 0;
+    e.stamp();
+    if (e.core.out_direct(t, n) !== 1) return 0; // no memory for output: the queue's path says so
+    staging.set(n === data.length ? data : new Uint8Array(data.buffer, data.byteOffset, n));
+    const buf = stagingView(n);
+    const rc = s.write(buf);
+    if (rc !== true && rc !== false) {
+      this.onError(rc);
+      throw new SocketError(rc === "ECONNRESET" ? "ECONNRESET" : "EPIPE", "send()");
+    }
+    if (rc) { // completes later and keeps staging
+      staging = Buffer.allocUnsafeSlow(STAGING);
+      lastView = null;
+      e.setField(t, FIELD.inflight, s.pending);
+      notifyReady(t);
+    }
     return n;
   }
 

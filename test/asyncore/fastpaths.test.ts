@@ -2,6 +2,7 @@
 import * as net from "node:net";
 import { describe, it, expect, afterEach } from "vitest";
 import { Dispatcher, DispatcherWithSend, Socket, closeAll, poll } from "../../host/index.js";
+import { loopStats } from "../../host/stats.js";
 import { AsyncChat } from "../../host/chat.js";
 
 /** A server that collects everything one connection sends until it closes. */
@@ -177,5 +178,46 @@ describe("input paused at recvPause, resumed at half of it", () => {
     await until(r.done);
     expect(Buffer.concat(r.got).equals(data)).toBe(true);
     expect(r.reads()).toBeGreaterThanOrEqual(500); // 100 bytes per read event
+  });
+});
+
+describe("large sends written at once (net: past the output queue)", () => {
+  afterEach(() => closeAll());
+
+  async function connected(port: number): Promise<Sender> {
+    const d = new Sender();
+    d.createSocket();
+    d.connect(["127.0.0.1", port]);
+    while (!d.connected) await poll(0.01);
+    return d;
+  }
+
+  const pattern = (n: number, seed: number): Buffer => Buffer.from(Array.from({ length: n }, (_, i) => (i * 31 + seed) & 0xff));
+
+  it("keeps bytes in order when small sends are queued before a large one, and counts them all in bytesOut", async () => {
+    const { port, received } = await sink();
+    const d = await connected(port);
+    const before = loopStats().bytesOut;
+    const parts = [pattern(10, 1), pattern(70_000, 2), pattern(5, 3), pattern(40_000, 4), pattern(65_536, 5)];
+    for (const p of parts) d.send(p);
+    await drain(d);
+    const sentNow = loopStats().bytesOut - before;
+    d.close();
+    const all = Buffer.concat(parts);
+    expect((await received).equals(all)).toBe(true);
+    if (process.env.WASYNCORE_BACKEND !== "native") expect(sentNow).toBe(all.length); // the native backend counts no bytesOut
+
+  });
+
+  it("sends a large Buffer the caller changes right after send() as it was", async () => {
+    const { port, received } = await sink();
+    const d = await connected(port);
+    const data = pattern(200_000, 9);
+    const original = Buffer.from(data);
+    expect(d.send(data)).toBe(data.length);
+    data.fill(0);
+    await drain(d);
+    d.close();
+    expect((await received).equals(original)).toBe(true);
   });
 });
