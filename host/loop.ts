@@ -176,7 +176,7 @@ function dispatch(map: ChannelMap, n: number, mode: number): void {
       else if (flags & POLLOUT) write(obj);
       else exception(obj);
     }
-    runDueTimers(map);
+    if (core.timer_count(map.id) > 0) runDueTimers(map); // (its clock read costs more than this check)
   } finally {
     endDispatch(outer);
   }
