@@ -232,16 +232,28 @@ export class NativeStream implements EpollTarget {
     return out;
   }
 
-  /** Input was consumed (`resumeOk` from the core): read again, here and wherever the memory cap stopped it. */
+  /**
+   * Input was consumed (`resumeOk` from the core): read again wherever the memory cap stopped it,
+   * and here once the queue is down to half its pause bound. The hysteresis keeps a reader that
+   * lags behind a fast sender from turning EPOLLIN off and on (an epoll_ctl pair and a wake-up)
+   * for every recv() the application makes; the kernel's buffer holds the rest meanwhile.
+   */
   consumed(): void {
-    this.resume();
+    if (this.paused && !capPaused.has(this)) {
+      const e = this.engine;
+      const len = e.field(this.token, FIELD.inLen);
+      if (len === 0 || len <= e.field(this.token, FIELD.pause) >>> 1) this.resume();
+    }
     if (capPaused.size > 0) for (const s of capPaused) s.resume();
   }
 
   /** The limits changed: reading resumes if the input queue is now below its pause bound. */
   limitsChanged(): void {
     const e = this.engine;
-    if (this.paused && e.field(this.token, FIELD.inLen) < e.field(this.token, FIELD.pause)) this.consumed();
+    if (this.paused && e.field(this.token, FIELD.inLen) < e.field(this.token, FIELD.pause)) {
+      this.resume();
+      if (capPaused.size > 0) for (const s of capPaused) s.resume();
+    }
   }
 
   private resume(): void {
