@@ -1,14 +1,16 @@
 #!/usr/bin/env node
 // Profiling helper: server CPU per operation (robust on a busy machine) and CPU profiles.
 //
-//   node bench/profile.mjs [--scenarios echo-100,http-50,...] [--rounds N] [--seconds S]
-//                          [--subjects wasyncore,node-net,base=/path/to/other/checkout] [--cpu-prof DIR]
+//   node bench/profile.mjs [--scenarios echo-100,http-50,...] [--rounds N] [--seconds S] [--warmup S]
+//                          [--subjects wasyncore,node-net,asyncore,base=/path/to/other/checkout] [--cpu-prof DIR]
 //
 // Each round runs every subject once per scenario (interleaved A B A B …), each in a fresh server
 // process pinned to core 0 with the load on core 1, and reports, per subject, the median rate and
 // the median server CPU time (user + system, from /proc/PID/stat) per operation. CPU per operation
-// changes little when other work competes for the cores; throughput does.
-// A subject `name=/path` runs /path/bench/servers/wasyncore.mjs (e.g. a checkout of main, built).
+// changes little when other work competes for the cores; throughput does. A warm-up load (default
+// 1 s, not measured) runs first, so JIT compilation is not counted per operation.
+// A subject `name=/path` runs /path/bench/servers/wasyncore.mjs (e.g. a checkout of main, built);
+// `asyncore` is CPython's asyncore peer (bench/servers/py_asyncore.py). WASYNCORE_BACKEND picks the backend.
 // --cpu-prof DIR writes one .cpuprofile per wasyncore run there and prints its top self-time entries.
 import fs from 'node:fs';
 import os from 'node:os';
@@ -35,15 +37,16 @@ const SCENARIOS = {
 };
 
 function parseArgs(argv) {
-  const o = { scenarios: ['echo-100', 'echo-1000', 'http-50', 'http-400', 'http-pipe16', 'bulk'], rounds: 3, seconds: 2, subjects: ['wasyncore', 'node-net'], prof: null };
+  const o = { scenarios: ['echo-100', 'echo-1000', 'http-50', 'http-400', 'http-pipe16', 'bulk'], rounds: 3, seconds: 2, subjects: ['wasyncore', 'node-net'], prof: null, warmup: 1 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--scenarios') o.scenarios = argv[++i].split(',');
     else if (a === '--rounds') o.rounds = Number(argv[++i]);
     else if (a === '--seconds') o.seconds = Number(argv[++i]);
+    else if (a === '--warmup') o.warmup = Number(argv[++i]);
     else if (a === '--subjects') o.subjects = argv[++i].split(',');
     else if (a === '--cpu-prof') o.prof = path.resolve(argv[++i]);
-    else { console.log(fs.readFileSync(new URL(import.meta.url), 'utf8').split('\n').slice(1, 12).join('\n').replace(/^\/\/ ?/gm, '')); process.exit(a === '--help' ? 0 : 2); }
+    else { console.log(fs.readFileSync(new URL(import.meta.url), 'utf8').split('\n').slice(1, 14).join('\n').replace(/^\/\/ ?/gm, '')); process.exit(a === '--help' ? 0 : 2); }
   }
   for (const s of o.scenarios) if (!SCENARIOS[s]) { console.log(`unknown scenario ${s}; known: ${Object.keys(SCENARIOS).join(', ')}`); process.exit(2); }
   return o;
@@ -56,6 +59,7 @@ function serverArgv(subject, mode, prof) {
   const [name, root] = subject.includes('=') ? subject.split('=') : [subject, null];
   const flags = prof ? ['--cpu-prof', '--cpu-prof-dir', prof, '--import', EXIT_ON_TERM] : [];
   if (name === 'node-net') return { name, argv: ['node', ...flags, path.join(BENCH_DIR, 'servers', 'node_net.mjs'), mode] };
+  if (name === 'asyncore') return { name, argv: ['python3', path.join(BENCH_DIR, 'servers', 'py_asyncore.py'), mode] };
   const script = path.join(root ?? path.dirname(BENCH_DIR), 'bench', 'servers', 'wasyncore.mjs');
   return { name, argv: ['node', ...flags, script, mode] };
 }
@@ -67,7 +71,7 @@ function cpuTicks(pid) {
   return [Number(f[11]), Number(f[11]) + Number(f[12])]; // utime, stime
 }
 
-async function runOne(subject, scenario, seconds, prof) {
+async function runOne(subject, scenario, seconds, prof, warmup) {
   const { name, argv } = serverArgv(subject, SCENARIOS[scenario].mode, prof);
   const child = spawnPinned(0, argv);
   const first = await child.lines.next(15000);
@@ -75,6 +79,8 @@ async function runOne(subject, scenario, seconds, prof) {
   // The node process is bash's exec'd child: the same pid.
   const pid = child.pid;
   await sleep(100);
+  // Warm-up (not measured): JIT compilation and module loading are not per-operation costs.
+  if (warmup > 0) await SCENARIOS[scenario].load(Number(first), warmup).catch(() => {});
   const t0 = cpuTicks(pid);
   const r = await SCENARIOS[scenario].load(Number(first), seconds);
   const t1 = cpuTicks(pid);
@@ -113,7 +119,7 @@ async function main() {
       for (const subject of o.subjects) {
         const before = o.prof ? new Set(fs.readdirSync(o.prof)) : null;
         try {
-          const s = await runOne(subject, scenario, o.seconds, o.prof);
+          const s = await runOne(subject, scenario, o.seconds, o.prof, o.warmup);
           samples[subject].push(s);
           console.log(`  ${scenario} r${r + 1} ${subject.padEnd(12)} ${s.rate.toFixed(0).padStart(9)} ${SCENARIOS[scenario].unit}/s  ${s.cpuPerOp.toFixed(2).padStart(8)} µs CPU/${SCENARIOS[scenario].unit} (user ${s.userPerOp.toFixed(2)})${s.p99 != null ? `  p99 ${s.p99.toFixed(1)} ms` : ''}`);
         } catch (err) {

@@ -177,12 +177,12 @@ export class NativeSocket extends Socket {
       s.opened(); // the kernel has connected (its event is on the way): read as recv(2) would
     }
     const e = s.engine;
-    if (e.field(s.token, FIELD.inLen) === 0 && s.readable) s.fill(); // what arrived since the last wake-up
-    if (e.field(s.token, FIELD.inLen) > 0 && n > 0) {
-      const data = e.takeIn(s.token, n);
-      if (e.resumeOk) s.consumed();
-      return data;
+    let avail = e.field(s.token, FIELD.inLen);
+    if (avail === 0 && s.readable) { // what arrived since the last wake-up
+      s.fill();
+      avail = e.field(s.token, FIELD.inLen);
     }
+    if (avail > 0 && n > 0) return s.take(n, avail);
     if (s.error !== null) throw new SocketError(s.error, "recv()");
     if (s.eof) return EMPTY;
     if (s.state !== "connected" && s.state !== "connecting") throw new SocketError("ENOTCONN", "recv()");

@@ -11,6 +11,7 @@
 // bytes send() hands the kernel per loop pass (counted in the in-flight field until the pass's
 // end-of-pass flush), as the net backend's window bounds bytes not yet written by libuv.
 // The events wanted follow from that state (want()); the kernel is told only when they change.
+import { Buffer } from "node:buffer"; // the global Buffer is a getter in Node: one call per use
 import { getEngine, type Engine } from "../engine.js";
 import { FIELD, F_OPEN, F_EOF, R, X } from "../abi.js";
 import { SOL_SOCKET, SO_ERROR } from "../constants.js";
@@ -162,7 +163,7 @@ export class NativeStream implements EpollTarget {
     if (this.sent === 0 || this.state === "closed") return;
     this.sent = 0;
     const e = this.engine;
-    e.setField(this.token, FIELD.tick, e.tick());
+    if (e.stamping) e.setField(this.token, FIELD.tick, e.tick()); // only idle timeouts read the stamps
     if (!this.blocked) e.setField(this.token, FIELD.inflight, 0);
     notifyReady(this.token);
   }
@@ -184,7 +185,7 @@ export class NativeStream implements EpollTarget {
   fill(): void {
     const core = this.engine.core;
     const token = this.token;
-    this.engine.tick(); // the bytes' arrival stamps the channel's last activity (in_commit)
+    this.engine.stamp(); // the bytes' arrival stamps the channel's last activity (in_commit), when read
     for (let i = 0; i < READS_PER_WAKE; i++) {
       const ptr = core.in_reserve(token, READ_MAX);
       if (ptr === 0) {
@@ -193,7 +194,8 @@ export class NativeStream implements EpollTarget {
         return;
       }
       const len = core.result_len();
-      const n = this.a.recv(this.fd, core.memory.buffer, ptr, len, 0);
+      // bytes(): a cached view (memory.buffer is a call into V8 each time), re-acquired after growth
+      const n = this.a.recv(this.fd, this.engine.bytes(), ptr, len, 0);
       if (n > 0) {
         if (core.in_commit(token, n) === 1) { this.paused = true; return; } // at its bound
         if (n < len) return;
@@ -208,16 +210,50 @@ export class NativeStream implements EpollTarget {
     }
   }
 
-  /** Input was consumed (`resumeOk` from the core): read again, here and wherever the memory cap stopped it. */
+  /**
+   * Up to `n` (> 0) of the `avail` (> 0) queued input bytes, copied out into a new Buffer and
+   * consumed; reading resumes when that takes the queue below its pause bound.
+   */
+  take(n: number, avail: number): Buffer {
+    const e = this.engine;
+    const core = e.core;
+    const token = this.token;
+    const ptr = core.in_peek(token);
+    const len = core.result_len();
+    const want = n < avail ? n : avail;
+    if (ptr === 0 || len < want) { // spans chunks: the engine's general copy
+      const data = e.takeIn(token, n);
+      if (e.resumeOk) this.consumed();
+      return data;
+    }
+    const out = Buffer.allocUnsafe(want);
+    out.set(e.bytes().subarray(ptr, ptr + want));
+    if (core.in_consume(token, want) === 1) this.consumed();
+    return out;
+  }
+
+  /**
+   * Input was consumed (`resumeOk` from the core): read again wherever the memory cap stopped it,
+   * and here once the queue is down to half its pause bound. The hysteresis keeps a reader that
+   * lags behind a fast sender from turning EPOLLIN off and on (an epoll_ctl pair and a wake-up)
+   * for every recv() the application makes; the kernel's buffer holds the rest meanwhile.
+   */
   consumed(): void {
-    this.resume();
+    if (this.paused && !capPaused.has(this)) {
+      const e = this.engine;
+      const len = e.field(this.token, FIELD.inLen);
+      if (len === 0 || len <= e.field(this.token, FIELD.pause) >>> 1) this.resume();
+    }
     if (capPaused.size > 0) for (const s of capPaused) s.resume();
   }
 
   /** The limits changed: reading resumes if the input queue is now below its pause bound. */
   limitsChanged(): void {
     const e = this.engine;
-    if (this.paused && e.field(this.token, FIELD.inLen) < e.field(this.token, FIELD.pause)) this.consumed();
+    if (this.paused && e.field(this.token, FIELD.inLen) < e.field(this.token, FIELD.pause)) {
+      this.resume();
+      if (capPaused.size > 0) for (const s of capPaused) s.resume();
+    }
   }
 
   private resume(): void {
@@ -233,7 +269,7 @@ export class NativeStream implements EpollTarget {
     while (this.state === "connected" && !this.blocked && this.engine.field(this.token, FIELD.outLen) > 0) {
       const ptr = core.out_peek(this.token);
       const len = core.result_len();
-      const n = this.a.send(this.fd, core.memory.buffer, ptr, len, 0);
+      const n = this.a.send(this.fd, this.engine.bytes(), ptr, len, 0);
       if (n > 0) core.out_consume(this.token, n);
       if (n === NEG_EAGAIN || (n > 0 && n < len)) this.block();
       else if (n < 0) { this.fail(codeOf(-n)); return; }
