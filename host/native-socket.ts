@@ -11,7 +11,7 @@
 import { lookup } from "node:dns";
 import { isIP } from "node:net";
 import { Socket, checkBytes, noteAccepted, type BufferLimits } from "./socket.js";
-import { SOCK_STREAM, SOL_SOCKET, SO_ERROR, AF_UNIX, AF_INET6 } from "./constants.js";
+import { SOCK_STREAM, SOCK_DGRAM, SOL_SOCKET, SO_ERROR, AF_UNIX, AF_INET6 } from "./constants.js";
 import { SocketError, errnoOf, codeOf } from "./errors.js";
 import { FIELD } from "./abi.js";
 import { type Address, checkIp, checkPath, describe, familyName, unboundAddress } from "./address.js";
@@ -19,6 +19,7 @@ import { native, type Addon, type NativeAddress } from "./syscalls/native.js";
 import { NativeStream, NEG_EAGAIN } from "./syscalls/native-stream.js";
 import { notifyReady, markDirty } from "./wake.js";
 import { registerNativeStream } from "./backend.js";
+import { NativeDatagramSocket } from "./native-dgram.js";
 
 const EMPTY = Buffer.alloc(0);
 const NEG_EINPROGRESS = -errnoOf("EINPROGRESS");
@@ -348,5 +349,5 @@ registerNativeStream((family, type) => {
     if (a === null) throw new Error("wasyncore: the native backend is not available");
     A = a;
   }
-  return new NativeSocket(family, type);
-});
+  return type === SOCK_DGRAM ? new NativeDatagramSocket(family) : new NativeSocket(family, type);
+}, NativeSocket, NativeDatagramSocket);
