@@ -13,9 +13,10 @@
 //   | length | port | alen | 0    | payload (length) | source (alen: IP text or path) |
 //   +--------+------+------+------+------------------+--------------------------------+
 //
-// A datagram that does not fit (the channel's receive bound, recvPause, or the core's memory
-// cap) is dropped, as the kernel drops on a full receive buffer, and counted: loopStats()
-// reports those drops plus the kernel's own (Linux /proc/net/udp) as datagramsDropped.
+// On `net`, a datagram that does not fit (the channel's receive bound, recvPause, or the core's
+// memory cap) is dropped, as the kernel drops on a full receive buffer, and counted: loopStats()
+// reports those drops plus the kernel's own (Linux /proc/net/udp) as datagramsDropped. The native
+// backend stops reading at the bound instead: the rest waits in the kernel, as under CPython.
 import { isIP } from "node:net";
 import { AF_INET6, AF_UNIX, SOL_SOCKET, SO_REUSEADDR, SO_ERROR, SO_KEEPALIVE, SO_BROADCAST, SO_SNDBUF, SO_RCVBUF } from "./constants.js";
 import { SocketError, EngineAbortError, errnoOf } from "./errors.js";
@@ -95,12 +96,13 @@ export function checkData(data: unknown, what: string): Uint8Array {
 
 /**
  * Queues one record (src[start, end), laid out as above) in the channel's input queue, or drops
- * and counts it when it does not fit the receive bound or the core's memory cap; true if queued.
+ * and counts it when it does not fit the core's memory cap or (when `bounded`) the receive bound;
+ * true if queued.
  */
-export function queueRecord(e: Engine, token: number, src: Uint8Array, start: number, end: number): boolean {
+export function queueRecord(e: Engine, token: number, src: Uint8Array, start: number, end: number, bounded: boolean): boolean {
   const need = end - start;
   const queued = e.field(token, FIELD.inLen);
-  if ((queued > 0 && queued + need > e.field(token, FIELD.pause)) || !poolHasRoom(e, token, need)) {
+  if ((bounded && queued > 0 && queued + need > e.field(token, FIELD.pause)) || !poolHasRoom(e, token, need)) {
     queueDrops++;
     return false;
   }

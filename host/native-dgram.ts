@@ -4,14 +4,19 @@
 // Same public behaviour as the `net` backend's datagrams (host/datagram.ts), different effects:
 //   readiness   epoll EPOLLIN: the addon's recvrecs() drains the kernel's queue in batches into a
 //               reused staging buffer as records, which go whole into the core's input queue (the
-//               same records, bounds and drop counting as `net`); recvfrom(n) takes one record
+//               same records as `net`); recvfrom(n) takes one record
+//   bound       at the channel's recvPause reading stops (EPOLLIN leaves the interest) until
+//               recvfrom() takes it below: the rest waits in the kernel, which drops UDP datagrams
+//               only when its own buffer is full (counted) and makes an AF_UNIX sender wait (EAGAIN),
+//               as under CPython. (`net` reads on and drops beyond the bound.) At the core's memory
+//               cap a received record is dropped and counted, and reading stops while any is queued.
 //   send        sendto(2)/send(2) from the caller's bytes, at once: the kernel's answer (EAGAIN when
 //               its buffer is full; then unwritable until EPOLLOUT), no copy, no queue
 //   bind        bind(2), connect(2): synchronous; options are setsockopt(2)/getsockopt(2)
 //   errors      an ICMP error (ECONNREFUSED on a connected socket) becomes the pending error, raised
 //               once by the next recv/recvfrom/send/sendto or read (and cleared) by SO_ERROR
 import { fstatSync } from "node:fs";
-import { Socket } from "./socket.js";
+import { Socket, type BufferLimits } from "./socket.js";
 import { AF_INET6, AF_UNIX, SOCK_DGRAM, SOL_SOCKET, SO_ERROR } from "./constants.js";
 import { SocketError, errnoOf, codeOf } from "./errors.js";
 import { getEngine, type Engine } from "./engine.js";
@@ -56,6 +61,7 @@ export class NativeDatagramSocket extends Socket implements EpollTarget, DropSou
   #state: State = "fresh";
   #receiving = false; // bound (explicitly, by connect or by a first send): EPOLLIN is watched
   #blocked = false;
+  #paused = false; // at the receive bound or the memory cap: EPOLLIN is not watched until recvfrom() takes records
   #error: string | null = null;
   #ino = -1;
   /** The kernel's drop count for this socket when last read (DropSource). */
@@ -191,11 +197,26 @@ export class NativeDatagramSocket extends Socket implements EpollTarget, DropSou
     this.#raisePending("recvfrom()");
     const e = this.#engine;
     if (e.field(this.#token, FIELD.inLen) <= 0) {
-      if (this.#state !== "fresh") this.#fill(); // what arrived since the last wake-up
+      if (this.#state !== "fresh") this.#fill(); // what arrived since the last wake-up (the queue is empty: never paused)
       this.#raisePending("recvfrom()");
       if (e.field(this.#token, FIELD.inLen) <= 0) throw new SocketError("EAGAIN", "recvfrom()");
     }
-    return takeRecord(e, this.#token, this.family, n);
+    const out = takeRecord(e, this.#token, this.family, n);
+    if (this.#paused) this.#resume();
+    return out;
+  }
+
+  /** Sets this channel's send window and receive bound (bytes); reading resumes if now below the bound. */
+  override setBufferLimits(limits: BufferLimits = {}): void {
+    super.setBufferLimits(limits);
+    if (this.#paused) this.#resume();
+  }
+
+  #resume(): void {
+    const e = this.#engine;
+    if (this.#state === "closed" || e.field(this.#token, FIELD.inLen) >= e.field(this.#token, FIELD.pause)) return;
+    this.#paused = false;
+    this.#sync();
   }
 
   /** Python: socket.recv(n) on a datagram socket — one datagram's first n bytes. */
@@ -208,6 +229,7 @@ export class NativeDatagramSocket extends Socket implements EpollTarget, DropSou
     if (this.#state === "closed") return;
     const k = A.constants;
     if (ev & (k.EPOLLIN | k.EPOLLERR)) this.#fill();
+    if (ev & k.EPOLLERR && this.#paused) this.#soError(); // not read while paused: take it, or epoll repeats it
     if (ev & k.EPOLLOUT) this.#unblock();
     this.#sync();
     notifyReady(this.#token);
@@ -217,22 +239,43 @@ export class NativeDatagramSocket extends Socket implements EpollTarget, DropSou
   #fill(): void {
     const buf = (staging ??= new Uint8Array(STAGING));
     const e = this.#engine;
+    const t = this.#token;
     for (let call = 0; call < CALLS_PER_WAKE; call++) {
+      if (e.field(t, FIELD.inLen) >= e.field(t, FIELD.pause)) { this.#pause(); return; }
       A.recvrecs(this.#fd, buf, 0, buf.length, RECORDS_PER_CALL, batch);
       const records = batch[0];
       const err = batch[1];
       let off = 0;
+      let capped = false;
       for (let i = 0; i < records; i++) {
         const len = (buf[off] | (buf[off + 1] << 8) | (buf[off + 2] << 16) | (buf[off + 3] << 24)) >>> 0;
         const end = off + 8 + len + buf[off + 6];
-        queueRecord(e, this.#token, buf, off, end); // or dropped and counted, as on `net`
+        if (!queueRecord(e, t, buf, off, end, false)) capped = true; // the memory cap: dropped and counted
         off = end;
       }
       if (records > 0) e.tick(); // arrivals stamp the channel's last activity
+      // at the cap, stop while records are queued (taking them resumes); with none, read on and drop, as `net`
+      if (capped && e.field(t, FIELD.inLen) > 0) { this.#pause(); return; }
       if (err === 0) continue; // the batch was full: more may be waiting
       if (err !== EAGAIN) this.#fail(codeOf(err));
       return;
     }
+  }
+
+  #pause(): void {
+    if (this.#paused) return;
+    this.#paused = true;
+    this.#sync();
+  }
+
+  #soError(): void {
+    let err: number;
+    try {
+      err = A.getsockopt(this.#fd, SOL_SOCKET, SO_ERROR);
+    } catch (e) {
+      err = Number((e as { code?: string }).code) || errnoOf("EIO");
+    }
+    if (err !== 0) this.#fail(codeOf(err));
   }
 
   #startReceiving(): void {
@@ -244,7 +287,7 @@ export class NativeDatagramSocket extends Socket implements EpollTarget, DropSou
   #sync(): void {
     if (this.#state === "closed") return;
     const k = A.constants;
-    const rc = this.#interest.sync((this.#receiving ? k.EPOLLIN : 0) | (this.#blocked ? k.EPOLLOUT : 0));
+    const rc = this.#interest.sync((this.#receiving && !this.#paused ? k.EPOLLIN : 0) | (this.#blocked ? k.EPOLLOUT : 0));
     if (rc < 0) this.#fail(codeOf(-rc));
   }
 
