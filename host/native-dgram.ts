@@ -164,9 +164,10 @@ export class NativeDatagramSocket extends Socket implements EpollTarget, DropSou
     checkData(data, "sendto()");
     if (address === undefined) throw new TypeError("sendto(): address is required (use send() on a connected socket)");
     const [host, port, scope] = this.#target(address, "sendto()", false);
-    this.#raisePending(`sendto(${describe(address)})`);
+    if (this.#error !== null) this.#raisePending(`sendto(${describe(address)})`);
     const rc = A.sendto(fd, data, 0, data.length, 0, this.family, host, port, scope);
-    return this.#sent(rc, data.length, `sendto(${describe(address)})`);
+    if (rc < 0) this.#refused(rc, data.length, `sendto(${describe(address)})`); // the message is built only for an error
+    return this.#sent(rc);
   }
 
   /** Python: socket.send(data) on a connected datagram socket — send(2). */
@@ -175,14 +176,17 @@ export class NativeDatagramSocket extends Socket implements EpollTarget, DropSou
     checkData(data, "send()");
     if (this.#state !== "connected") throw new SocketError("EDESTADDRREQ", "send(): the datagram socket is not connected (use sendto())");
     this.#raisePending("send()");
-    return this.#sent(A.send(fd, data, 0, data.length, 0), data.length, "send()");
+    const rc = A.send(fd, data, 0, data.length, 0);
+    if (rc < 0) this.#refused(rc, data.length, "send()");
+    return this.#sent(rc);
   }
 
-  #sent(rc: number, len: number, what: string): number {
-    if (rc < 0) {
-      if (rc === NEG_EAGAIN) this.#block();
-      throw fail(rc, `${what} of ${len} bytes`);
-    }
+  #refused(rc: number, len: number, what: string): never {
+    if (rc === NEG_EAGAIN) this.#block();
+    throw fail(rc, `${what} of ${len} bytes`);
+  }
+
+  #sent(rc: number): number {
     if (this.#state === "fresh") {
       this.#state = "bound"; // the kernel bound it (IP); an unbound AF_UNIX sender stays nameless
       if (this.family !== AF_UNIX) this.#startReceiving();
