@@ -5,11 +5,11 @@
 //   readiness   epoll EPOLLIN: the addon's recvrecs() drains the kernel's queue in batches into a
 //               reused staging buffer as records, which go whole into the core's input queue (the
 //               same records as `net`); recvfrom(n) takes one record
-//   bound       at the channel's recvPause reading stops (EPOLLIN leaves the interest) until
-//               recvfrom() takes it below: the rest waits in the kernel, which drops UDP datagrams
-//               only when its own buffer is full (counted) and makes an AF_UNIX sender wait (EAGAIN),
-//               as under CPython. (`net` reads on and drops beyond the bound.) At the core's memory
-//               cap a received record is dropped and counted, and reading stops while any is queued.
+//   bound       the queue never passes the channel's recvPause nor the core's memory cap: reading
+//               stops there (EPOLLIN leaves the interest) until recvfrom() takes records, and the
+//               rest waits in the kernel, which drops UDP datagrams only when its own buffer is full
+//               (counted) and makes an AF_UNIX sender wait (EAGAIN), as under CPython. (`net` reads
+//               on and drops beyond the bound.)
 //   send        sendto(2)/send(2) from the caller's bytes, at once: the kernel's answer (EAGAIN when
 //               its buffer is full; then unwritable until EPOLLOUT), no copy, no queue
 //   bind        bind(2), connect(2): synchronous; options are setsockopt(2)/getsockopt(2)
@@ -33,7 +33,8 @@ const BLOCKED = 2 ** 31; // in the in-flight field: the kernel's send buffer is 
 const RECORDS_PER_CALL = 64;
 const CALLS_PER_WAKE = 4; // then other sockets get their turn (epoll is level-triggered)
 // Room for any datagram: 64 KiB for IP; an AF_UNIX datagram may reach the socket's send buffer
-// (212,992 bytes by default). A longer one is truncated to what fits, as recvfrom(2) truncates.
+// (212,992 bytes by default). asyncore: a longer one (SO_SNDBUF raised) is cut to 256 KiB even
+// for recvfrom(n) with a larger n, as recvfrom(2) truncates to the buffer it is given.
 const STAGING = 256 * 1024;
 
 let A: Addon;
@@ -194,7 +195,10 @@ export class NativeDatagramSocket extends Socket implements EpollTarget, DropSou
     return rc;
   }
 
-  /** Python: socket.recvfrom(n) — one datagram (at most n bytes of it) and its source; EAGAIN when none is there. */
+  /**
+   * Python: socket.recvfrom(n) — one datagram (at most n bytes of it) and its source; EAGAIN when none is there.
+   * asyncore: an IPv6 source is [host, port, 0, 0] (flowinfo and scope id are not kept), as on `net`.
+   */
   override recvfrom(n: number): [Buffer, Address] {
     this.#open("recvfrom()");
     checkInt(n, "recvfrom(): bufferSize", 0, INT_MAX);
@@ -245,21 +249,29 @@ export class NativeDatagramSocket extends Socket implements EpollTarget, DropSou
     const e = this.#engine;
     const t = this.#token;
     for (let call = 0; call < CALLS_PER_WAKE; call++) {
-      if (e.field(t, FIELD.inLen) >= e.field(t, FIELD.pause)) { this.#pause(); return; }
-      A.recvrecs(this.#fd, buf, 0, buf.length, RECORDS_PER_CALL, batch);
+      const queued = e.field(t, FIELD.inLen);
+      const bound = e.field(t, FIELD.pause);
+      if (queued >= bound) { this.#pause(); return; }
+      // never past the bound nor the memory cap (the addon peeks at the next length when near);
+      // an empty queue takes one datagram whatever its size, as on `net`
+      const budget = Math.min(bound - queued, e.core.in_room(t));
+      A.recvrecs(this.#fd, buf, 0, buf.length, RECORDS_PER_CALL, budget, queued === 0, batch);
       const records = batch[0];
       const err = batch[1];
       let off = 0;
-      let capped = false;
       for (let i = 0; i < records; i++) {
         const len = (buf[off] | (buf[off + 1] << 8) | (buf[off + 2] << 16) | (buf[off + 3] << 24)) >>> 0;
         const end = off + 8 + len + buf[off + 6];
-        if (!queueRecord(e, t, buf, off, end, false)) capped = true; // the memory cap: dropped and counted
+        // asyncore: at the core's memory cap a datagram already received is dropped (and counted);
+        // only an empty queue's first record can meet it, the budget keeps the others in the kernel
+        queueRecord(e, t, buf, off, end, false);
         off = end;
       }
       if (records > 0) e.tick(); // arrivals stamp the channel's last activity
-      // at the cap, stop while records are queued (taking them resumes); with none, read on and drop, as `net`
-      if (capped && e.field(t, FIELD.inLen) > 0) { this.#pause(); return; }
+      if (err === -1) { // the budget: the rest waits in the kernel until recvfrom() takes records
+        if (e.field(t, FIELD.inLen) > 0) { this.#pause(); return; }
+        continue; // nothing queued (the cap dropped it): read on and drop, as `net`
+      }
       if (err === 0) continue; // the batch was full: more may be waiting
       if (err !== EAGAIN) this.#fail(codeOf(err));
       return;

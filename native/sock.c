@@ -161,25 +161,41 @@ static int addr_text(const struct sockaddr_storage* sa, socklen_t len, char* out
 }
 
 /**
- * recvrecs(fd, buffer, offset, length, max, info: Int32Array(2)) → bytes of records written.
+ * recvrecs(fd, buffer, offset, length, max, budget, exemptFirst, info: Int32Array(2)) → bytes written.
  * Receives up to `max` datagrams into `buffer` as back-to-back records (see above), one
- * recvfrom(2) each, until the kernel has none (EAGAIN), an error, or too little room is left.
- * info[0] = records written, info[1] = the errno that ended the batch (0: max or room reached).
- * A datagram longer than the room it was given is truncated, as recvfrom(2) truncates.
+ * recvfrom(2) each, until the kernel has none (EAGAIN), an error, too little room is left, or the
+ * next record might take the records past `budget` bytes (then the datagram stays in the kernel;
+ * the first record is exempt when `exemptFirst`). Near the budget the next datagram's length is
+ * peeked (MSG_PEEK | MSG_TRUNC), so a record is never cut to fit.
+ * info[0] = records written, info[1] = the errno that ended the batch (0: max or room reached,
+ * -1: the budget). A datagram longer than the buffer's room is truncated, as recvfrom(2) truncates.
  */
 static napi_value js_recvrecs(napi_env env, napi_callback_info info) {
-  napi_value argv[6];
-  if (!args_get(env, info, argv, 6, 6)) return NULL;
+  napi_value argv[8];
+  if (!args_get(env, info, argv, 8, 8)) return NULL;
   int off = arg_int(env, argv[2]), len = arg_int(env, argv[3]), max = arg_int(env, argv[4]);
+  double budget = 0;
+  napi_get_value_double(env, argv[5], &budget);
+  bool exempt = false;
+  napi_get_value_bool(env, argv[6], &exempt);
   char* p = region(env, argv[1], off, len);
   if (!p) return NULL;
-  int32_t* out = (int32_t*)region(env, argv[5], 0, 8);
+  int32_t* out = (int32_t*)region(env, argv[7], 0, 8);
   if (!out) return NULL;
   int fd = arg_int(env, argv[0]);
   int used = 0, count = 0, err = 0;
   while (count < max) {
     int room = len - used - REC_HEADER - REC_ADDR_MAX;
     if (room <= 0 || (count > 0 && room < REC_MIN_ROOM)) break;
+    double left = budget - used;
+    if (!(count == 0 && exempt) && left < (double)REC_MIN_ROOM + REC_HEADER + REC_ADDR_MAX) {
+      char probe;
+      ssize_t next;
+      do next = recv(fd, &probe, 1, MSG_PEEK | MSG_TRUNC);
+      while (next < 0 && errno == EINTR);
+      if (next < 0) { err = errno; break; }
+      if ((double)(REC_HEADER + next + REC_ADDR_MAX) > left) { err = -1; break; }
+    }
     struct sockaddr_storage sa;
     socklen_t alen = sizeof(sa);
     char* rec = p + used;
