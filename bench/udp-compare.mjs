@@ -3,8 +3,10 @@
 // CPython asyncore, on loopback. A small C client (built here with gcc) keeps a window of datagrams
 // in flight over a connected UDP socket and counts round trips; the echo server runs in its own
 // process (pinned to another core with taskset where available). Interleaved rounds, medians.
-//   node bench/udp-compare.mjs [--rounds N] [--seconds S] [--size BYTES] [--window W]
+//   node bench/udp-compare.mjs [--rounds N] [--seconds S] [--size BYTES] [--window W] [--micro 1]
 // Reports round trips per second and the server's CPU time (utime + stime) per round trip.
+// --micro 1 also times the socket calls alone, without a loop: one process sends bursts of 100
+// datagrams to itself and reads them back (CPU µs per sendto + recvfrom pair), wasyncore vs CPython.
 // Needs `npm run build` and the native addon (npm ci builds it).
 import fs from 'node:fs';
 import os from 'node:os';
@@ -13,7 +15,7 @@ import { spawn, execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const opts = { rounds: 3, seconds: 3, size: 64, window: 32 };
+const opts = { rounds: 3, seconds: 3, size: 64, window: 32, micro: 0 };
 for (let i = 2; i < process.argv.length; i++) {
   const k = process.argv[i].replace(/^--/, '');
   if (!(k in opts)) throw new Error(`unknown option ${process.argv[i]}`);
@@ -134,6 +136,48 @@ async function round(id, client) {
   return { kind, rate: trips / opts.seconds, cpuUs: ((cpu1 - cpu0) / trips) * 1e6, lost };
 }
 
+function micro() {
+  const index = JSON.stringify(path.join(ROOT, 'build', 'host', 'index.js'));
+  const js = `
+import { Socket, AF_INET, SOCK_DGRAM, SOL_SOCKET, SO_RCVBUF } from ${index};
+const rx = new Socket(AF_INET, SOCK_DGRAM); rx.setsockopt(SOL_SOCKET, SO_RCVBUF, 1 << 22); rx.bind(['127.0.0.1', 0]);
+const tx = new Socket(AF_INET, SOCK_DGRAM); const to = rx.getsockname(); const d = Buffer.alloc(${opts.size});
+const N = 200000; let got = 0; const t0 = process.cpuUsage();
+for (let i = 0; i < N / 100; i++) {
+  for (let j = 0; j < 100; j++) tx.sendto(d, to);
+  for (;;) { try { rx.recvfrom(65536); got++; } catch { break; } }
+  if (process.env.WASYNCORE_BACKEND === 'net') await new Promise((r) => setImmediate(r)); // udp_wrap reads between turns
+}
+const c = process.cpuUsage(t0);
+console.log(((c.user + c.system) / got).toFixed(2) + ' ' + got);
+rx.close(); tx.close();`;
+  const py = `
+import socket, resource
+rx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); rx.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 22)
+rx.bind(('127.0.0.1', 0)); rx.setblocking(False)
+tx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); tx.setblocking(False)
+to = rx.getsockname(); d = b'x' * ${opts.size}; N = 200000; got = 0
+r0 = resource.getrusage(resource.RUSAGE_SELF)
+for i in range(N // 100):
+    for j in range(100): tx.sendto(d, to)
+    while True:
+        try: rx.recvfrom(65536); got += 1
+        except BlockingIOError: break
+r1 = resource.getrusage(resource.RUSAGE_SELF)
+print('%.2f %d' % (((r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)) / got * 1e6, got))`;
+  console.log(`\nSocket calls alone (${opts.size}-byte datagrams, bursts of 100, one process):\n`);
+  console.log('| sockets | CPU µs per sendto + recvfrom | received of 200,000 |');
+  console.log('|---|---:|---:|');
+  for (const [name, argv, env] of [
+    ['wasyncore native', ['node', '--input-type=module', '-e', js], { WASYNCORE_BACKEND: 'native' }],
+    ['wasyncore net', ['node', '--input-type=module', '-e', js], { WASYNCORE_BACKEND: 'net' }],
+    ['CPython socket', ['python3', '-c', py], {}],
+  ]) {
+    const [us, got] = execFileSync(argv[0], argv.slice(1), { encoding: 'utf8', env: { ...process.env, ...env } }).trim().split(' ');
+    console.log(`| ${name} | ${us} | ${Number(got).toLocaleString('en')} |`);
+  }
+}
+
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wasyncore-udp-bench-'));
@@ -154,6 +198,7 @@ try {
     const rs = results[id];
     console.log(`| ${id} | ${Math.round(median(rs.map((x) => x.rate))).toLocaleString('en')} | ${median(rs.map((x) => x.cpuUs)).toFixed(2)} | ${rs.reduce((a, x) => a + x.lost, 0)} | ${rs[0].kind} |`);
   }
+  if (opts.micro) micro();
 } finally {
   fs.rmSync(dir, { recursive: true, force: true });
 }
