@@ -1,4 +1,4 @@
-// Which syscall backend new stream sockets use: 'native' (the epoll addon, Linux) or 'net' (node:net).
+// Which syscall backend new sockets (stream and datagram) use: 'native' (the epoll addon, Linux) or 'net' (node:net).
 //
 // Chosen by configure({ backend }), else WASYNCORE_BACKEND=native|net, else the default below.
 // Sockets keep the backend they were created with. The native socket class registers itself
@@ -19,9 +19,17 @@ let configured: BackendName | null = null;
 let netOnlyDepth = 0;
 let nativeStream: ((family: number, type: number) => object) | null = null;
 
-/** Called once by host/native-socket.ts. */
-export function registerNativeStream(factory: (family: number, type: number) => object): void {
+const nativeClasses = new Set<unknown>();
+
+/** Called once by host/native-socket.ts: `factory` makes stream and datagram sockets; `classes` are what it makes. */
+export function registerNativeStream(factory: (family: number, type: number) => object, ...classes: unknown[]): void {
   nativeStream = factory;
+  for (const c of classes) nativeClasses.add(c);
+}
+
+/** Is `ctor` one of the native backend's socket classes (whose super() call must not build a `net` socket)? */
+export function isNativeClass(ctor: unknown): boolean {
+  return nativeClasses.size > 0 && nativeClasses.has(ctor);
 }
 
 function check(name: unknown, where: string): BackendName {
@@ -57,7 +65,7 @@ export function netOnly<T>(make: () => T): T {
   }
 }
 
-/** A native stream socket when that is the current backend, else null (the caller builds a `net` one). */
+/** A native socket (stream or datagram) when that is the current backend, else null (the caller builds a `net` one). */
 export function backendSocket(family: number, type: number): object | null {
   if (netOnlyDepth > 0 || currentBackend() !== "native") return null;
   if (nativeStream === null) throw new Error("wasyncore: the native backend's socket class was not loaded (import the package root)");

@@ -1,35 +1,59 @@
-// Datagram sockets (SOCK_DGRAM): what Socket delegates to for AF_INET/AF_INET6 datagrams.
+// Datagram sockets (SOCK_DGRAM): what Socket delegates to for AF_INET/AF_INET6 datagrams on the
+// `net` backend, and the record queue both backends share (host/native-dgram.ts is the native one).
 //
-// Each arriving datagram is stored whole in the channel's input queue in the core, behind a
-// header carrying its length and source, so the channel is readable while any datagram is
-// queued and recvfrom(n) takes exactly one datagram (at most n bytes of it; the rest is
-// discarded, as POSIX does). Sends go to the kernel at once, as sendto() does.
+// Each arriving datagram is stored whole in the channel's input queue in the core, as one record
+// carrying its length and source, so the channel is readable while any datagram is queued and
+// recvfrom(n) takes exactly one datagram (at most n bytes of it; the rest is discarded, as POSIX
+// does). Sends go to the kernel at once, as sendto() does.
 //
-// Input queue record (little-endian):
+// Input queue record (little-endian; the native addon's recvrecs() writes the same layout):
 //
-//   0        4      6      7      8                    8 + alen
-//   +--------+------+------+------+--------------------+------------------+
-//   | length | port | alen | 0    | host (alen, ASCII) | payload (length) |
-//   +--------+------+------+------+--------------------+------------------+
+//   0        4      6      7      8                  8 + length
+//   +--------+------+------+------+------------------+--------------------------------+
+//   | length | port | alen | 0    | payload (length) | source (alen: IP text or path) |
+//   +--------+------+------+------+------------------+--------------------------------+
 //
-// A datagram that does not fit (the channel's receive bound, recvPause, or the core's memory
-// cap) is dropped, as the kernel drops on a full receive buffer, and counted: loopStats()
-// reports those drops plus the kernel's own (Linux /proc/net/udp) as datagramsDropped.
+// On `net`, a datagram that does not fit (the channel's receive bound, recvPause, or the core's
+// memory cap) is dropped, as the kernel drops on a full receive buffer, and counted: loopStats()
+// reports those drops plus the kernel's own (Linux /proc/net/udp) as datagramsDropped. The native
+// backend stops reading at the bound instead: the rest waits in the kernel, as under CPython.
 import { isIP } from "node:net";
-import { AF_INET6, SOL_SOCKET, SO_REUSEADDR, SO_ERROR, SO_KEEPALIVE, SO_BROADCAST, SO_SNDBUF, SO_RCVBUF } from "./constants.js";
+import { AF_INET6, AF_UNIX, SOL_SOCKET, SO_REUSEADDR, SO_ERROR, SO_KEEPALIVE, SO_BROADCAST, SO_SNDBUF, SO_RCVBUF } from "./constants.js";
 import { SocketError, EngineAbortError, errnoOf } from "./errors.js";
 import type { Engine } from "./engine.js";
 import { FIELD, F_DGRAM, F_OPEN } from "./abi.js";
 import { type Address, checkIp, ipOut, unboundAddress, describe } from "./address.js";
-import { notifyReady } from "./wake.js";
+import { notifyReady, memoryFreed } from "./wake.js";
 import * as sys from "./syscalls/dgram.js";
 
 const HEADER = 8;
-const header = Buffer.alloc(HEADER + 255);
+const header = Buffer.alloc(HEADER);
+const hostBytes = Buffer.alloc(255);
 
 let queueDrops = 0; // dropped by the engine: receive bound or memory cap
 let closedKernelDrops = 0; // kernel drops of sockets already closed
-const open = new Set<DatagramPort>();
+
+/** A datagram socket whose kernel drop counter (/proc/net/udp{,6}) counts in datagramsDropped. */
+export interface DropSource {
+  /** The socket's inode, or -1 (no OS socket yet, or not a UDP socket). */
+  inode(): number;
+  readonly isIpv6: boolean;
+  /** The kernel's drop count for this socket when last read. */
+  lastKernelDrops: number;
+}
+const open = new Set<DropSource>();
+
+/** Counts `src`'s kernel drops from now on (a datagram socket was made). */
+export function trackDrops(src: DropSource): void {
+  open.add(src);
+}
+
+/** `src` is closing: its kernel drops so far stay counted. */
+export function untrackDrops(src: DropSource): void {
+  if (!open.delete(src)) return;
+  refreshKernelDrops([src]);
+  closedKernelDrops += src.lastKernelDrops;
+}
 
 /** Datagrams dropped so far, engine-wide: by the engine's bounds and, where visible, by the kernel. */
 export function datagramsDropped(): number {
@@ -40,12 +64,12 @@ export function datagramsDropped(): number {
 }
 
 /** Reads the kernel's drop counters of these sockets (one read of each /proc table). */
-function refreshKernelDrops(ports: Iterable<DatagramPort>): void {
+function refreshKernelDrops(ports: Iterable<DropSource>): void {
   for (const ipv6 of [false, true]) {
-    const byInode = new Map<number, DatagramPort>();
+    const byInode = new Map<number, DropSource>();
     for (const p of ports) {
-      const ino = p.port.inode();
-      if (p.port.isIpv6 === ipv6 && ino >= 0) byInode.set(ino, p);
+      const ino = p.inode();
+      if (p.isIpv6 === ipv6 && ino >= 0) byInode.set(ino, p);
     }
     const drops = sys.kernelDrops(new Set(byInode.keys()), ipv6);
     if (drops === null) continue;
@@ -54,7 +78,7 @@ function refreshKernelDrops(ports: Iterable<DatagramPort>): void {
 }
 
 /** A Python-style datagram address check: IP literal or 'localhost' (no synchronous DNS on Node). */
-function checkTarget(family: number, address: unknown, what: string): { host: string; port: number } {
+export function checkTarget(family: number, address: unknown, what: string): { host: string; port: number } {
   const t = checkIp(family, address, what, false);
   if (isIP(t.host) === 0) {
     throw new TypeError(`${what}: datagram sockets take an IP address or 'localhost' — resolve ${JSON.stringify(t.host)} first (dns.lookup)`);
@@ -62,15 +86,67 @@ function checkTarget(family: number, address: unknown, what: string): { host: st
   return t;
 }
 
-function checkData(data: unknown, what: string): Uint8Array {
+/** Throws a TypeError naming `what` unless `data` is bytes. */
+export function checkData(data: unknown, what: string): Uint8Array {
   if (!(data instanceof Uint8Array)) {
     throw new TypeError(`${what}: data must be a Uint8Array or Buffer, got ${typeof data === "string" ? "a string (encode it first, e.g. Buffer.from(s))" : describe(data)}`);
   }
   return data;
 }
 
-/** The datagram half of a Socket: bind, connect, sendto/recvfrom, options. */
-export class DatagramPort {
+/**
+ * Queues one record (src[start, end), laid out as above) in the channel's input queue, or drops
+ * and counts it when it does not fit the core's memory cap or (when `bounded`) the receive bound;
+ * true if queued.
+ */
+export function queueRecord(e: Engine, token: number, src: Uint8Array, start: number, end: number, bounded: boolean): boolean {
+  const need = end - start;
+  const queued = e.field(token, FIELD.inLen);
+  if ((bounded && queued > 0 && queued + need > e.field(token, FIELD.pause)) || !poolHasRoom(e, token, need)) {
+    queueDrops++;
+    return false;
+  }
+  if (e.pushIn(token, src, start, end) !== need) throw new EngineAbortError(`datagram record of ${need} bytes only partly queued`);
+  return true;
+}
+
+/** Takes the oldest record: at most n bytes of its datagram (the rest is discarded, as POSIX recvfrom() does) and its source. */
+export function takeRecord(e: Engine, t: number, family: number, n: number): [Buffer, Address] {
+  const core = e.core;
+  let ptr = core.in_peek(t);
+  let mem = e.bytes();
+  let len: number, port: number, alen: number;
+  if (core.result_len() >= HEADER) {
+    len = (mem[ptr] | (mem[ptr + 1] << 8) | (mem[ptr + 2] << 16) | (mem[ptr + 3] << 24)) >>> 0;
+    port = mem[ptr + 4] | (mem[ptr + 5] << 8);
+    alen = mem[ptr + 6];
+    if (core.in_consume(t, HEADER) < 0) throw new EngineAbortError("in_consume failed on a datagram header");
+  } else { // the header spans two chunks
+    const h = e.takeIn(t, HEADER);
+    len = h.readUInt32LE(0);
+    port = h.readUInt16LE(4);
+    alen = h[6];
+  }
+  const data = e.takeIn(t, Math.min(n, len));
+  if (data.length < len && core.in_consume(t, len - data.length) < 0) {
+    throw new EngineAbortError(`datagram of ${len} bytes missing from the queue`);
+  }
+  const enc = family === AF_UNIX ? "utf8" : "latin1";
+  let host = "";
+  if (alen > 0) {
+    ptr = core.in_peek(t);
+    mem = e.bytes();
+    if (core.result_len() >= alen) {
+      host = Buffer.from(mem.buffer, mem.byteOffset + ptr, alen).toString(enc);
+      if (core.in_consume(t, alen) < 0) throw new EngineAbortError("in_consume failed on a datagram source");
+    } else host = e.takeIn(t, alen).toString(enc);
+  }
+  memoryFreed();
+  return [data, family === AF_UNIX ? host : ipOut(family, host, port)];
+}
+
+/** The datagram half of a Socket on the `net` backend: bind, connect, sendto/recvfrom, options. */
+export class DatagramPort implements DropSource {
   /** The syscall layer's socket. */
   readonly port: sys.UdpPort;
   private state: "fresh" | "bound" | "connected" | "closed" = "fresh";
@@ -95,8 +171,14 @@ export class DatagramPort {
     });
     // A datagram socket can always take a datagram (W), and reads whole datagrams.
     engine.core.chan_set_flags(token, F_DGRAM | F_OPEN, 0);
-    open.add(this);
+    trackDrops(this);
   }
+
+  /** The socket's inode (DropSource). */
+  inode(): number { return this.port.inode(); }
+
+  /** Is it an IPv6 socket (DropSource)? */
+  get isIpv6(): boolean { return this.port.isIpv6; }
 
   private onDatagram(buf: Buffer, host: string, port: number): void {
     if (this.state === "closed") return;
@@ -112,10 +194,11 @@ export class DatagramPort {
     header.writeUInt16LE(port, 4);
     header[6] = alen;
     header[7] = 0;
-    header.write(host, HEADER, alen, "latin1");
-    const a = e.pushIn(this.token, header, 0, HEADER + alen);
+    hostBytes.write(host, 0, alen, "latin1");
+    const a = e.pushIn(this.token, header, 0, HEADER);
     const b = e.pushIn(this.token, buf, 0, buf.length);
-    if (a + b !== need) throw new EngineAbortError(`datagram of ${need} bytes only partly queued (${a + b})`);
+    const c = e.pushIn(this.token, hostBytes, 0, alen);
+    if (a + b + c !== need) throw new EngineAbortError(`datagram of ${need} bytes only partly queued (${a + b + c})`);
     notifyReady(this.token);
   }
 
@@ -209,40 +292,12 @@ export class DatagramPort {
   recvfrom(n: number): [Buffer, Address] {
     if (this.errorCode) this.raisePending("recvfrom()");
     if (this.engine.field(this.token, FIELD.inLen) <= 0) throw new SocketError("EAGAIN", "recvfrom()");
-    return this.take(n);
+    return takeRecord(this.engine, this.token, this.family, n);
   }
 
   /** Python: socket.recv(n) on a datagram socket — one datagram's first n bytes. */
   recv(n: number): Buffer {
     return this.recvfrom(n)[0];
-  }
-
-  private take(n: number): [Buffer, Address] {
-    const e = this.engine;
-    const core = e.core;
-    const t = this.token;
-    const ptr = core.in_peek(t);
-    const run = core.result_len();
-    const mem = e.bytes();
-    let len: number, port: number, host: string;
-    if (run >= HEADER && run >= HEADER + mem[ptr + 6]) {
-      len = (mem[ptr] | (mem[ptr + 1] << 8) | (mem[ptr + 2] << 16) | (mem[ptr + 3] << 24)) >>> 0;
-      port = mem[ptr + 4] | (mem[ptr + 5] << 8);
-      const alen = mem[ptr + 6];
-      host = Buffer.from(mem.buffer, mem.byteOffset + ptr + HEADER, alen).toString("latin1");
-      if (core.in_consume(t, HEADER + alen) < 0) throw new EngineAbortError("in_consume failed on a datagram header");
-    } else { // the header spans two chunks
-      const h = e.takeIn(t, HEADER);
-      len = h.readUInt32LE(0);
-      port = h.readUInt16LE(4);
-      host = e.takeIn(t, h[6]).toString("latin1");
-    }
-    const data = e.takeIn(t, Math.min(n, len));
-    // the rest of the datagram is discarded, as POSIX recvfrom() does
-    if (data.length < len && core.in_consume(t, len - data.length) < 0) {
-      throw new EngineAbortError(`datagram of ${len} bytes missing from the queue`);
-    }
-    return [data, ipOut(this.family, host, port)];
   }
 
   /** Python: socket.getsockname() — ['0.0.0.0', 0] until bound (explicitly or by a first send). */
@@ -304,9 +359,7 @@ export class DatagramPort {
   /** Datagrams sendto() took that libuv still queues are sent; the socket then closes. */
   close(): void {
     if (this.state === "closed") return;
-    refreshKernelDrops([this]);
-    closedKernelDrops += this.lastKernelDrops;
-    open.delete(this);
+    untrackDrops(this);
     this.state = "closed";
     this.port.close();
   }

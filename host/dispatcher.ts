@@ -169,7 +169,12 @@ export class Dispatcher {
     const s = this.#requireSocket("connect()");
     this.connected = false;
     this.connecting = true;
-    s.connect(address); // asyncore: a synchronous failure leaves connecting true and the channel mapped
+    try {
+      s.connect(address); // asyncore: a synchronous failure leaves connecting true and the channel mapped
+    } catch (err) {
+      // connect_ex's EWOULDBLOCK (a Unix listener with a full backlog) is "in progress" to asyncore
+      if (!(err instanceof SocketError && err.code === "EAGAIN")) throw err;
+    }
     this.addr = address;
   }
 

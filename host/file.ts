@@ -1,8 +1,10 @@
 // FileWrapper and FileDispatcher: asyncore's file_wrapper / file_dispatcher — a file descriptor
 // (or a Node stream) made to look enough like a socket for a Dispatcher to drive it.
+import * as fs from "node:fs";
+import { isatty } from "node:tty";
 import type { Readable, Writable } from "node:stream";
 import { SOL_SOCKET, SO_ERROR } from "./constants.js";
-import { SocketError, errnoOf } from "./errors.js";
+import { SocketError, errnoOf, codeOf } from "./errors.js";
 import { getEngine, type Engine } from "./engine.js";
 import { type Address, describe } from "./address.js";
 import { Dispatcher } from "./dispatcher.js";
@@ -10,6 +12,8 @@ import type { ChannelMap } from "./map.js";
 import type { Socket } from "./socket.js";
 import { SyncIo, StreamIo, type FileIo } from "./filestream.js";
 import * as sys from "./syscalls/fs.js";
+import { native } from "./syscalls/native.js";
+import { currentBackend } from "./backend.js";
 
 /** What FileWrapper and FileDispatcher accept: a descriptor, an object with fileno() or fd, or a Node stream. */
 export type FileLike = number | { fileno(): number } | { fd: number } | Readable | Writable;
@@ -26,6 +30,46 @@ function resolve(f: unknown): number | Readable | Writable {
   throw new TypeError(`FileWrapper: expected a file descriptor, an object with fileno() or fd, or a Node stream, got ${describe(f)}`);
 }
 
+/**
+ * os.dup(fd) through the native addon (the native backend): a new descriptor sharing the open file
+ * description, so offset, O_APPEND and O_NONBLOCK are shared as in CPython, and any descriptor —
+ * a socket too — is duplicated. Null on the `net` backend (syscalls/fs.ts reopens /proc/self/fd/N).
+ * Throws a Node-style error (with .code) when `fd` is not open.
+ */
+function dupDescriptor(fd: number): sys.OpenedFile | null {
+  if (currentBackend() !== "native") return null;
+  const a = native();
+  if (a === null) return null;
+  const C = fs.constants;
+  const st = fs.fstatSync(fd); // EBADF for a closed descriptor
+  const tty = isatty(fd);
+  const kind = (st.isFile() || st.isDirectory() || st.isBlockDevice() || (st.isCharacterDevice() && !tty)) ? "file" : "stream";
+  const flags = openFlags(fd);
+  const own = a.dup(fd);
+  if (own < 0) throw Object.assign(new Error(`dup(${fd}) failed`), { code: codeOf(-own) });
+  const accmode = flags === null ? C.O_RDWR : flags & 3;
+  return {
+    fd: own,
+    duplicated: true,
+    kind,
+    tty,
+    readable: accmode !== C.O_WRONLY,
+    writable: accmode !== C.O_RDONLY,
+    append: flags !== null && (flags & C.O_APPEND) !== 0,
+    position: null, // the shared offset: reads and writes move the caller's descriptor too, as dup() does
+  };
+}
+
+/** A descriptor's open flags from Linux /proc/self/fdinfo (octal), or null. */
+function openFlags(fd: number): number | null {
+  try {
+    const m = /^flags:\s*([0-7]+)/m.exec(fs.readFileSync(`/proc/self/fdinfo/${fd}`, "latin1"));
+    return m ? parseInt(m[1], 8) : null;
+  } catch {
+    return null;
+  }
+}
+
 function notSocket(what: string): never {
   throw new SocketError("ENOTSOCK", `${what}: a FileWrapper is not a socket`);
 }
@@ -33,13 +77,14 @@ function notSocket(what: string): never {
 /**
  * A file descriptor that looks enough like a socket for asyncore. Python: asyncore.file_wrapper
  *
- * The descriptor is duplicated where the platform allows (see `duplicated`), so the caller's
- * may be closed independently; a socket descriptor (or a Node stream) is taken over instead.
+ * The descriptor is duplicated (see `duplicated`), so the caller's may be closed independently:
+ * a true dup() on the native backend (any descriptor, shared offset, as CPython); on `net`, a
+ * reopen of /proc/self/fd/N where that works, else (a socket) the descriptor is taken over, as is a Node stream.
  */
 export class FileWrapper {
   /** The OS descriptor the wrapper reads and writes (-1 once closed; -1 for a stream with none). Python: file_wrapper.fd */
   fd: number;
-  /** Is `fd` a new descriptor, independent of the one passed in? (Node has no dup(); see syscalls/fs.ts.) */
+  /** Is `fd` a new descriptor, closed independently of the one passed in? (native: dup(); net: a reopen, see syscalls/fs.ts) */
   readonly duplicated: boolean;
   private readonly engine: Engine;
   private readonly token: number;
@@ -55,7 +100,7 @@ export class FileWrapper {
     let opened: sys.OpenedFile | null = null;
     if (typeof target === "number") {
       try {
-        opened = sys.openDescriptor(target);
+        opened = dupDescriptor(target) ?? sys.openDescriptor(target);
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
         throw new SocketError(typeof code === "string" ? code : "EBADF", `FileWrapper(${target})`);

@@ -4,6 +4,7 @@ export { SocketError, ExitNow, EngineAbortError, strerror } from "./errors.js";
 export type { Address } from "./address.js";
 export { Socket } from "./socket.js";
 export { NativeSocket } from "./native-socket.js"; // the native backend's Socket; loading it registers the backend
+export { NativeDatagramSocket } from "./native-dgram.js"; // its SOCK_DGRAM socket
 export { MSG_OOB, MSG_PEEK } from "./constants.js";
 export { ChannelMap, socketMap } from "./map.js";
 export { Dispatcher, DispatcherWithSend } from "./dispatcher.js";

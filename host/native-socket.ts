@@ -11,14 +11,15 @@
 import { lookup } from "node:dns";
 import { isIP } from "node:net";
 import { Socket, checkBytes, noteAccepted, type BufferLimits } from "./socket.js";
-import { SOCK_STREAM, SOL_SOCKET, SO_ERROR, AF_UNIX, AF_INET6 } from "./constants.js";
+import { SOCK_STREAM, SOCK_DGRAM, SOL_SOCKET, SO_ERROR, AF_UNIX, AF_INET6 } from "./constants.js";
 import { SocketError, errnoOf, codeOf } from "./errors.js";
-import { FIELD } from "./abi.js";
+import { FIELD, R, W } from "./abi.js";
 import { type Address, checkIp, checkPath, describe, familyName, unboundAddress } from "./address.js";
 import { native, type Addon, type NativeAddress } from "./syscalls/native.js";
 import { NativeStream, NEG_EAGAIN } from "./syscalls/native-stream.js";
 import { notifyReady, markDirty } from "./wake.js";
 import { registerNativeStream } from "./backend.js";
+import { NativeDatagramSocket } from "./native-dgram.js";
 
 const EMPTY = Buffer.alloc(0);
 const NEG_EINPROGRESS = -errnoOf("EINPROGRESS");
@@ -52,6 +53,7 @@ function fail(rc: number, what: string): SocketError {
 export class NativeSocket extends Socket {
   readonly #s: NativeStream;
   #shutWr = false; // shutdown(SHUT_WR or SHUT_RDWR): EPIPE from send() is our own doing
+  #unconnected = false; // a Unix connect() refused with EAGAIN: recv/send go to the kernel as they are
 
   /** Python: socket.socket(family, type); `fd` adopts a connected descriptor (accept). */
   constructor(family: number, type: number = SOCK_STREAM, fd?: number) {
@@ -160,7 +162,19 @@ export class NativeSocket extends Socket {
   #start(address: Address, host: string, port: number, scope: number): void {
     const s = this.#s;
     const rc = A.connect(s.fd, this.family, host, port, scope);
-    if (rc < 0 && rc !== NEG_EINPROGRESS) throw fail(rc, `connect(${describe(address)})`);
+    if (rc < 0 && rc !== NEG_EINPROGRESS) {
+      if (rc === NEG_EAGAIN && this.family === AF_UNIX) {
+        // A Unix listener's backlog is full: socket.connect() raises EAGAIN, as in Python, and the
+        // unconnected socket polls as the kernel has it (readable and writable: POLLOUT|POLLHUP).
+        // asyncore's connect() takes EAGAIN (connect_ex's EWOULDBLOCK) as in progress: so
+        // handle_connect() runs, then recv()/send() meet the kernel's EINVAL/ENOTCONN.
+        s.state = "connecting";
+        this.#unconnected = true;
+        s.engine.setField(s.token, FIELD.hostReady, R | W);
+        notifyReady(s.token);
+      }
+      throw fail(rc, `connect(${describe(address)})`);
+    }
     // asyncore: a Unix connect the kernel completed at once still reaches handleConnect() from the
     // loop (CPython calls handle_connect_event() inside connect()); it reports EPOLLOUT at once
     s.state = "connecting";
@@ -172,7 +186,7 @@ export class NativeSocket extends Socket {
     const s = this.#open("recv()");
     checkInt(n, "recv(): bufferSize", 0, INT_MAX);
     checkInt(flags, "recv(): flags", 0, INT_MAX);
-    if (flags !== 0) return this.#recvFlags(s, n, flags);
+    if (flags !== 0 || this.#unconnected) return this.#recvFlags(s, n, flags);
     if (s.state === "connecting" && !s.resolving && s.error === null && typeof A.peername(s.fd) !== "number") {
       s.opened(); // the kernel has connected (its event is on the way): read as recv(2) would
     }
@@ -207,6 +221,11 @@ export class NativeSocket extends Socket {
     const s = this.#open("send()");
     checkBytes(data, "send()");
     checkInt(flags, "send(): flags", 0, INT_MAX);
+    if (this.#unconnected) {
+      const n = A.send(s.fd, data, 0, data.length, flags);
+      if (n < 0) throw fail(n, "send()");
+      return n;
+    }
     if (s.state === "connecting") {
       if (s.error !== null || s.resolving) throw new SocketError(s.error ?? "EAGAIN", "send()");
     } else if (s.state !== "connected") throw new SocketError("ENOTCONN", "send()");
@@ -348,5 +367,5 @@ registerNativeStream((family, type) => {
     if (a === null) throw new Error("wasyncore: the native backend is not available");
     A = a;
   }
-  return new NativeSocket(family, type);
-});
+  return type === SOCK_DGRAM ? new NativeDatagramSocket(family) : new NativeSocket(family, type);
+}, NativeSocket, NativeDatagramSocket);

@@ -8,7 +8,7 @@ import * as sys from "./syscalls/net.js";
 import { adoptRaw, connectRaw, type RawStream, type RawSink, type RawTarget } from "./syscalls/stream.js";
 import { DatagramPort } from "./datagram.js";
 import { notifyReady, markDirty, memoryFreed } from "./wake.js";
-import { backendSocket, netOnly } from "./backend.js";
+import { backendSocket, isNativeClass, netOnly } from "./backend.js";
 
 type State = "fresh" | "bound" | "listening" | "connecting" | "connected" | "closed";
 
@@ -129,19 +129,20 @@ export class Socket implements RawSink {
     if (type !== SOCK_STREAM && type !== SOCK_DGRAM) {
       throw new TypeError(`Socket: type must be SOCK_STREAM or SOCK_DGRAM, got ${describe(type)}`);
     }
-    if (type === SOCK_DGRAM && family === AF_UNIX) { // asyncore: Python has them; Node does not
-      throw new SocketError("EAFNOSUPPORT", "Socket(AF_UNIX, SOCK_DGRAM): Node has no Unix datagram sockets");
-    }
     this.family = family;
     this.type = type;
     this.engine = getEngine();
-    // The native backend's class extends this one; its own super() call has another new.target.
-    const other = new.target === Socket && type === SOCK_STREAM ? backendSocket(family, type) : null;
+    // The native backend's classes extend this one; their own super() calls have another new.target.
+    const other = new.target === Socket ? backendSocket(family, type) : null;
     if (other !== null) return other as Socket;
+    const native = isNativeClass(new.target);
+    if (type === SOCK_DGRAM && family === AF_UNIX && !native) { // asyncore: Python has them; Node's net does not
+      throw new SocketError("EAFNOSUPPORT", "Socket(AF_UNIX, SOCK_DGRAM): Node has no Unix datagram sockets (the native backend has)");
+    }
     const token = this.engine.core.chan_open(0);
     if (token <= 0) throw new SocketError("EMFILE", "Socket: the core's channel table is full");
     this.token = token;
-    if (type === SOCK_DGRAM) this.dgram = new DatagramPort(this.engine, token, family);
+    if (type === SOCK_DGRAM && !native) this.dgram = new DatagramPort(this.engine, token, family);
   }
 
   /** Python: socket.fileno() — the channel's token in the core (-1 once closed). */

@@ -4,7 +4,11 @@
 // memory (the WASM core's ArrayBuffer or a Buffer): no copy and no allocation here.
 #include <errno.h>
 #include <fcntl.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
+#include <stddef.h>
+#include <string.h>
+#include <sys/un.h>
 #include <stdio.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -125,6 +129,94 @@ static napi_value js_recvfrom(napi_env env, napi_callback_info info) {
   return out;
 }
 
+// Datagram records, as the host's core queue keeps them (little-endian):
+//   length u32 | port u16 | alen u8 | 0 | payload (length) | address (alen bytes: IP text or Unix path)
+#define REC_HEADER 8
+#define REC_ADDR_MAX 110 // sun_path (108) or INET6_ADDRSTRLEN (46), plus slack
+#define REC_MIN_ROOM 65536 // a later record needs room for any IP datagram, else the batch stops
+
+static int addr_text(const struct sockaddr_storage* sa, socklen_t len, char* out, int* port) {
+  *port = 0;
+  if (sa->ss_family == AF_INET) {
+    const struct sockaddr_in* in = (const struct sockaddr_in*)sa;
+    *port = ntohs(in->sin_port);
+    return inet_ntop(AF_INET, &in->sin_addr, out, REC_ADDR_MAX) ? (int)strlen(out) : 0;
+  }
+  if (sa->ss_family == AF_INET6) {
+    const struct sockaddr_in6* in6 = (const struct sockaddr_in6*)sa;
+    *port = ntohs(in6->sin6_port);
+    return inet_ntop(AF_INET6, &in6->sin6_addr, out, REC_ADDR_MAX) ? (int)strlen(out) : 0;
+  }
+  if (sa->ss_family == AF_UNIX) {
+    const struct sockaddr_un* un = (const struct sockaddr_un*)sa;
+    size_t off = offsetof(struct sockaddr_un, sun_path);
+    if (len <= off) return 0; // an unbound sender
+    size_t n = len - off;
+    if (un->sun_path[0] != '\0') n = strnlen(un->sun_path, n);
+    if (n > REC_ADDR_MAX) n = REC_ADDR_MAX;
+    memcpy(out, un->sun_path, n);
+    return (int)n;
+  }
+  return 0;
+}
+
+/**
+ * recvrecs(fd, buffer, offset, length, max, budget, exemptFirst, info: Int32Array(2)) → bytes written.
+ * Receives up to `max` datagrams into `buffer` as back-to-back records (see above), one
+ * recvfrom(2) each, until the kernel has none (EAGAIN), an error, too little room is left, or the
+ * next record might take the records past `budget` bytes (then the datagram stays in the kernel;
+ * the first record is exempt when `exemptFirst`). Near the budget the next datagram's length is
+ * peeked (MSG_PEEK | MSG_TRUNC), so a record is never cut to fit.
+ * info[0] = records written, info[1] = the errno that ended the batch (0: max or room reached,
+ * -1: the budget). A datagram longer than the buffer's room is truncated, as recvfrom(2) truncates.
+ */
+static napi_value js_recvrecs(napi_env env, napi_callback_info info) {
+  napi_value argv[8];
+  if (!args_get(env, info, argv, 8, 8)) return NULL;
+  int off = arg_int(env, argv[2]), len = arg_int(env, argv[3]), max = arg_int(env, argv[4]);
+  double budget = 0;
+  napi_get_value_double(env, argv[5], &budget);
+  bool exempt = false;
+  napi_get_value_bool(env, argv[6], &exempt);
+  char* p = region(env, argv[1], off, len);
+  if (!p) return NULL;
+  int32_t* out = (int32_t*)region(env, argv[7], 0, 8);
+  if (!out) return NULL;
+  int fd = arg_int(env, argv[0]);
+  int used = 0, count = 0, err = 0;
+  while (count < max) {
+    int room = len - used - REC_HEADER - REC_ADDR_MAX;
+    if (room <= 0 || (count > 0 && room < REC_MIN_ROOM)) break;
+    double left = budget - used;
+    if (!(count == 0 && exempt) && left < (double)REC_MIN_ROOM + REC_HEADER + REC_ADDR_MAX) {
+      char probe;
+      ssize_t next;
+      do next = recv(fd, &probe, 1, MSG_PEEK | MSG_TRUNC);
+      while (next < 0 && errno == EINTR);
+      if (next < 0) { err = errno; break; }
+      if ((double)(REC_HEADER + next + REC_ADDR_MAX) > left) { err = -1; break; }
+    }
+    struct sockaddr_storage sa;
+    socklen_t alen = sizeof(sa);
+    char* rec = p + used;
+    ssize_t rc;
+    do rc = recvfrom(fd, rec + REC_HEADER, (size_t)room, 0, (struct sockaddr*)&sa, &alen);
+    while (rc < 0 && errno == EINTR);
+    if (rc < 0) { err = errno; break; }
+    int port;
+    int tlen = addr_text(&sa, alen, rec + REC_HEADER + rc, &port);
+    uint32_t n = (uint32_t)rc;
+    rec[0] = (char)(n & 0xff); rec[1] = (char)((n >> 8) & 0xff); rec[2] = (char)((n >> 16) & 0xff); rec[3] = (char)(n >> 24);
+    rec[4] = (char)(port & 0xff); rec[5] = (char)(port >> 8);
+    rec[6] = (char)tlen; rec[7] = 0;
+    used += REC_HEADER + (int)rc + tlen;
+    count++;
+  }
+  out[0] = count;
+  out[1] = err;
+  return num(env, used);
+}
+
 /** shutdown(fd, how) → 0 */
 static napi_value js_shutdown(napi_env env, napi_callback_info info) {
   napi_value argv[2];
@@ -196,6 +288,7 @@ void sock_register(napi_env env, napi_value exports) {
     { "send", NULL, js_send, NULL, NULL, NULL, napi_default, NULL },
     { "sendto", NULL, js_sendto, NULL, NULL, NULL, napi_default, NULL },
     { "recvfrom", NULL, js_recvfrom, NULL, NULL, NULL, napi_default, NULL },
+    { "recvrecs", NULL, js_recvrecs, NULL, NULL, NULL, napi_default, NULL },
     { "shutdown", NULL, js_shutdown, NULL, NULL, NULL, napi_default, NULL },
     { "close", NULL, js_close, NULL, NULL, NULL, napi_default, NULL },
     { "dup", NULL, js_dup, NULL, NULL, NULL, napi_default, NULL },

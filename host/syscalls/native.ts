@@ -24,6 +24,13 @@ export interface Addon {
   sendto(fd: number, buf: ArrayBuffer | Uint8Array, offset: number, length: number, flags: number,
     family: number, host: string, port: number, scopeId: number): number;
   recvfrom(fd: number, buf: ArrayBuffer | Uint8Array, offset: number, length: number, flags: number): [number, NativeAddress] | number;
+  /**
+   * Up to `max` datagrams as back-to-back records (length u32, port u16, alen u8, 0, payload, source),
+   * at most `budget` bytes of them (the first exempt when `exemptFirst`); returns the bytes written,
+   * with info[0] = records and info[1] = the errno that ended the batch (0: max or room, -1: the budget).
+   */
+  recvrecs(fd: number, buf: ArrayBuffer | Uint8Array, offset: number, length: number, max: number,
+    budget: number, exemptFirst: boolean, info: Int32Array): number;
   shutdown(fd: number, how: number): number;
   close(fd: number): number;
   dup(fd: number): number;

@@ -2,7 +2,7 @@
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { rmSync } from "node:fs";
-import { expect } from "vitest";
+import { afterAll, expect } from "vitest";
 import { AF_INET, AF_INET6, AF_UNIX, ChannelMap, Dispatcher, loop, type Address, type Socket } from "../../host/index.js";
 
 /** One socket family of the BaseTestAPI matrix (CPython's TestAPI_Use*Sockets). */
@@ -14,11 +14,17 @@ export interface Family {
 }
 
 let pathSeq = 0;
+const madePaths: string[] = [];
+// The native backend's listeners leave their socket files, as CPython's do: remove this file's own.
+afterAll(() => {
+  for (const p of madePaths.splice(0)) rmSync(p, { force: true });
+});
 
-/** A fresh, unused Unix socket path under the temp directory (removed first, as bind_af_aware does). */
+/** A fresh, unused Unix socket path under the temp directory (removed first, as bind_af_aware does, and after the file's tests). */
 export function unixPath(): string {
   const p = join(tmpdir(), `wasyncore-${process.pid}-${++pathSeq}.sock`);
   rmSync(p, { force: true });
+  madePaths.push(p);
   return p;
 }
 

@@ -3,7 +3,9 @@ import { describe, it, expect, beforeEach, afterEach } from "vitest";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { FileWrapper, FileDispatcher, ChannelMap, SocketError, loop, SOL_SOCKET, SO_ERROR, SO_REUSEADDR } from "../../host/index.js";
+import * as net from "node:net";
+import { FileWrapper, FileDispatcher, ChannelMap, SocketError, loop, closeAll, SOL_SOCKET, SO_ERROR, SO_REUSEADDR } from "../../host/index.js";
+import { currentBackend } from "../../host/backend.js";
 
 const D = Buffer.from("It's not dead, it's sleeping!");
 let dir: string;
@@ -145,5 +147,82 @@ describe("FileWrapper", () => {
     expect(map.size).toBe(0);
     expect(d.file!.fd).toBe(-1);
     expect(code(() => d.recv(1))).toBe("EBADF");
+  });
+});
+
+const NATIVE = currentBackend() === "native";
+
+// CPython's file_wrapper calls os.dup(fd): the native backend has dup(), so what the `net` backend's
+// reopen of /proc/self/fd/N cannot give (a shared offset, sockets) is tested here.
+describe.runIf(NATIVE)("FileWrapper on the native backend (os.dup, as CPython)", () => {
+  it("shares the caller's offset: reads through the wrapper move the original descriptor", () => {
+    const fd = fs.openSync(file, "r");
+    const w = new FileWrapper(fd);
+    expect(w.duplicated).toBe(true);
+    expect(w.fd).not.toBe(fd);
+    expect(w.recv(5).toString()).toBe("It's ");
+    const rest = Buffer.alloc(100);
+    const n = fs.readSync(fd, rest, 0, 100, null); // the caller's descriptor continues after the wrapper's read
+    expect(rest.subarray(0, n).toString()).toBe("not dead, it's sleeping!");
+    expect(w.recv(10).length).toBe(0); // and the wrapper sees the caller's read: end of file
+    w.close();
+    fs.closeSync(fd);
+  });
+
+  it("close() closes only the duplicate: the caller's descriptor stays open and usable", () => {
+    const fd = fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_APPEND);
+    const w = new FileWrapper(fd);
+    const dupFd = w.fd;
+    expect(w.send(Buffer.from(" A"))).toBe(2);
+    w.close();
+    expect(() => fs.fstatSync(dupFd)).toThrow(/EBADF/);
+    expect(fs.writeSync(fd, " B")).toBe(2); // O_APPEND was shared, and the original is still open
+    fs.closeSync(fd);
+    expect(fs.readFileSync(file).toString()).toBe(D.toString() + " A B");
+  });
+
+  it("test_close_twice over a duplicate closed behind its back: EBADF, and the original is untouched", () => {
+    const fd = fs.openSync(file, "r");
+    const f = new FileWrapper(fd);
+    fs.closeSync(f.fd); // file_wrapper dupped fd
+    expect(code(() => f.close())).toBe("EBADF");
+    expect(f.fd).toBe(-1);
+    f.close();
+    expect(fs.fstatSync(fd).size).toBe(D.length);
+    fs.closeSync(fd);
+  });
+
+  it("duplicates a connected socket's descriptor: reads the peer's bytes, and close() leaves the socket open", async () => {
+    const server = net.createServer({ pauseOnConnect: true }); // the accepted socket never reads
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const accepted = new Promise<net.Socket>((r) => server.once("connection", r));
+    const client = net.connect((server.address() as net.AddressInfo).port, "127.0.0.1");
+    const peer = await accepted;
+    const peerFd = (peer as unknown as { _handle: { fd: number } })._handle.fd;
+    expect(peerFd).toBeGreaterThan(2);
+    const got: Buffer[] = [];
+    const map = new ChannelMap();
+    class Reader extends FileDispatcher {
+      override writable(): boolean { return false; }
+      override handleRead(): void {
+        got.push(this.recv(100));
+        if (Buffer.concat(got).toString() === "hello") this.close();
+      }
+    }
+    const r = new Reader(peerFd, map);
+    expect(r.file!.duplicated).toBe(true);
+    expect(r.file!.fd).not.toBe(peerFd);
+    client.write("hello");
+    const watchdog = setTimeout(() => closeAll({ map }), 10_000);
+    await loop({ map, timeout: 0.05 });
+    clearTimeout(watchdog);
+    expect(Buffer.concat(got).toString()).toBe("hello");
+    // the wrapper closed its duplicate only: the accepted socket still carries bytes to the client
+    const reply = new Promise<string>((res) => client.once("data", (d) => res(d.toString())));
+    peer.write("still here");
+    expect(await reply).toBe("still here");
+    client.destroy();
+    peer.destroy();
+    await new Promise((r) => server.close(r));
   });
 });

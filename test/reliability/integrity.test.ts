@@ -1,6 +1,7 @@
 // Integrity soak: many concurrent connections through an echo server on the engine; every byte
 // comes back, checked by SHA-256 per connection, on both sides.
-import { describe, it, expect, afterEach } from "vitest";
+import { describe, it, expect, afterEach, onTestFinished } from "vitest";
+import { rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ChannelMap, closeAll, loopStats, AF_INET, AF_INET6, AF_UNIX } from "../../host/index.js";
@@ -23,6 +24,7 @@ describe.each([
   it(`echoes every byte of ${conns} concurrent connections (random sizes up to ${MAX_BYTES} bytes, random writes and pauses)`, async () => {
     map = new ChannelMap();
     const path = family === AF_UNIX ? join(tmpdir(), `wasyncore-rel-${process.pid}-${Date.now()}.sock`) : "";
+    if (path) onTestFinished(() => rmSync(path, { force: true })); // a native listener leaves its socket file
     const server = new EchoServer(map, family, path || host);
     const run = runLoop(map, { usePoll });
     const seed = (Date.now() ^ (usePoll ? 0x5a5a : 0)) >>> 0;
