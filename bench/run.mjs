@@ -3,6 +3,8 @@
 //   node bench/run.mjs            full run → bench/RESULTS.md, bench/results.svg (< 15 min)
 //   node bench/run.mjs --quick    3 short rounds → bench/out/quick/ (< 2 min)
 //   node bench/run.mjs --smoke    every scenario once, ~1 s each → bench/out/smoke/; exit 1 if any failed
+// wasyncore runs twice per scenario, on its native and its net backend (the native one is
+// reported unavailable, not failed, where the addon does not load).
 // Options: --only id,id  (scenario ids)   --rounds N   --out DIR
 import fs from 'node:fs';
 import path from 'node:path';
@@ -10,10 +12,10 @@ import { MODES } from './lib/config.mjs';
 import { useClients } from './lib/loads.mjs';
 import { BENCH_DIR, OUT_DIR } from './lib/paths.mjs';
 import { disablePinning, installCleanup } from './lib/proc.mjs';
-import { renderMarkdown, summaryRows, titleOf } from './lib/report.mjs';
+import { renderMarkdown, summaryRows, targetTally, titleOf } from './lib/report.mjs';
 import { runScenario } from './lib/runner.mjs';
 import { SCENARIOS } from './lib/scenarios.mjs';
-import { wasyncoreMissing } from './lib/servers.mjs';
+import { SERVERS, subjectsUnavailable } from './lib/servers.mjs';
 import { fmt, fmtRatio } from './lib/stats.mjs';
 import { renderSvg } from './lib/svg.mjs';
 import { buildClients, ensureWrk, hasTaskset, machineInfo } from './lib/tools.mjs';
@@ -29,7 +31,7 @@ function parseArgs(argv) {
     else if (arg === '--rounds') opts.rounds = Number(argv[++i]);
     else if (arg === '--out') opts.out = path.resolve(argv[++i]);
     else if (arg === '--help' || arg === '-h') {
-      log(fs.readFileSync(new URL(import.meta.url), 'utf8').split('\n').slice(1, 7).join('\n').replace(/^\/\/ ?/gm, ''));
+      log(fs.readFileSync(new URL(import.meta.url), 'utf8').split('\n').slice(1, 8).join('\n').replace(/^\/\/ ?/gm, ''));
       process.exit(0);
     } else {
       log(`unknown option ${arg} (see --help)`);
@@ -50,13 +52,13 @@ function selectScenarios(only) {
 }
 
 function prepare() {
-  const env = { wrk: ensureWrk(log), subjectMissing: wasyncoreMissing() };
+  const env = { wrk: ensureWrk(log), unavailable: subjectsUnavailable() };
   if (!hasTaskset()) {
     log('taskset missing or fewer than 2 cores: servers and load are not pinned');
     disablePinning();
   }
   useClients(buildClients());
-  if (env.subjectMissing) log(`wasyncore: ${env.subjectMissing} — running the peers only`);
+  for (const [id, why] of Object.entries(env.unavailable)) log(`${SERVERS[id].label()}: ${why} — its rows are skipped`);
   if (!env.wrk) log('wrk missing: HTTP rows are skipped');
   return env;
 }
@@ -74,11 +76,18 @@ function writeOutputs(outDir, data) {
 }
 
 function printSummary(data) {
-  log('\nSummary (wasyncore ÷ peer):');
-  for (const row of summaryRows(data.results, data.cfg)) {
+  log('\nSummary (each wasyncore backend ÷ peer):');
+  const rows = summaryRows(data.results, data.cfg);
+  for (const row of rows) {
+    if (row.first) log(`  ${row.title} — ${row.metric.label}`);
     const ratios = Object.entries(row.ratios).filter(([id]) => row.peers[id])
       .map(([id, r]) => `${row.peers[id]} ${fmtRatio(r)}`).join(', ');
-    log(`  ${row.title} — ${row.metric.label}: wasyncore ${fmt(row.subject)}; ${ratios}`);
+    const value = row.subject == null && row.skipped ? row.skipped : fmt(row.subject);
+    log(`    ${row.backend.padEnd(6)} ${value}; ${ratios}${row.backend === 'native' ? `; net backend ${fmtRatio(row.vsNet)}` : ''}`);
+  }
+  for (const backend of ['native', 'net']) {
+    const t = targetTally(rows, backend);
+    log(`  ${backend} backend: ${t.met} of ${t.total} targets met`);
   }
 }
 
@@ -103,7 +112,8 @@ async function main() {
     results.push(await runScenario(scenario, cfg, env, log));
     log(`  (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
   }
-  const data = { results, info, cfg, mode: opts.mode, subjectMissing: env.subjectMissing };
+  const seconds = (Date.now() - started) / 1000;
+  const data = { results, info, cfg, mode: opts.mode, unavailable: env.unavailable, seconds };
   const written = writeOutputs(opts.out ?? path.resolve(BENCH_DIR, cfg.outDir), data);
   printSummary(data);
   const failed = failures(results);

@@ -1,15 +1,43 @@
 // Runs a scenario: every server once per round, interleaved (A B C A B C …).
 // The full run starts a fresh server process per run; the quick run keeps each
 // server's process for all rounds of a scenario (unless the scenario needs fresh
-// ones), which saves the start-ups. Collects samples and their medians.
-import { startServer, SERVERS, SUBJECT } from './servers.mjs';
+// ones), which saves the start-ups. Collects samples and their medians, and the
+// server's own CPU time per operation (utime + stime from /proc around the load).
+import fs from 'node:fs';
+import { startServer, SERVERS } from './servers.mjs';
 import { medians } from './stats.mjs';
 
 /** Why a whole cell is skipped before it starts, or null. */
 function skipReason(scenario, id, env) {
   if (scenario.needs === 'wrk' && !env.wrk) return 'skipped: wrk missing';
-  if (id === SUBJECT && env.subjectMissing) return `wasyncore: ${env.subjectMissing}`;
-  return null;
+  return env.unavailable?.[id] ?? null;
+}
+
+/** CPU seconds (user + system) process `pid` has used, from /proc/PID/stat; null if unreadable. */
+function cpuSeconds(pid) {
+  try {
+    const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in USER_HZ (100) ticks
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * scenario.measure, plus the server's CPU µs per operation: its CPU share over the
+ * measurement divided by the rate (warm-ups inside the client count on both sides).
+ */
+async function measureWithCpu(scenario, server, cfg) {
+  const cpu0 = cpuSeconds(server.pid);
+  const t0 = process.hrtime.bigint();
+  const sample = await scenario.measure(server, cfg);
+  const wall = Number(process.hrtime.bigint() - t0) / 1e9;
+  const cpu1 = cpuSeconds(server.pid);
+  if (scenario.cpu) {
+    const rate = sample[scenario.cpu.per];
+    sample.cpu_us = cpu0 == null || cpu1 == null || !(rate > 0) ? null : ((cpu1 - cpu0) / wall / rate) * 1e6;
+  }
+  return sample;
 }
 
 /** Server processes for one scenario: fresh per run, or kept across its rounds. */
@@ -45,7 +73,7 @@ async function runOnce(scenario, id, cfg, pool) {
   let failed = true;
   try {
     if (scenario.warmup && cfg.warmupSeconds > 0) await scenario.warmup(server, cfg);
-    const sample = await scenario.measure(server, cfg);
+    const sample = await measureWithCpu(scenario, server, cfg);
     if (!server.alive()) throw new Error(`server died during the run\n${server.stderr().trim()}`);
     failed = false;
     return { sample };
@@ -65,7 +93,7 @@ async function runCell(scenario, cell, cfg, pool, tag, log) {
   try {
     const { sample, unavailable } = await runOnce(scenario, cell.id, cfg, pool);
     if (unavailable) {
-      cell.reason = `${cell.label}: ${unavailable}`;
+      cell.reason = unavailable;
       log(`${tag} skipped (${unavailable})`);
       return;
     }
@@ -78,7 +106,7 @@ async function runCell(scenario, cell, cfg, pool, tag, log) {
   }
 }
 
-/** Returns { scenario, cells: [{ id, label, status, reason, samples, median, errors }] }. */
+/** Returns { scenario, cells: [{ id, label, status, reason, samples, median, errors }] } (reason: why skipped). */
 export async function runScenario(scenario, cfg, env, log) {
   const cells = scenario.servers.map((id) => ({
     id, label: SERVERS[id].label(scenario.mode), samples: [], errors: [], reason: skipReason(scenario, id, env),
@@ -87,7 +115,7 @@ export async function runScenario(scenario, cfg, env, log) {
   try {
     for (let round = 1; round <= cfg.rounds; round++) {
       for (const cell of cells.filter((c) => !c.reason)) {
-        await runCell(scenario, cell, cfg, pool, `  round ${round}/${cfg.rounds} ${cell.label.padEnd(18)}`, log);
+        await runCell(scenario, cell, cfg, pool, `  round ${round}/${cfg.rounds} ${cell.label.padEnd(19)}`, log);
       }
     }
   } finally {
