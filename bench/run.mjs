@@ -6,6 +6,8 @@
 // wasyncore runs twice per scenario, on its native and its net backend (the native one is
 // reported unavailable, not failed, where the addon does not load).
 // Options: --only id,id  (scenario ids)   --rounds N   --out DIR
+//          --servers id,id  (wasyncore-native, wasyncore-net, node-net, node-http, asyncore, asyncio)
+//          --render FILE  (rewrite RESULTS.md / results.svg from a saved bench/out/results-*.json)
 import fs from 'node:fs';
 import path from 'node:path';
 import { MODES } from './lib/config.mjs';
@@ -13,7 +15,7 @@ import { useClients } from './lib/loads.mjs';
 import { BENCH_DIR, OUT_DIR } from './lib/paths.mjs';
 import { disablePinning, installCleanup } from './lib/proc.mjs';
 import { renderMarkdown, summaryRows, targetTally, titleOf } from './lib/report.mjs';
-import { runScenario } from './lib/runner.mjs';
+import { runScenario, ServerPool } from './lib/runner.mjs';
 import { SCENARIOS } from './lib/scenarios.mjs';
 import { SERVERS, subjectsUnavailable } from './lib/servers.mjs';
 import { fmt, fmtRatio } from './lib/stats.mjs';
@@ -23,15 +25,17 @@ import { buildClients, ensureWrk, hasTaskset, machineInfo } from './lib/tools.mj
 const log = (msg) => process.stdout.write(`${msg}\n`);
 
 function parseArgs(argv) {
-  const opts = { mode: 'full', only: null, rounds: null, out: null };
+  const opts = { mode: 'full', only: null, servers: null, rounds: null, out: null, render: null };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '--smoke' || arg === '--quick' || arg === '--full') opts.mode = arg.slice(2);
     else if (arg === '--only') opts.only = argv[++i].split(',');
     else if (arg === '--rounds') opts.rounds = Number(argv[++i]);
     else if (arg === '--out') opts.out = path.resolve(argv[++i]);
+    else if (arg === '--servers') opts.servers = argv[++i].split(',');
+    else if (arg === '--render') opts.render = path.resolve(argv[++i]);
     else if (arg === '--help' || arg === '-h') {
-      log(fs.readFileSync(new URL(import.meta.url), 'utf8').split('\n').slice(1, 8).join('\n').replace(/^\/\/ ?/gm, ''));
+      log(fs.readFileSync(new URL(import.meta.url), 'utf8').split('\n').slice(1, 10).join('\n').replace(/^\/\/ ?/gm, ''));
       process.exit(0);
     } else {
       log(`unknown option ${arg} (see --help)`);
@@ -51,8 +55,13 @@ function selectScenarios(only) {
   return SCENARIOS.filter((s) => only.includes(s.id));
 }
 
-function prepare() {
-  const env = { wrk: ensureWrk(log), unavailable: subjectsUnavailable() };
+function prepare(opts) {
+  const unknown = (opts.servers ?? []).filter((id) => !SERVERS[id]);
+  if (unknown.length) {
+    log(`unknown server(s) ${unknown.join(', ')}; known: ${Object.keys(SERVERS).join(', ')}`);
+    process.exit(2);
+  }
+  const env = { wrk: ensureWrk(log), unavailable: subjectsUnavailable(), servers: opts.servers };
   if (!hasTaskset()) {
     log('taskset missing or fewer than 2 cores: servers and load are not pinned');
     disablePinning();
@@ -63,7 +72,7 @@ function prepare() {
   return env;
 }
 
-function writeOutputs(outDir, data) {
+function writeOutputs(outDir, data, saveRaw = true) {
   fs.mkdirSync(outDir, { recursive: true });
   fs.mkdirSync(OUT_DIR, { recursive: true });
   const md = path.join(outDir, 'RESULTS.md');
@@ -71,7 +80,7 @@ function writeOutputs(outDir, data) {
   fs.writeFileSync(md, renderMarkdown(data));
   fs.writeFileSync(svg, renderSvg(data));
   const raw = data.results.map(({ scenario, cells }) => ({ id: scenario.id, cells }));
-  fs.writeFileSync(path.join(OUT_DIR, `results-${data.mode}.json`), JSON.stringify({ ...data, results: raw }, null, 1));
+  if (saveRaw) fs.writeFileSync(path.join(OUT_DIR, `results-${data.mode}.json`), JSON.stringify({ ...data, results: raw }, null, 1));
   return [md, svg];
 }
 
@@ -97,20 +106,36 @@ function failures(results) {
     cells.filter((c) => c.status === 'failed').map((c) => `${scenario.id} / ${c.label}: ${c.errors[0]?.split('\n')[0]}`));
 }
 
+/** Rewrites the outputs from a saved raw JSON file (no measuring). */
+function render(opts) {
+  const saved = JSON.parse(fs.readFileSync(opts.render, 'utf8'));
+  const results = saved.results.map(({ id, cells }) => ({ scenario: SCENARIOS.find((s) => s.id === id), cells }))
+    .filter((r) => r.scenario);
+  const data = { ...saved, results };
+  const written = writeOutputs(opts.out ?? path.resolve(BENCH_DIR, data.cfg.outDir), data, false);
+  log(`wrote ${written.map((p) => path.relative(process.cwd(), p)).join(', ')} from ${path.relative(process.cwd(), opts.render)}`);
+}
+
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
+  if (opts.render) return render(opts);
   const cfg = { ...MODES[opts.mode], ...(opts.rounds ? { rounds: opts.rounds } : {}) };
   installCleanup();
   const started = Date.now();
   const info = machineInfo();
   log(`wasyncore bench (${opts.mode}): ${info.cpu}, Node ${info.node}, ${info.python}`);
-  const env = prepare();
+  const env = prepare(opts);
   const results = [];
-  for (const scenario of selectScenarios(opts.only)) {
-    log(`\n▶ ${titleOf(scenario, cfg)} [${scenario.id}]`);
-    const t0 = Date.now();
-    results.push(await runScenario(scenario, cfg, env, log));
-    log(`  (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+  const pool = new ServerPool(cfg.reuseServers);
+  try {
+    for (const scenario of selectScenarios(opts.only)) {
+      log(`\n▶ ${titleOf(scenario, cfg)} [${scenario.id}]`);
+      const t0 = Date.now();
+      results.push(await runScenario(scenario, cfg, env, log, pool));
+      log(`  (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+    }
+  } finally {
+    await pool.close();
   }
   const seconds = (Date.now() - started) / 1000;
   const data = { results, info, cfg, mode: opts.mode, unavailable: env.unavailable, seconds };

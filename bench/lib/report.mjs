@@ -17,6 +17,8 @@ export const titleOf = (scenario, cfg) =>
   typeof scenario.title === 'function' ? scenario.title(cfg) : scenario.title;
 
 const cellOf = (result, id) => result.cells.find((c) => c.id === id);
+/** The wasyncore backends that have a cell in this result (all, unless --servers left one out). */
+const subjectsIn = (result) => SUBJECTS.filter((id) => cellOf(result, id));
 const valueOf = (result, id, key) => cellOf(result, id)?.median?.[key] ?? null;
 
 /**
@@ -26,7 +28,7 @@ const valueOf = (result, id, key) => cellOf(result, id)?.median?.[key] ?? null;
  */
 export function summaryRows(results, cfg) {
   return results.flatMap((result) =>
-    result.scenario.metrics.filter((m) => m.summary).flatMap((metric) => SUBJECTS.map((id, i) => {
+    result.scenario.metrics.filter((m) => m.summary).flatMap((metric) => subjectsIn(result).map((id, i) => {
       const subject = valueOf(result, id, metric.key);
       const values = Object.fromEntries(PEERS.map(([peer]) => [peer, valueOf(result, peer, metric.key)]));
       const ratios = Object.fromEntries(PEERS.map(([peer]) => [peer, ratio(subject, values[peer])]));
@@ -90,8 +92,8 @@ function headerSection(info, cfg, mode, unavailable, seconds) {
       ['Python', info.python ?? 'missing'],
       ['Load', `${info.wrk} (HTTP); C clients built with ${info.gcc} (TCP)`],
       ['Method', `server pinned to core 0, load to core 1 (\`taskset\`); ${cfg.rounds} round(s), servers ` +
-        `interleaved A B C … per round, ${cfg.reuseServers ? 'one server process per scenario (fresh per run for ' +
-        'idle)' : 'a fresh server process per run'}; medians${seconds ? `; the run took ${Math.round(seconds)} s` : ''}`],
+        `interleaved A B C … per round, ${cfg.reuseServers ? 'one server process per mode, shared by ' +
+        'consecutive scenarios of that mode (fresh per run for idle)' : 'a fresh server process per run'}; medians${seconds ? `; the run took ${Math.round(seconds)} s` : ''}`],
       ['wasyncore', `${backends.join('; ')} — same server script, \`WASYNCORE_BACKEND=native\` / \`=net\``],
     ]),
   ].join('\n');
@@ -131,7 +133,7 @@ function summarySection(rows, note) {
 function scenarioSection(result, cfg) {
   const { scenario, cells } = result;
   const primary = scenario.metrics.find((m) => m.summary) ?? scenario.metrics[0];
-  const subjects = SUBJECTS.map((id) => cellOf(result, id));
+  const subjects = subjectsIn(result).map((id) => cellOf(result, id));
   const rows = cells.map((cell) => {
     const mine = subjects.map((s) => (s === cell ? '' : fmtRatio(ratio(s?.median?.[primary.key], cell.median?.[primary.key]))));
     if (!cell.median) return [cell.label, ...scenario.metrics.map(() => '—'), '0', ...subjects.map(() => cell.reason ?? 'failed')];
@@ -141,7 +143,7 @@ function scenarioSection(result, cfg) {
     ...(cell.reason ? [`${cell.label}: ${cell.reason}`] : []),
     ...cell.errors.map((e) => `${cell.label}: ${e.split('\n')[0]}`),
   ]);
-  const ratioHeads = subjects.map((s, i) => `${s?.label ?? SUBJECTS[i]} ÷ this (${primary.label})`);
+  const ratioHeads = subjects.map((s) => `${s.label} ÷ this (${primary.label})`);
   return [
     `### ${titleOf(scenario, cfg)}`,
     '',

@@ -1,7 +1,7 @@
 // Runs a scenario: every server once per round, interleaved (A B C A B C …).
 // The full run starts a fresh server process per run; the quick run keeps each
-// server's process for all rounds of a scenario (unless the scenario needs fresh
-// ones), which saves the start-ups. Collects samples and their medians, and the
+// server's process for all rounds of consecutive scenarios of the same mode (unless
+// a scenario needs fresh ones), which saves the start-ups. Collects samples and their medians, and the
 // server's own CPU time per operation (utime + stime from /proc around the load).
 import fs from 'node:fs';
 import { startServer, SERVERS } from './servers.mjs';
@@ -40,35 +40,50 @@ async function measureWithCpu(scenario, server, cfg) {
   return sample;
 }
 
-/** Server processes for one scenario: fresh per run, or kept across its rounds. */
-class ServerPool {
+/**
+ * Server processes: fresh per run, or (quick run) kept for every scenario of the same
+ * mode (http, echo, chat) until the run moves on to another mode. A scenario marked
+ * `fresh` (idle: memory is measured from a fresh process) always starts its own.
+ */
+export class ServerPool {
   #kept = new Map();
 
-  constructor(scenario, reuse) {
-    this.scenario = scenario;
-    this.reuse = reuse && !scenario.fresh;
+  constructor(reuse) {
+    this.reuse = reuse;
   }
 
-  async acquire(id) {
-    const kept = this.#kept.get(id);
+  #keeps(scenario) {
+    return this.reuse && !scenario.fresh;
+  }
+
+  async acquire(id, scenario) {
+    const key = `${id}/${scenario.mode}`;
+    const kept = this.#keeps(scenario) ? this.#kept.get(key) : null;
     if (kept?.alive()) return kept;
-    const server = await startServer(id, this.scenario.mode);
-    if (this.reuse && !server.unavailable) this.#kept.set(id, server);
+    const server = await startServer(id, scenario.mode);
+    if (this.#keeps(scenario) && !server.unavailable) this.#kept.set(key, server);
     return server;
   }
 
-  async release(server, failed) {
-    if (!this.reuse || failed) await server.stop();
+  async release(server, scenario, failed) {
+    if (!this.#keeps(scenario) || failed) await server.stop();
   }
 
-  async close() {
-    await Promise.all([...this.#kept.values()].map((s) => s.stop()));
+  /** Stops the kept servers of other modes than `mode` (all of them when mode is null). */
+  async keepOnly(mode) {
+    const drop = [...this.#kept].filter(([key]) => !key.endsWith(`/${mode}`));
+    for (const [key] of drop) this.#kept.delete(key);
+    await Promise.all(drop.map(([, s]) => s.stop()));
+  }
+
+  close() {
+    return this.keepOnly(null);
   }
 }
 
 /** One (optionally warmed-up) measurement on server `id`. */
 async function runOnce(scenario, id, cfg, pool) {
-  const server = await pool.acquire(id);
+  const server = await pool.acquire(id, scenario);
   if (server.unavailable) return { unavailable: server.unavailable };
   let failed = true;
   try {
@@ -78,7 +93,7 @@ async function runOnce(scenario, id, cfg, pool) {
     failed = false;
     return { sample };
   } finally {
-    await pool.release(server, failed);
+    await pool.release(server, scenario, failed);
   }
 }
 
@@ -107,11 +122,13 @@ async function runCell(scenario, cell, cfg, pool, tag, log) {
 }
 
 /** Returns { scenario, cells: [{ id, label, status, reason, samples, median, errors }] } (reason: why skipped). */
-export async function runScenario(scenario, cfg, env, log) {
-  const cells = scenario.servers.map((id) => ({
+export async function runScenario(scenario, cfg, env, log, sharedPool = null) {
+  const servers = env.servers ? scenario.servers.filter((id) => env.servers.includes(id)) : scenario.servers;
+  const cells = servers.map((id) => ({
     id, label: SERVERS[id].label(scenario.mode), samples: [], errors: [], reason: skipReason(scenario, id, env),
   }));
-  const pool = new ServerPool(scenario, cfg.reuseServers);
+  const pool = sharedPool ?? new ServerPool(cfg.reuseServers);
+  await pool.keepOnly(scenario.mode);
   try {
     for (let round = 1; round <= cfg.rounds; round++) {
       for (const cell of cells.filter((c) => !c.reason)) {
@@ -119,7 +136,7 @@ export async function runScenario(scenario, cfg, env, log) {
       }
     }
   } finally {
-    await pool.close();
+    if (!sharedPool) await pool.close();
   }
   for (const cell of cells) {
     cell.median = cell.samples.length ? medians(cell.samples) : null;

@@ -43,7 +43,8 @@ function groupsOf(results, cfg) {
           id,
           backend: row.backend,
           value: advantage(row.ratios[id], row.metric.better),
-          missing: row.values[id] != null && row.values[id] <= 0 ? `no ratio (this peer: ${fmt(row.values[id])}, not above 0)` : 'no data',
+          missing: row.subject <= 0 ? `no ratio (${row.backend}: ${fmt(row.subject)}, not above 0)`
+            : row.values[id] != null && row.values[id] <= 0 ? `no ratio (this peer: ${fmt(row.values[id])}, not above 0)` : 'no data',
         })),
       })),
     };
