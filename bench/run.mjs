@@ -80,7 +80,9 @@ function writeOutputs(outDir, data, saveRaw = true) {
   fs.writeFileSync(md, renderMarkdown(data));
   fs.writeFileSync(svg, renderSvg(data));
   const raw = data.results.map(({ scenario, cells }) => ({ id: scenario.id, cells }));
-  if (saveRaw) fs.writeFileSync(path.join(OUT_DIR, `results-${data.mode}.json`), JSON.stringify({ ...data, results: raw }, null, 1));
+  // The raw samples: bench/out/results-MODE.json, or beside the outputs when --out chose a directory.
+  const rawDir = outDir === path.resolve(BENCH_DIR, MODES[data.mode].outDir) ? OUT_DIR : outDir;
+  if (saveRaw) fs.writeFileSync(path.join(rawDir, `results-${data.mode}.json`), JSON.stringify({ ...data, results: raw }, null, 1));
   return [md, svg];
 }
 

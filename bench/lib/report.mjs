@@ -10,7 +10,7 @@ export const PEERS = [
   ['asyncore', 'CPython asyncore / asynchat', 'asyncore'],
   ['asyncio', 'CPython asyncio', 'asyncio'],
 ];
-const ISSUE = { net: 'issue 7', native: 'issue 9' };
+const ISSUE = { native: 'issue 9', net: 'issue 7' };
 const NET = 'wasyncore-net';
 
 export const titleOf = (scenario, cfg) =>
@@ -46,21 +46,24 @@ export function summaryRows(results, cfg) {
 const mark = (ok) => (ok == null ? '·' : ok ? '✅' : '❌');
 const peerName = (peer) => PEERS.find(([id]) => id === peer)[2];
 
-/** The row's targets, each with ✅ / ❌ / · (no data). */
-function targetChecks({ metric, subject, ratios, targets }) {
+/** The row's targets as [{ text, ok }] (ok: true met, false not yet, null no data). */
+function checksOf({ metric, subject, ratios, targets }) {
   const cmp = metric.better === 'higher' ? '≥' : '≤';
   return targets.map((t) => {
-    if (t.max != null) return `${t.text} ${mark(subject == null ? null : subject <= t.max)}`;
+    if (t.max != null) return { text: t.text, ok: subject == null ? null : subject <= t.max };
     const r = ratios[t.peer];
-    const ok = r == null ? null : metric.better === 'higher' ? r >= t.x : r <= t.x;
-    return `${cmp} ${t.x.toFixed(1)}× ${peerName(t.peer)} ${mark(ok)}`;
-  }).join('<br>');
+    return { text: `${cmp} ${t.x.toFixed(1)}× ${peerName(t.peer)}`,
+      ok: r == null ? null : metric.better === 'higher' ? r >= t.x : r <= t.x };
+  });
 }
 
-/** Targets met / checked / total over all summary rows of one backend. */
+/** The row's targets, each with ✅ / ❌ / · (no data). */
+const targetChecks = (row) => checksOf(row).map((c) => `${c.text} ${mark(c.ok)}`).join('<br>');
+
+/** Targets met / missed / total over all summary rows of one backend. */
 export function targetTally(rows, backend) {
-  const checks = rows.filter((r) => r.backend === backend).flatMap((r) => targetChecks(r).split('<br>').filter(Boolean));
-  return { met: checks.filter((c) => c.endsWith('✅')).length, missed: checks.filter((c) => c.endsWith('❌')).length,
+  const checks = rows.filter((r) => r.backend === backend).flatMap(checksOf);
+  return { met: checks.filter((c) => c.ok === true).length, missed: checks.filter((c) => c.ok === false).length,
     total: checks.length };
 }
 
@@ -109,7 +112,8 @@ function summarySection(rows, note) {
   ]);
   const tally = Object.entries(ISSUE).map(([backend, issue]) => {
     const t = targetTally(rows, backend);
-    return `${backend}: ${t.met} of ${t.total} targets met (${issue})${t.total - t.met - t.missed ? `, ${t.total - t.met - t.missed} without data` : ''}`;
+    const nodata = t.total - t.met - t.missed;
+    return `${backend} ${t.met} of ${t.total} (${issue}${nodata ? `; ${nodata} without data` : ''})`;
   });
   return [
     '## Summary: each wasyncore backend ÷ peer',
@@ -121,7 +125,7 @@ function summarySection(rows, note) {
       '· no data, — none set).',
     ...(note ? ['', note] : []),
     '',
-    `Targets met — ${tally.join('; ')}.`,
+    `**Targets met:** ${tally.join(', ')}.`,
     '',
     table(['Scenario', 'Metric', 'Backend', 'Value', ...PEERS.map(([, label]) => `÷ ${label}`), '÷ wasyncore (net)',
       'Targets'], body),
