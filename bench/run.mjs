@@ -98,7 +98,8 @@ function printSummary(data) {
   }
   for (const backend of ['native', 'net']) {
     const t = targetTally(rows, backend);
-    log(`  ${backend} backend: ${t.met} of ${t.total} targets met`);
+    const nodata = t.total - t.met - t.missed;
+    log(`  ${backend} backend: ${t.met} of ${t.total} targets met${nodata ? ` (${nodata} without data)` : ''}`);
   }
 }
 

@@ -17,6 +17,8 @@ export const titleOf = (scenario, cfg) =>
   typeof scenario.title === 'function' ? scenario.title(cfg) : scenario.title;
 
 const cellOf = (result, id) => result.cells.find((c) => c.id === id);
+/** A skipped cell's reason as a table shows it (the full reason goes in the notes). */
+export const shortReason = (cell) => (cell.reason == null ? null : cell.unavailable ? 'unavailable' : cell.reason);
 /** The wasyncore backends that have a cell in this result (all, unless --servers left one out). */
 const subjectsIn = (result) => SUBJECTS.filter((id) => cellOf(result, id));
 const valueOf = (result, id, key) => cellOf(result, id)?.median?.[key] ?? null;
@@ -36,7 +38,7 @@ export function summaryRows(results, cfg) {
       const cell = cellOf(result, id);
       return {
         title: titleOf(result.scenario, cfg), first: i === 0, metric, id, backend: backendOf(id),
-        label: cell?.label ?? id, subject, skipped: cell?.reason ?? null, values, ratios, peers,
+        label: cell?.label ?? id, subject, skipped: cell ? shortReason(cell) : null, values, ratios, peers,
         vsNet: id === NET ? null : ratio(subject, valueOf(result, NET, metric.key)),
         targets: metric.targets?.[backendOf(id)] ?? [],
       };
@@ -81,7 +83,7 @@ function busyWarning(info) {
 }
 
 function headerSection(info, cfg, mode, unavailable, seconds) {
-  const backends = SUBJECTS.map((id) => `${SERVERS[id].label()}: ${unavailable[id] ? `unavailable (${unavailable[id]})` : 'ran'}`);
+  const backends = SUBJECTS.map((id) => `${SERVERS[id].label()}: ${unavailable[id] ? `unavailable — ${unavailable[id]}` : 'ran'}`);
   return [
     '# wasyncore benchmarks',
     '',
@@ -140,7 +142,7 @@ function scenarioSection(result, cfg) {
   const subjects = subjectsIn(result).map((id) => cellOf(result, id));
   const rows = cells.map((cell) => {
     const mine = subjects.map((s) => (s === cell ? '' : fmtRatio(ratio(s?.median?.[primary.key], cell.median?.[primary.key]))));
-    if (!cell.median) return [cell.label, ...scenario.metrics.map(() => '—'), '0', ...subjects.map(() => cell.reason ?? 'failed')];
+    if (!cell.median) return [cell.label, ...scenario.metrics.map(() => '—'), '0', ...subjects.map(() => shortReason(cell) ?? 'failed')];
     return [cell.label, ...scenario.metrics.map((m) => fmt(cell.median[m.key])), String(cell.samples.length), ...mine];
   });
   const notes = cells.flatMap((cell) => [
@@ -174,8 +176,8 @@ function methodSection(cfg) {
 }
 
 export function renderMarkdown({ results, info, cfg, mode, unavailable = {}, seconds }) {
-  const missing = Object.entries(unavailable).map(([id, why]) => `**${SERVERS[id].label()}: ${why}**`);
-  const note = missing.length ? `${missing.join('; ')} — its rows have no numbers.` : null;
+  const missing = Object.entries(unavailable).map(([id, why]) => `**${SERVERS[id].label()} is unavailable here** (${why})`);
+  const note = missing.length ? `${missing.join('; ')}: its rows have no numbers.` : null;
   return [
     headerSection(info, cfg, mode, unavailable, seconds),
     summarySection(summaryRows(results, cfg), note),

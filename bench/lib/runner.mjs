@@ -109,6 +109,7 @@ async function runCell(scenario, cell, cfg, pool, tag, log) {
     const { sample, unavailable } = await runOnce(scenario, cell.id, cfg, pool);
     if (unavailable) {
       cell.reason = unavailable;
+      cell.unavailable = true;
       log(`${tag} skipped (${unavailable})`);
       return;
     }
@@ -121,12 +122,17 @@ async function runCell(scenario, cell, cfg, pool, tag, log) {
   }
 }
 
-/** Returns { scenario, cells: [{ id, label, status, reason, samples, median, errors }] } (reason: why skipped). */
+/**
+ * Returns { scenario, cells: [{ id, label, status, reason, unavailable, samples, median, errors }] }
+ * (reason: why skipped; unavailable: the server cannot run on this machine, e.g. no native addon).
+ */
 export async function runScenario(scenario, cfg, env, log, sharedPool = null) {
   const servers = env.servers ? scenario.servers.filter((id) => env.servers.includes(id)) : scenario.servers;
-  const cells = servers.map((id) => ({
-    id, label: SERVERS[id].label(scenario.mode), samples: [], errors: [], reason: skipReason(scenario, id, env),
-  }));
+  const cells = servers.map((id) => {
+    const reason = skipReason(scenario, id, env);
+    return { id, label: SERVERS[id].label(scenario.mode), samples: [], errors: [], reason,
+      unavailable: reason !== null && reason === env.unavailable?.[id] };
+  });
   const pool = sharedPool ?? new ServerPool(cfg.reuseServers);
   await pool.keepOnly(scenario.mode);
   try {

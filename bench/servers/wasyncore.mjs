@@ -128,7 +128,7 @@ function listen(Listener, api) {
     server = new Listener();
   } catch (err) {
     const why = /native backend is not available here: (.*)/s.exec(String(err?.message ?? err));
-    if (wanted === 'native' && why) unavailable(`native backend not available (${why[1].split('\n')[0]})`);
+    if (wanted === 'native' && why) unavailable(`native backend: ${why[1].split('\n')[0]}`);
     throw err;
   }
   const backend = backendOf(api, server.socket);
