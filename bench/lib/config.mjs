@@ -14,13 +14,14 @@ export const MODES = {
   quick: {
     rounds: 3, wrkSeconds: 1, warmupSeconds: 0, echoSeconds: 0.3, echoWarmup: 0.1,
     bulkBytes: 64 * MiB, bulkCapSeconds: 15, chatSeconds: 0.3,
-    idleConns: 1000, idleSeconds: 0.2, idleConnectCap: 10, outDir: 'out/quick',
-    reuseServers: true, // one process per server for all rounds of a scenario
+    idleConns: 1000, idleSeconds: 0.1, idleConnectCap: 10, outDir: 'out/quick',
+    reuseServers: true, // one process per server for all rounds of consecutive scenarios of one mode
   },
-  // The published numbers (bench/RESULTS.md, bench/results.svg): under 15 minutes.
+  // The published numbers (bench/RESULTS.md, bench/results.svg): under 15 minutes with six
+  // servers (two wasyncore backends and four peers), a fresh process per run.
   full: {
-    rounds: 3, wrkSeconds: 4, warmupSeconds: 1, echoSeconds: 3, echoWarmup: 1,
-    bulkBytes: 1024 * MiB, bulkCapSeconds: 10, chatSeconds: 3,
+    rounds: 3, wrkSeconds: 3, warmupSeconds: 1, echoSeconds: 2, echoWarmup: 1,
+    bulkBytes: 1024 * MiB, bulkCapSeconds: 10, chatSeconds: 2,
     idleConns: 10_000, idleSeconds: 1, idleConnectCap: 30, outDir: '.',
   },
 };

@@ -107,6 +107,7 @@ function idleSample(base, loaded, ready, before, after) {
     rtt_base_us: base.p50_us,
     rtt_idle_us: loaded.p50_us,
     pass_cost_us: loaded.p50_us - base.p50_us,
+    pass_ns_per_conn: ((loaded.p50_us - base.p50_us) * 1000) / ready.conns,
     conns: ready.conns,
     connect_s: ready.seconds,
   };

@@ -1,47 +1,72 @@
-// bench/RESULTS.md: machine header, a summary of ratios with the issue's
-// targets, and one table per scenario.
-import { SUBJECT } from './servers.mjs';
+// bench/RESULTS.md: machine header, a summary of ratios per wasyncore backend with
+// each backend's targets (net: issue 7, native: issue 9), and one table per scenario.
+import { backendOf, SERVERS, SUBJECTS } from './servers.mjs';
 import { fmt, fmtRatio, ratio } from './stats.mjs';
 
+/** [id, column label, short name in target checks] */
 export const PEERS = [
-  ['node-net', 'Node net'],
-  ['node-http', 'Node http'],
-  ['asyncore', 'CPython asyncore / asynchat'],
-  ['asyncio', 'CPython asyncio'],
+  ['node-net', 'Node net', 'Node net'],
+  ['node-http', 'Node http', 'Node http'],
+  ['asyncore', 'CPython asyncore / asynchat', 'asyncore'],
+  ['asyncio', 'CPython asyncio', 'asyncio'],
 ];
+const ISSUE = { native: 'issue 9', net: 'issue 7' };
+const NET = 'wasyncore-net';
 
 export const titleOf = (scenario, cfg) =>
   typeof scenario.title === 'function' ? scenario.title(cfg) : scenario.title;
 
 const cellOf = (result, id) => result.cells.find((c) => c.id === id);
+/** A skipped cell's reason as a table shows it (the full reason goes in the notes). */
+export const shortReason = (cell) => (cell.reason == null ? null : cell.unavailable ? 'unavailable' : cell.reason);
+/** The wasyncore backends that have a cell in this result (all, unless --servers left one out). */
+const subjectsIn = (result) => SUBJECTS.filter((id) => cellOf(result, id));
 const valueOf = (result, id, key) => cellOf(result, id)?.median?.[key] ?? null;
 
-/** The summary rows: one per scenario metric marked `summary`. */
+/**
+ * The summary rows: one per scenario metric marked `summary` and wasyncore backend, with
+ * the backend's value, its ratio to each peer (and, for native, to the net backend) and
+ * its targets.
+ */
 export function summaryRows(results, cfg) {
   return results.flatMap((result) =>
-    result.scenario.metrics.filter((m) => m.summary).map((metric) => {
-      const subject = valueOf(result, SUBJECT, metric.key);
-      const values = Object.fromEntries(PEERS.map(([id]) => [id, valueOf(result, id, metric.key)]));
-      const ratios = Object.fromEntries(PEERS.map(([id]) => [id, ratio(subject, values[id])]));
-      const peers = Object.fromEntries(PEERS.map(([id]) => [id, cellOf(result, id)?.label ?? null]));
-      const skipped = cellOf(result, SUBJECT)?.reason?.replace(/^wasyncore: /, '') ?? null;
-      return { title: titleOf(result.scenario, cfg), metric, subject, skipped, values, ratios, peers };
-    }));
+    result.scenario.metrics.filter((m) => m.summary).flatMap((metric) => subjectsIn(result).map((id, i) => {
+      const subject = valueOf(result, id, metric.key);
+      const values = Object.fromEntries(PEERS.map(([peer]) => [peer, valueOf(result, peer, metric.key)]));
+      const ratios = Object.fromEntries(PEERS.map(([peer]) => [peer, ratio(subject, values[peer])]));
+      const peers = Object.fromEntries(PEERS.map(([peer]) => [peer, cellOf(result, peer)?.label ?? null]));
+      const cell = cellOf(result, id);
+      return {
+        title: titleOf(result.scenario, cfg), first: i === 0, metric, id, backend: backendOf(id),
+        label: cell?.label ?? id, subject, skipped: cell ? shortReason(cell) : null, values, ratios, peers,
+        vsNet: id === NET ? null : ratio(subject, valueOf(result, NET, metric.key)),
+        targets: metric.targets?.[backendOf(id)] ?? [],
+      };
+    })));
 }
 
-function targetChecks({ metric, subject, ratios }) {
-  const mark = (ok) => (ok == null ? '·' : ok ? '✅' : '❌');
+const mark = (ok) => (ok == null ? '·' : ok ? '✅' : '❌');
+const peerName = (peer) => PEERS.find(([id]) => id === peer)[2];
+
+/** The row's targets as [{ text, ok }] (ok: true met, false not yet, null no data). */
+function checksOf({ metric, subject, ratios, targets }) {
   const cmp = metric.better === 'higher' ? '≥' : '≤';
-  const checks = Object.entries(metric.targets ?? {}).map(([peer, t]) => {
-    const r = ratios[peer];
-    const ok = r == null ? null : metric.better === 'higher' ? r >= t : r <= t;
-    return `${cmp} ${t.toFixed(1)}× ${PEERS.find(([id]) => id === peer)[1]} ${mark(ok)}`;
+  return targets.map((t) => {
+    if (t.max != null) return { text: t.text, ok: subject == null ? null : subject <= t.max };
+    const r = ratios[t.peer];
+    return { text: `${cmp} ${t.x.toFixed(1)}× ${peerName(t.peer)}`,
+      ok: r == null ? null : metric.better === 'higher' ? r >= t.x : r <= t.x };
   });
-  if (metric.absolute?.max != null) {
-    const ok = subject == null ? null : subject <= metric.absolute.max;
-    checks.push(`${metric.absolute.text} ${mark(ok)}`);
-  }
-  return checks.join('<br>') || '';
+}
+
+/** The row's targets, each with ✅ / ❌ / · (no data). */
+const targetChecks = (row) => checksOf(row).map((c) => `${c.text} ${mark(c.ok)}`).join('<br>');
+
+/** Targets met / missed / total over all summary rows of one backend. */
+export function targetTally(rows, backend) {
+  const checks = rows.filter((r) => r.backend === backend).flatMap(checksOf);
+  return { met: checks.filter((c) => c.ok === true).length, missed: checks.filter((c) => c.ok === false).length,
+    total: checks.length };
 }
 
 function table(header, rows) {
@@ -57,7 +82,8 @@ function busyWarning(info) {
     'rerun on an idle machine before drawing conclusions.', ''];
 }
 
-function headerSection(info, cfg, mode) {
+function headerSection(info, cfg, mode, unavailable, seconds) {
+  const backends = SUBJECTS.map((id) => `${SERVERS[id].label()}: ${unavailable[id] ? `unavailable — ${unavailable[id]}` : 'ran'}`);
   return [
     '# wasyncore benchmarks',
     '',
@@ -71,48 +97,63 @@ function headerSection(info, cfg, mode) {
       ['Python', info.python ?? 'missing'],
       ['Load', `${info.wrk} (HTTP); C clients built with ${info.gcc} (TCP)`],
       ['Method', `server pinned to core 0, load to core 1 (\`taskset\`); ${cfg.rounds} round(s), servers ` +
-        `interleaved A B C … per round, ${cfg.reuseServers ? 'one server process per scenario (fresh per run for ' +
-        'idle)' : 'a fresh server process per run'}; medians`],
+        `interleaved A B C … per round, ${cfg.reuseServers ? 'one server process per mode, shared by ' +
+        'consecutive scenarios of that mode (fresh per run for idle)' : 'a fresh server process per run'}; medians${seconds ? `; the run took ${Math.round(seconds)} s` : ''}`],
+      ['wasyncore', `${backends.join('; ')} — same server script, \`WASYNCORE_BACKEND=native\` / \`=net\``],
     ]),
   ].join('\n');
 }
 
-function summarySection(rows, subjectNote) {
+function summarySection(rows, note) {
   const body = rows.map((row) => [
-    row.title, row.metric.label + (row.metric.better === 'lower' ? ' (lower is better)' : ''),
-    row.subject == null && row.skipped ? row.skipped : fmt(row.subject),
-    ...PEERS.map(([id]) => (row.peers[id] ? fmtRatio(row.ratios[id]) : '')), targetChecks(row),
+    row.first ? row.title : '', row.first ? row.metric.label + (row.metric.better === 'lower' ? ' (lower is better)' : '') : '',
+    row.label, row.subject == null && row.skipped ? row.skipped : fmt(row.subject),
+    ...PEERS.map(([id]) => (row.peers[id] ? fmtRatio(row.ratios[id]) : '')),
+    row.id === NET ? '' : fmtRatio(row.vsNet),
+    targetChecks(row) || '—',
   ]);
+  const tally = Object.entries(ISSUE).map(([backend, issue]) => {
+    const t = targetTally(rows, backend);
+    const nodata = t.total - t.met - t.missed;
+    return `${backend} ${t.met} of ${t.total} (${issue}${nodata ? `; ${nodata} without data` : ''})`;
+  });
   return [
-    '## Summary: wasyncore ÷ peer',
+    '## Summary: each wasyncore backend ÷ peer',
     '',
-    subjectNote ?? 'Each ratio is wasyncore\'s median divided by the peer\'s, from the same run. Targets are ' +
-      'issue 7\'s for the portable `node:net` backend (✅ met, ❌ not yet, · no data).',
+    'Two rows per scenario metric, one per syscall backend: **native** (the epoll addon, the default where it ' +
+      'builds) and **net** (portable, over `node:net`). Each ratio is that backend\'s median divided by the ' +
+      'peer\'s, from the same run (for lower-is-better metrics a ratio below 1× means wasyncore is ahead). ' +
+      'Targets: the net backend is held to issue 7\'s, the native backend to issue 9\'s (✅ met, ❌ not yet, ' +
+      '· no data, — none set).',
+    ...(note ? ['', note] : []),
     '',
-    table(['Scenario', 'Metric', 'wasyncore', ...PEERS.map(([, label]) => `÷ ${label}`), 'Targets'], body),
+    `**Targets met:** ${tally.join(', ')}.`,
     '',
-    '![wasyncore relative to each peer](results.svg)',
+    table(['Scenario', 'Metric', 'Backend', 'Value', ...PEERS.map(([, label]) => `÷ ${label}`), '÷ wasyncore (net)',
+      'Targets'], body),
+    '',
+    '![each wasyncore backend relative to each peer](results.svg)',
   ].join('\n');
 }
 
 function scenarioSection(result, cfg) {
   const { scenario, cells } = result;
   const primary = scenario.metrics.find((m) => m.summary) ?? scenario.metrics[0];
-  const subject = valueOf(result, SUBJECT, primary.key);
+  const subjects = subjectsIn(result).map((id) => cellOf(result, id));
   const rows = cells.map((cell) => {
-    if (!cell.median) return [cell.label, ...scenario.metrics.map(() => '—'), '0', cell.reason ?? 'failed'];
-    const values = scenario.metrics.map((m) => fmt(cell.median[m.key]));
-    const r = cell.id === SUBJECT ? '' : fmtRatio(ratio(subject, cell.median[primary.key]));
-    return [cell.label, ...values, String(cell.samples.length), r];
+    const mine = subjects.map((s) => (s === cell ? '' : fmtRatio(ratio(s?.median?.[primary.key], cell.median?.[primary.key]))));
+    if (!cell.median) return [cell.label, ...scenario.metrics.map(() => '—'), '0', ...subjects.map(() => shortReason(cell) ?? 'failed')];
+    return [cell.label, ...scenario.metrics.map((m) => fmt(cell.median[m.key])), String(cell.samples.length), ...mine];
   });
   const notes = cells.flatMap((cell) => [
-    ...(cell.reason ? [`${cell.reason}`] : []),
+    ...(cell.reason ? [`${cell.label}: ${cell.reason}`] : []),
     ...cell.errors.map((e) => `${cell.label}: ${e.split('\n')[0]}`),
   ]);
+  const ratioHeads = subjects.map((s) => `${s.label} ÷ this (${primary.label})`);
   return [
     `### ${titleOf(scenario, cfg)}`,
     '',
-    table(['Server', ...scenario.metrics.map((m) => m.label), 'runs', `wasyncore ÷ this (${primary.label})`], rows),
+    table(['Server', ...scenario.metrics.map((m) => m.label), 'runs', ...ratioHeads], rows),
     ...(notes.length ? ['', ...notes.map((n) => `- ${n}`)] : []),
   ].join('\n');
 }
@@ -127,14 +168,18 @@ function methodSection(cfg) {
       `Bulk: ${cfg.bulkBytes / 2 ** 20} MiB with at most 4 MiB in flight, stopped after ${cfg.bulkCapSeconds} s. ` +
       `Idle: up to ${cfg.idleConns.toLocaleString('en-US')} connections (opening stops after ${cfg.idleConnectCap} s), ` +
       'each after one 1-byte echo; "added pass µs" is the median round trip of one active connection with them ' +
-      `open minus without. Chat: line echo for ${cfg.chatSeconds} s. Details: bench/README.md.`,
+      `open minus without. Chat: line echo for ${cfg.chatSeconds} s. "server CPU" is the server process's user + ` +
+      'system time (from /proc) over the measurement divided by the operations it served: less sensitive than ' +
+      'throughput to other work on the machine. The two wasyncore rows run the same server script ' +
+      '(bench/servers/wasyncore.mjs) with `WASYNCORE_BACKEND=native` and `=net`. Details: bench/README.md.',
   ].join('\n');
 }
 
-export function renderMarkdown({ results, info, cfg, mode, subjectMissing }) {
-  const note = subjectMissing ? `**wasyncore: ${subjectMissing}** — only the peers ran; no ratios yet.` : null;
+export function renderMarkdown({ results, info, cfg, mode, unavailable = {}, seconds }) {
+  const missing = Object.entries(unavailable).map(([id, why]) => `**${SERVERS[id].label()} is unavailable here** (${why})`);
+  const note = missing.length ? `${missing.join('; ')}: its rows have no numbers.` : null;
   return [
-    headerSection(info, cfg, mode),
+    headerSection(info, cfg, mode, unavailable, seconds),
     summarySection(summaryRows(results, cfg), note),
     '## Results',
     ...results.map((r) => scenarioSection(r, cfg)),

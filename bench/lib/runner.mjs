@@ -1,56 +1,99 @@
 // Runs a scenario: every server once per round, interleaved (A B C A B C …).
 // The full run starts a fresh server process per run; the quick run keeps each
-// server's process for all rounds of a scenario (unless the scenario needs fresh
-// ones), which saves the start-ups. Collects samples and their medians.
-import { startServer, SERVERS, SUBJECT } from './servers.mjs';
+// server's process for all rounds of consecutive scenarios of the same mode (unless
+// a scenario needs fresh ones), which saves the start-ups. Collects samples and their medians, and the
+// server's own CPU time per operation (utime + stime from /proc around the load).
+import fs from 'node:fs';
+import { startServer, SERVERS } from './servers.mjs';
 import { medians } from './stats.mjs';
 
 /** Why a whole cell is skipped before it starts, or null. */
 function skipReason(scenario, id, env) {
   if (scenario.needs === 'wrk' && !env.wrk) return 'skipped: wrk missing';
-  if (id === SUBJECT && env.subjectMissing) return `wasyncore: ${env.subjectMissing}`;
-  return null;
+  return env.unavailable?.[id] ?? null;
 }
 
-/** Server processes for one scenario: fresh per run, or kept across its rounds. */
-class ServerPool {
+/** CPU seconds (user + system) process `pid` has used, from /proc/PID/stat; null if unreadable. */
+function cpuSeconds(pid) {
+  try {
+    const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in USER_HZ (100) ticks
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * scenario.measure, plus the server's CPU µs per operation: its CPU share over the
+ * measurement divided by the rate (warm-ups inside the client count on both sides).
+ */
+async function measureWithCpu(scenario, server, cfg) {
+  const cpu0 = cpuSeconds(server.pid);
+  const t0 = process.hrtime.bigint();
+  const sample = await scenario.measure(server, cfg);
+  const wall = Number(process.hrtime.bigint() - t0) / 1e9;
+  const cpu1 = cpuSeconds(server.pid);
+  if (scenario.cpu) {
+    const rate = sample[scenario.cpu.per];
+    sample.cpu_us = cpu0 == null || cpu1 == null || !(rate > 0) ? null : ((cpu1 - cpu0) / wall / rate) * 1e6;
+  }
+  return sample;
+}
+
+/**
+ * Server processes: fresh per run, or (quick run) kept for every scenario of the same
+ * mode (http, echo, chat) until the run moves on to another mode. A scenario marked
+ * `fresh` (idle: memory is measured from a fresh process) always starts its own.
+ */
+export class ServerPool {
   #kept = new Map();
 
-  constructor(scenario, reuse) {
-    this.scenario = scenario;
-    this.reuse = reuse && !scenario.fresh;
+  constructor(reuse) {
+    this.reuse = reuse;
   }
 
-  async acquire(id) {
-    const kept = this.#kept.get(id);
+  #keeps(scenario) {
+    return this.reuse && !scenario.fresh;
+  }
+
+  async acquire(id, scenario) {
+    const key = `${id}/${scenario.mode}`;
+    const kept = this.#keeps(scenario) ? this.#kept.get(key) : null;
     if (kept?.alive()) return kept;
-    const server = await startServer(id, this.scenario.mode);
-    if (this.reuse && !server.unavailable) this.#kept.set(id, server);
+    const server = await startServer(id, scenario.mode);
+    if (this.#keeps(scenario) && !server.unavailable) this.#kept.set(key, server);
     return server;
   }
 
-  async release(server, failed) {
-    if (!this.reuse || failed) await server.stop();
+  async release(server, scenario, failed) {
+    if (!this.#keeps(scenario) || failed) await server.stop();
   }
 
-  async close() {
-    await Promise.all([...this.#kept.values()].map((s) => s.stop()));
+  /** Stops the kept servers of other modes than `mode` (all of them when mode is null). */
+  async keepOnly(mode) {
+    const drop = [...this.#kept].filter(([key]) => !key.endsWith(`/${mode}`));
+    for (const [key] of drop) this.#kept.delete(key);
+    await Promise.all(drop.map(([, s]) => s.stop()));
+  }
+
+  close() {
+    return this.keepOnly(null);
   }
 }
 
 /** One (optionally warmed-up) measurement on server `id`. */
 async function runOnce(scenario, id, cfg, pool) {
-  const server = await pool.acquire(id);
+  const server = await pool.acquire(id, scenario);
   if (server.unavailable) return { unavailable: server.unavailable };
   let failed = true;
   try {
     if (scenario.warmup && cfg.warmupSeconds > 0) await scenario.warmup(server, cfg);
-    const sample = await scenario.measure(server, cfg);
+    const sample = await measureWithCpu(scenario, server, cfg);
     if (!server.alive()) throw new Error(`server died during the run\n${server.stderr().trim()}`);
     failed = false;
     return { sample };
   } finally {
-    await pool.release(server, failed);
+    await pool.release(server, scenario, failed);
   }
 }
 
@@ -65,7 +108,8 @@ async function runCell(scenario, cell, cfg, pool, tag, log) {
   try {
     const { sample, unavailable } = await runOnce(scenario, cell.id, cfg, pool);
     if (unavailable) {
-      cell.reason = `${cell.label}: ${unavailable}`;
+      cell.reason = unavailable;
+      cell.unavailable = true;
       log(`${tag} skipped (${unavailable})`);
       return;
     }
@@ -78,20 +122,27 @@ async function runCell(scenario, cell, cfg, pool, tag, log) {
   }
 }
 
-/** Returns { scenario, cells: [{ id, label, status, reason, samples, median, errors }] }. */
-export async function runScenario(scenario, cfg, env, log) {
-  const cells = scenario.servers.map((id) => ({
-    id, label: SERVERS[id].label(scenario.mode), samples: [], errors: [], reason: skipReason(scenario, id, env),
-  }));
-  const pool = new ServerPool(scenario, cfg.reuseServers);
+/**
+ * Returns { scenario, cells: [{ id, label, status, reason, unavailable, samples, median, errors }] }
+ * (reason: why skipped; unavailable: the server cannot run on this machine, e.g. no native addon).
+ */
+export async function runScenario(scenario, cfg, env, log, sharedPool = null) {
+  const servers = env.servers ? scenario.servers.filter((id) => env.servers.includes(id)) : scenario.servers;
+  const cells = servers.map((id) => {
+    const reason = skipReason(scenario, id, env);
+    return { id, label: SERVERS[id].label(scenario.mode), samples: [], errors: [], reason,
+      unavailable: reason !== null && reason === env.unavailable?.[id] };
+  });
+  const pool = sharedPool ?? new ServerPool(cfg.reuseServers);
+  await pool.keepOnly(scenario.mode);
   try {
     for (let round = 1; round <= cfg.rounds; round++) {
       for (const cell of cells.filter((c) => !c.reason)) {
-        await runCell(scenario, cell, cfg, pool, `  round ${round}/${cfg.rounds} ${cell.label.padEnd(18)}`, log);
+        await runCell(scenario, cell, cfg, pool, `  round ${round}/${cfg.rounds} ${cell.label.padEnd(19)}`, log);
       }
     }
   } finally {
-    await pool.close();
+    if (!sharedPool) await pool.close();
   }
   for (const cell of cells) {
     cell.median = cell.samples.length ? medians(cell.samples) : null;

@@ -1,5 +1,6 @@
-// The servers under test: wasyncore and its peers, one process each, pinned to
-// the server core. A server prints its port (or "UNAVAILABLE reason") first.
+// The servers under test: wasyncore on each backend, and its peers, one process each,
+// pinned to the server core. A server prints its port (or "UNAVAILABLE reason") first.
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { BENCH_DIR, LOG_DIR, WASYNCORE_ENTRY } from './paths.mjs';
@@ -11,13 +12,19 @@ const STARTUP_MS = 15_000;
 const script = (name) => path.join(BENCH_DIR, 'servers', name);
 const python = (name, mode) => ['python3', '-W', 'ignore::DeprecationWarning', script(name), mode];
 
-/** id → how to start it. `peer` groups the report's ratio columns. */
+/** A wasyncore server on one syscall backend (the script honours WASYNCORE_BACKEND). */
+const wasyncore = (backend) => ({
+  label: () => `wasyncore (${backend})`,
+  argv: (mode) => ['node', script('wasyncore.mjs'), mode],
+  env: { WASYNCORE_BACKEND: backend },
+  stats: true,
+  backend,
+});
+
+/** id → how to start it. */
 export const SERVERS = {
-  wasyncore: {
-    label: () => 'wasyncore',
-    argv: (mode) => ['node', script('wasyncore.mjs'), mode],
-    stats: true,
-  },
+  'wasyncore-native': wasyncore('native'),
+  'wasyncore-net': wasyncore('net'),
   'node-net': {
     label: () => 'Node net (raw)',
     argv: (mode) => ['node', script('node_net.mjs'), mode],
@@ -36,11 +43,31 @@ export const SERVERS = {
   },
 };
 
-export const SUBJECT = 'wasyncore';
+/** The subjects (wasyncore's backends), in report order; every other server is a peer. */
+export const SUBJECTS = ['wasyncore-native', 'wasyncore-net'];
+export const backendOf = (id) => SERVERS[id].backend;
 
 /** Why wasyncore cannot run at all, or null. */
 export function wasyncoreMissing() {
   return fs.existsSync(WASYNCORE_ENTRY) ? null : 'not built';
+}
+
+/**
+ * Why each subject cannot run here ({ id: reason }; absent = it can): the server script's
+ * own check, so "native" means the addon really loads in a server process.
+ */
+export function subjectsUnavailable() {
+  const missing = wasyncoreMissing();
+  return Object.fromEntries(SUBJECTS.flatMap((id) => {
+    if (missing) return [[id, missing]];
+    const r = spawnSync('node', [script('wasyncore.mjs'), 'check'], {
+      encoding: 'utf8', timeout: STARTUP_MS, env: { ...process.env, ...SERVERS[id].env },
+    });
+    const first = (r.stdout ?? '').split('\n')[0];
+    if (first === `OK ${backendOf(id)}`) return [];
+    if (first.startsWith('UNAVAILABLE ')) return [[id, first.slice('UNAVAILABLE '.length)]];
+    return [[id, `check failed: ${(first || r.stderr || String(r.error ?? `exit ${r.status}`)).trim().split('\n').at(-1)}`]];
+  }));
 }
 
 /**
@@ -50,7 +77,7 @@ export function wasyncoreMissing() {
 export async function startServer(id, mode) {
   const def = SERVERS[id];
   fs.mkdirSync(LOG_DIR, { recursive: true });
-  const child = spawnPinned(SERVER_CORE, def.argv(mode), { log: path.join(LOG_DIR, `${id}-${mode}.log`) });
+  const child = spawnPinned(SERVER_CORE, def.argv(mode), { log: path.join(LOG_DIR, `${id}-${mode}.log`), env: def.env });
   const first = await child.lines.next(STARTUP_MS);
   if (first?.startsWith('UNAVAILABLE ')) {
     await stop(child);

@@ -61,10 +61,12 @@ export function unavailable(reason) {
   process.exit(0);
 }
 
-export function modeFromArgv() {
+/** The mode argument: http, echo, chat, or one of `extra`. */
+export function modeFromArgv(extra = []) {
   const mode = process.argv[2];
-  if (!['http', 'echo', 'chat'].includes(mode)) {
-    process.stderr.write(`usage: ${process.argv[1]} http|echo|chat\n`);
+  const modes = ['http', 'echo', 'chat', ...extra];
+  if (!modes.includes(mode)) {
+    process.stderr.write(`usage: ${process.argv[1]} ${modes.join('|')}\n`);
     process.exit(2);
   }
   return mode;

@@ -1,6 +1,9 @@
 // wasyncore servers, written against the public API (SPEC.md), imported from the
-// compiled package. usage: node wasyncore.mjs http|echo|chat
-// Prints its port, then serves. SIGUSR2 prints "STATS <loopStats() as JSON>".
+// compiled package. usage: [WASYNCORE_BACKEND=native|net] node wasyncore.mjs http|echo|chat|check
+// Prints its port, then serves ("check": prints "OK <backend>" and exits). SIGUSR2 prints
+// "STATS <loopStats() as JSON, plus the backend>". When WASYNCORE_BACKEND names a backend
+// this machine cannot load, prints "UNAVAILABLE <why>"; a socket on another backend than the
+// one asked for is an error (the numbers would be labelled wrong).
 import { existsSync } from 'node:fs';
 import { announcePort, modeFromArgv, RequestCounter, responses, unavailable } from './common.mjs';
 
@@ -107,18 +110,43 @@ function listenerClass(api, Handler) {
   };
 }
 
-function reportStatsOnSignal(api) {
+function reportStatsOnSignal(api, backend) {
   const toNumber = (_key, value) => (typeof value === 'bigint' ? Number(value) : value);
   process.on('SIGUSR2', () => {
-    const stats = typeof api.loopStats === 'function' ? api.loopStats() : null;
+    const stats = typeof api.loopStats === 'function' ? { ...api.loopStats(), backend } : null;
     process.stdout.write(`STATS ${JSON.stringify(stats, toNumber)}\n`);
   });
 }
 
-const mode = modeFromArgv();
+const backendOf = (api, sock) => (api.NativeSocket && sock instanceof api.NativeSocket ? 'native' : 'net');
+
+/** The listener, on the backend WASYNCORE_BACKEND asks for (or UNAVAILABLE when it cannot load here). */
+function listen(Listener, api) {
+  const wanted = process.env.WASYNCORE_BACKEND || null;
+  let server;
+  try {
+    server = new Listener();
+  } catch (err) {
+    const why = /native backend is not available here: (.*)/s.exec(String(err?.message ?? err));
+    if (wanted === 'native' && why) unavailable(`native backend: ${why[1].split('\n')[0]}`);
+    throw err;
+  }
+  const backend = backendOf(api, server.socket);
+  if (wanted && backend !== wanted) {
+    process.stderr.write(`WASYNCORE_BACKEND=${wanted} but the listening socket is a ${backend} one\n`);
+    process.exit(1);
+  }
+  return { server, backend };
+}
+
+const mode = modeFromArgv(['check']);
 const api = await loadApi(mode);
-const Listener = listenerClass(api, handlerClass(api, mode));
-const server = new Listener();
-reportStatsOnSignal(api);
+const Listener = listenerClass(api, handlerClass(api, mode === 'check' ? 'echo' : mode));
+const { server, backend } = listen(Listener, api);
+if (mode === 'check') {
+  process.stdout.write(`OK ${backend}\n`);
+  process.exit(0);
+}
+reportStatsOnSignal(api, backend);
 announcePort(server.socket.getsockname()[1]);
 await api.loop({ timeout: 30 });
