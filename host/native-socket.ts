@@ -27,6 +27,7 @@ const NEG_EINPROGRESS = -errnoOf("EINPROGRESS");
 // reads it once in the kernel, and send(2) consumed it), so recv() and pendingError() see it too.
 const LOST = new Set(["ECONNRESET", "ECONNABORTED", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "ENETDOWN", "EHOSTDOWN"]);
 const INT_MAX = 2 ** 31 - 1;
+const DIRECT_MIN = 16384; // send() of at least this many bytes on an empty output queue goes to the kernel at once
 
 let A: Addon; // set when the first native socket is made
 
@@ -232,9 +233,21 @@ export class NativeSocket extends Socket {
     if (data.length === 0) return 0;
     const e = s.engine;
     // asyncore: bounded by the send window (per channel per pass), so sendWindow means the same on both backends
-    const room = e.field(s.token, FIELD.window) - e.field(s.token, FIELD.outLen) - s.sent;
+    const queued = e.field(s.token, FIELD.outLen);
+    const room = e.field(s.token, FIELD.window) - queued - s.sent;
     if (room <= 0) throw new SocketError("EAGAIN", "send(): the channel's send window is full for this pass");
     const len = Math.min(data.length, room);
+    // asyncore: small sends on a healthy connection are queued in the core and written once per
+    // channel at the end of the pass (as on the net backend): one send(2) per pass, not one per
+    // call — AsyncChat pushes a message per line. The kernel's errors and EAGAIN still come from
+    // send(2) itself (those paths below); a large send on an empty queue goes to the kernel now.
+    if ((data.length < DIRECT_MIN || queued > 0) && flags === 0 && s.state === "connected" && !s.blocked &&
+        s.error === null && !s.hup && !this.#shutWr) {
+      const n = e.pushOut(s.token, len === data.length ? data : data.subarray(0, len));
+      if (n === 0) throw new SocketError("EAGAIN", "send(): no core memory for output (memory cap)");
+      if (!s.dirty) { s.dirty = true; markDirty(this); }
+      return n;
+    }
     // While connecting, the kernel says EAGAIN, or takes the bytes once it has connected.
     const n = A.send(s.fd, data, 0, len, flags);
     if (n < 0) {
@@ -245,7 +258,7 @@ export class NativeSocket extends Socket {
     }
     if (s.state === "connecting") s.opened(); // handleConnect() still comes from the loop
     if (n < len) s.block(); // the kernel's buffer is full now
-    if (s.sent === 0) markDirty(this); // the window reopens at the end of this pass (flush())
+    if (!s.dirty) { s.dirty = true; markDirty(this); } // the window reopens at the end of this pass (flush())
     s.addSent(n);
     return n;
   }
@@ -273,8 +286,10 @@ export class NativeSocket extends Socket {
 
   /** End of pass: reopens the send window and writes output the core holds (send() itself does not queue there). */
   override flush(): void {
-    this.#s.endPass();
-    this.#s.flushCore();
+    const s = this.#s;
+    s.dirty = false;
+    s.endPass();
+    s.flushCore();
   }
 
   /** Sets this channel's send window and input pause bound (bytes); reading resumes if now below the bound. */
@@ -286,7 +301,9 @@ export class NativeSocket extends Socket {
   /** Python: socket.shutdown(how) */
   shutdown(how: number): void {
     const s = this.#open("shutdown()");
-    const rc = A.shutdown(s.fd, checkInt(how, "shutdown(): how", 0, 2));
+    checkInt(how, "shutdown(): how", 0, 2);
+    if (how !== A.constants.SHUT_RD && s.state === "connected" && s.error === null) s.flushCore(true); // queued bytes go first
+    const rc = A.shutdown(s.fd, how);
     if (rc < 0) throw fail(rc, "shutdown()");
     if (how !== A.constants.SHUT_RD) this.#shutWr = true;
   }
@@ -295,7 +312,7 @@ export class NativeSocket extends Socket {
   override close(): void {
     const s = this.#s;
     if (s.state === "closed") return;
-    if (s.state === "connected" && s.error === null) s.flushCore();
+    if (s.state === "connected" && s.error === null) s.flushCore(true);
     s.close();
     super.close();
   }

@@ -49,6 +49,8 @@ export class NativeStream implements EpollTarget {
   resolving = false;
   /** Bytes send() handed the kernel this pass (the send window's in-flight count). */
   sent = 0;
+  /** Queued for the end-of-pass flush (markDirty) and not flushed yet. */
+  dirty = false;
 
   constructor(readonly a: Addon, readonly fd: number, readonly token: number) {
     this.interest = new Interest(fd);
@@ -150,6 +152,7 @@ export class NativeStream implements EpollTarget {
     if (!this.blocked) return;
     this.blocked = false;
     this.engine.setField(this.token, FIELD.inflight, this.sent);
+    if (this.engine.field(this.token, FIELD.outLen) > 0) this.flushCore(); // what the full kernel buffer left queued
   }
 
   /** send() handed the kernel `n` bytes: they count against the window until the pass ends; they are activity. */
@@ -263,9 +266,17 @@ export class NativeStream implements EpollTarget {
     this.sync();
   }
 
-  /** Sends what the core's output queue holds (send() does not use it; other writers of the core may). */
-  flushCore(): void {
+  /**
+   * Sends what the core's output queue holds (small sends queued this pass, other writers of the
+   * core). `force`: try even while blocked (close and shutdown: the kernel may have room by now).
+   */
+  flushCore(force = false): void {
     const core = this.engine.core;
+    if (force && this.blocked && this.error === null && this.engine.field(this.token, FIELD.outLen) > 0) {
+      this.unblock(); // flushes, and blocks again if the kernel is still full
+      this.sync();
+      return;
+    }
     while (this.state === "connected" && !this.blocked && this.engine.field(this.token, FIELD.outLen) > 0) {
       const ptr = core.out_peek(this.token);
       const len = core.result_len();
