@@ -3,9 +3,11 @@
 // Same public surface as Socket (it is one: `instanceof Socket` holds), different effects:
 //   readiness   the kernel's, from epoll, kept in the core by NativeStream (syscalls/native-stream.ts)
 //   recv        the kernel writes straight into the core's input-queue chunks; recv() copies out
-//   send        one send(2) from the caller's bytes, bounded by what is left of the channel's
-//               send window this pass: returns what the kernel took, EAGAIN when it took
-//               nothing; WRITABLE drops until EPOLLOUT after a short or refused send
+//   send        bounded by what is left of the channel's send window this pass. Small sends
+//               (< 16 KiB) are queued in the core and written once per channel at the pass's
+//               end; a large one on an empty queue is one send(2) from the caller's bytes and
+//               returns what the kernel took, EAGAIN when it took nothing; WRITABLE drops
+//               until EPOLLOUT after a short or refused send
 //   bind        bind(2): synchronous, EADDRINUSE at once, no SO_REUSEADDR unless asked
 // Everything the loop does stays the same: readiness marks the core and calls notifyReady().
 import { lookup } from "node:dns";
@@ -15,7 +17,7 @@ import { SOCK_STREAM, SOCK_DGRAM, SOL_SOCKET, SO_ERROR, AF_UNIX, AF_INET6 } from
 import { SocketError, errnoOf, codeOf } from "./errors.js";
 import { FIELD, R, W } from "./abi.js";
 import { type Address, checkIp, checkPath, describe, familyName, unboundAddress } from "./address.js";
-import { native, type Addon, type NativeAddress } from "./syscalls/native.js";
+import { native, nativeStats, type Addon, type NativeAddress } from "./syscalls/native.js";
 import { NativeStream, NEG_EAGAIN } from "./syscalls/native-stream.js";
 import { notifyReady, markDirty } from "./wake.js";
 import { registerNativeStream } from "./backend.js";
@@ -225,6 +227,7 @@ export class NativeSocket extends Socket {
     if (this.#unconnected) {
       const n = A.send(s.fd, data, 0, data.length, flags);
       if (n < 0) throw fail(n, "send()");
+      nativeStats.bytesOut += n;
       return n;
     }
     if (s.state === "connecting") {
@@ -256,6 +259,7 @@ export class NativeSocket extends Socket {
       else if (LOST.has(codeOf(-n)) || (codeOf(-n) === "EPIPE" && !this.#shutWr)) s.fail(codeOf(-n));
       throw fail(n, "send()");
     }
+    nativeStats.bytesOut += n; // past the core's queues: loopStats() adds these
     if (s.state === "connecting") s.opened(); // handleConnect() still comes from the loop
     if (n < len) s.block(); // the kernel's buffer is full now
     if (!s.dirty) { s.dirty = true; markDirty(this); } // the window reopens at the end of this pass (flush())

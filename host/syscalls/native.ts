@@ -67,7 +67,8 @@ function locate(): string | null {
 }
 
 /** Counters of the native layer (tests and benchmarks read them). */
-export const nativeStats = { wakeups: 0, events: 0, ctl: 0 };
+/** `bytesOut`: stream bytes send(2) took straight from the caller (the core counts what leaves its queues). */
+export const nativeStats = { wakeups: 0, events: 0, ctl: 0, bytesOut: 0 };
 
 function deliver(n: number): void {
   nativeStats.wakeups++;
