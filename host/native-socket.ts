@@ -43,6 +43,10 @@ function toAddress(family: number, a: NativeAddress): Address {
   return a === null ? unboundAddress(family) : a;
 }
 
+function copyAddress(a: Address): Address {
+  return Array.isArray(a) ? (a.slice() as Address) : a;
+}
+
 function scopeOf(address: Address): number {
   return Array.isArray(address) && address.length === 4 && Number.isInteger(address[3]) ? (address[3] as number) : 0;
 }
@@ -57,6 +61,7 @@ export class NativeSocket extends Socket {
   readonly #s: NativeStream;
   #shutWr = false; // shutdown(SHUT_WR or SHUT_RDWR): EPIPE from send() is our own doing
   #unconnected = false; // a Unix connect() refused with EAGAIN: recv/send go to the kernel as they are
+  #peer: Address | null = null; // from accept4: getpeername() while the connection is up
 
   /** Python: socket.socket(family, type); `fd` adopts a connected descriptor (accept). */
   constructor(family: number, type: number = SOCK_STREAM, fd?: number) {
@@ -109,20 +114,27 @@ export class NativeSocket extends Socket {
     s.sync();
   }
 
-  /** Python: socket.accept() — accept4(2); throws SocketError EAGAIN when nothing is pending. */
-  override accept(): [Socket, Address] {
+  /**
+   * @internal Python: socket.accept() — accept4(2), null when nothing is pending (Socket.accept()
+   * throws EAGAIN for that, Dispatcher.accept() takes the null: no Error built per empty poll).
+   * accept4 reports the peer's address itself: no getpeername(2) here, nor in the Dispatcher's
+   * constructor (getpeername() answers from it while the connection is up).
+   */
+  override acceptOrNull(): [Socket, Address] | null {
     const s = this.#open("accept()");
     if (s.state !== "listening") throw new SocketError("EINVAL", "accept(): socket is not listening");
-    const fd = A.accept(s.fd);
-    if (fd < 0) {
-      if (fd === NEG_EAGAIN) s.acceptDrained();
-      throw fail(fd, "accept()");
+    const r = A.accept(s.fd, true);
+    if (typeof r === "number") {
+      if (r !== NEG_EAGAIN) throw fail(r, "accept()");
+      s.acceptDrained();
+      return null;
     }
     s.acceptDrained(); // readable again only when epoll reports another pending connection, as select would
-    const sock = new NativeSocket(this.family, this.type, fd);
+    const sock = new NativeSocket(this.family, this.type, r[0]);
     noteAccepted(sock);
-    const peer = A.peername(fd);
-    return [sock, typeof peer === "number" ? unboundAddress(this.family) : toAddress(this.family, peer)];
+    const peer = toAddress(this.family, r[1]);
+    sock.#peer = peer;
+    return [sock, copyAddress(peer)];
   }
 
   /**
@@ -330,7 +342,9 @@ export class NativeSocket extends Socket {
 
   /** Python: socket.getpeername() — the kernel's answer (ENOTCONN until connected). */
   override getpeername(): Address {
-    const a = A.peername(this.#open("getpeername()").fd);
+    const s = this.#open("getpeername()");
+    if (this.#peer !== null && s.state === "connected" && s.error === null && !s.eof && !s.hup) return copyAddress(this.#peer);
+    const a = A.peername(s.fd);
     if (typeof a === "number") throw fail(a, "getpeername()");
     return toAddress(this.family, a);
   }

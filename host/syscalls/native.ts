@@ -19,6 +19,8 @@ export interface Addon {
   connect(fd: number, family: number, host: string, port: number, scopeId: number): number;
   listen(fd: number, backlog: number): number;
   accept(fd: number): number;
+  /** accept4 with the peer's address: [fd, address], or -errno. */
+  accept(fd: number, withAddress: true): [number, NativeAddress] | number;
   recv(fd: number, buf: ArrayBuffer | Uint8Array, offset: number, length: number, flags: number): number;
   send(fd: number, buf: ArrayBuffer | Uint8Array, offset: number, length: number, flags: number): number;
   sendto(fd: number, buf: ArrayBuffer | Uint8Array, offset: number, length: number, flags: number,
