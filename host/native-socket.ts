@@ -3,9 +3,11 @@
 // Same public surface as Socket (it is one: `instanceof Socket` holds), different effects:
 //   readiness   the kernel's, from epoll, kept in the core by NativeStream (syscalls/native-stream.ts)
 //   recv        the kernel writes straight into the core's input-queue chunks; recv() copies out
-//   send        one send(2) from the caller's bytes, bounded by what is left of the channel's
-//               send window this pass: returns what the kernel took, EAGAIN when it took
-//               nothing; WRITABLE drops until EPOLLOUT after a short or refused send
+//   send        bounded by what is left of the channel's send window this pass. Small sends
+//               (< 16 KiB) are queued in the core and written once per channel at the pass's
+//               end; a large one on an empty queue is one send(2) from the caller's bytes and
+//               returns what the kernel took, EAGAIN when it took nothing; WRITABLE drops
+//               until EPOLLOUT after a short or refused send
 //   bind        bind(2): synchronous, EADDRINUSE at once, no SO_REUSEADDR unless asked
 // Everything the loop does stays the same: readiness marks the core and calls notifyReady().
 import { lookup } from "node:dns";
@@ -15,7 +17,7 @@ import { SOCK_STREAM, SOCK_DGRAM, SOL_SOCKET, SO_ERROR, AF_UNIX, AF_INET6 } from
 import { SocketError, errnoOf, codeOf } from "./errors.js";
 import { FIELD, R, W } from "./abi.js";
 import { type Address, checkIp, checkPath, describe, familyName, unboundAddress } from "./address.js";
-import { native, type Addon, type NativeAddress } from "./syscalls/native.js";
+import { native, nativeStats, type Addon, type NativeAddress } from "./syscalls/native.js";
 import { NativeStream, NEG_EAGAIN } from "./syscalls/native-stream.js";
 import { notifyReady, markDirty } from "./wake.js";
 import { registerNativeStream } from "./backend.js";
@@ -27,6 +29,7 @@ const NEG_EINPROGRESS = -errnoOf("EINPROGRESS");
 // reads it once in the kernel, and send(2) consumed it), so recv() and pendingError() see it too.
 const LOST = new Set(["ECONNRESET", "ECONNABORTED", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "ENETDOWN", "EHOSTDOWN"]);
 const INT_MAX = 2 ** 31 - 1;
+const DIRECT_MIN = 16384; // send() of at least this many bytes on an empty output queue goes to the kernel at once
 
 let A: Addon; // set when the first native socket is made
 
@@ -38,6 +41,10 @@ function checkInt(v: unknown, what: string, min: number, max: number): number {
 
 function toAddress(family: number, a: NativeAddress): Address {
   return a === null ? unboundAddress(family) : a;
+}
+
+function copyAddress(a: Address): Address {
+  return Array.isArray(a) ? (a.slice() as Address) : a;
 }
 
 function scopeOf(address: Address): number {
@@ -54,6 +61,7 @@ export class NativeSocket extends Socket {
   readonly #s: NativeStream;
   #shutWr = false; // shutdown(SHUT_WR or SHUT_RDWR): EPIPE from send() is our own doing
   #unconnected = false; // a Unix connect() refused with EAGAIN: recv/send go to the kernel as they are
+  #peer: Address | null = null; // from accept4: getpeername() while the connection is up
 
   /** Python: socket.socket(family, type); `fd` adopts a connected descriptor (accept). */
   constructor(family: number, type: number = SOCK_STREAM, fd?: number) {
@@ -106,20 +114,27 @@ export class NativeSocket extends Socket {
     s.sync();
   }
 
-  /** Python: socket.accept() — accept4(2); throws SocketError EAGAIN when nothing is pending. */
-  override accept(): [Socket, Address] {
+  /**
+   * @internal Python: socket.accept() — accept4(2), null when nothing is pending (Socket.accept()
+   * throws EAGAIN for that, Dispatcher.accept() takes the null: no Error built per empty poll).
+   * accept4 reports the peer's address itself: no getpeername(2) here, nor in the Dispatcher's
+   * constructor (getpeername() answers from it while the connection is up).
+   */
+  override acceptOrNull(): [Socket, Address] | null {
     const s = this.#open("accept()");
     if (s.state !== "listening") throw new SocketError("EINVAL", "accept(): socket is not listening");
-    const fd = A.accept(s.fd);
-    if (fd < 0) {
-      if (fd === NEG_EAGAIN) s.acceptDrained();
-      throw fail(fd, "accept()");
+    const r = A.accept(s.fd, true);
+    if (typeof r === "number") {
+      if (r !== NEG_EAGAIN) throw fail(r, "accept()");
+      s.acceptDrained();
+      return null;
     }
     s.acceptDrained(); // readable again only when epoll reports another pending connection, as select would
-    const sock = new NativeSocket(this.family, this.type, fd);
+    const sock = new NativeSocket(this.family, this.type, r[0]);
     noteAccepted(sock);
-    const peer = A.peername(fd);
-    return [sock, typeof peer === "number" ? unboundAddress(this.family) : toAddress(this.family, peer)];
+    const peer = toAddress(this.family, r[1]);
+    sock.#peer = peer;
+    return [sock, copyAddress(peer)];
   }
 
   /**
@@ -224,6 +239,7 @@ export class NativeSocket extends Socket {
     if (this.#unconnected) {
       const n = A.send(s.fd, data, 0, data.length, flags);
       if (n < 0) throw fail(n, "send()");
+      nativeStats.bytesOut += n;
       return n;
     }
     if (s.state === "connecting") {
@@ -232,9 +248,21 @@ export class NativeSocket extends Socket {
     if (data.length === 0) return 0;
     const e = s.engine;
     // asyncore: bounded by the send window (per channel per pass), so sendWindow means the same on both backends
-    const room = e.field(s.token, FIELD.window) - e.field(s.token, FIELD.outLen) - s.sent;
+    const queued = e.field(s.token, FIELD.outLen);
+    const room = e.field(s.token, FIELD.window) - queued - s.sent;
     if (room <= 0) throw new SocketError("EAGAIN", "send(): the channel's send window is full for this pass");
     const len = Math.min(data.length, room);
+    // asyncore: small sends on a healthy connection are queued in the core and written once per
+    // channel at the end of the pass (as on the net backend): one send(2) per pass, not one per
+    // call — AsyncChat pushes a message per line. The kernel's errors and EAGAIN still come from
+    // send(2) itself (those paths below); a large send on an empty queue goes to the kernel now.
+    if ((data.length < DIRECT_MIN || queued > 0) && flags === 0 && s.state === "connected" && !s.blocked &&
+        s.error === null && !s.hup && !this.#shutWr) {
+      const n = e.pushOut(s.token, len === data.length ? data : data.subarray(0, len));
+      if (n === 0) throw new SocketError("EAGAIN", "send(): no core memory for output (memory cap)");
+      if (!s.dirty) { s.dirty = true; markDirty(this); }
+      return n;
+    }
     // While connecting, the kernel says EAGAIN, or takes the bytes once it has connected.
     const n = A.send(s.fd, data, 0, len, flags);
     if (n < 0) {
@@ -243,9 +271,10 @@ export class NativeSocket extends Socket {
       else if (LOST.has(codeOf(-n)) || (codeOf(-n) === "EPIPE" && !this.#shutWr)) s.fail(codeOf(-n));
       throw fail(n, "send()");
     }
+    nativeStats.bytesOut += n; // past the core's queues: loopStats() adds these
     if (s.state === "connecting") s.opened(); // handleConnect() still comes from the loop
     if (n < len) s.block(); // the kernel's buffer is full now
-    if (s.sent === 0) markDirty(this); // the window reopens at the end of this pass (flush())
+    if (!s.dirty) { s.dirty = true; markDirty(this); } // the window reopens at the end of this pass (flush())
     s.addSent(n);
     return n;
   }
@@ -273,8 +302,10 @@ export class NativeSocket extends Socket {
 
   /** End of pass: reopens the send window and writes output the core holds (send() itself does not queue there). */
   override flush(): void {
-    this.#s.endPass();
-    this.#s.flushCore();
+    const s = this.#s;
+    s.dirty = false;
+    s.endPass();
+    s.flushCore();
   }
 
   /** Sets this channel's send window and input pause bound (bytes); reading resumes if now below the bound. */
@@ -286,7 +317,9 @@ export class NativeSocket extends Socket {
   /** Python: socket.shutdown(how) */
   shutdown(how: number): void {
     const s = this.#open("shutdown()");
-    const rc = A.shutdown(s.fd, checkInt(how, "shutdown(): how", 0, 2));
+    checkInt(how, "shutdown(): how", 0, 2);
+    if (how !== A.constants.SHUT_RD && s.state === "connected" && s.error === null) s.flushCore(true); // queued bytes go first
+    const rc = A.shutdown(s.fd, how);
     if (rc < 0) throw fail(rc, "shutdown()");
     if (how !== A.constants.SHUT_RD) this.#shutWr = true;
   }
@@ -295,7 +328,7 @@ export class NativeSocket extends Socket {
   override close(): void {
     const s = this.#s;
     if (s.state === "closed") return;
-    if (s.state === "connected" && s.error === null) s.flushCore();
+    if (s.state === "connected" && s.error === null) s.flushCore(true);
     s.close();
     super.close();
   }
@@ -309,7 +342,9 @@ export class NativeSocket extends Socket {
 
   /** Python: socket.getpeername() — the kernel's answer (ENOTCONN until connected). */
   override getpeername(): Address {
-    const a = A.peername(this.#open("getpeername()").fd);
+    const s = this.#open("getpeername()");
+    if (this.#peer !== null && s.state === "connected" && s.error === null && !s.eof && !s.hup) return copyAddress(this.#peer);
+    const a = A.peername(s.fd);
     if (typeof a === "number") throw fail(a, "getpeername()");
     return toAddress(this.family, a);
   }

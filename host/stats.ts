@@ -6,6 +6,7 @@ import { pendingTimers } from "./timers.js";
 import { datagramsDropped } from "./datagram.js";
 import { setBackend, type BackendName } from "./backend.js";
 import { memoryFreed } from "./wake.js";
+import { nativeStats } from "./syscalls/native.js";
 
 /** Engine-wide defaults for new channels and the core's memory. */
 export interface EngineOptions {
@@ -83,7 +84,7 @@ export function loopStats({ map = socketMap }: { map?: ChannelMap } = {}): LoopS
     connected, accepting, connecting,
     eventsDispatched: e.stat("events"),
     bytesIn: e.stat("bytesIn"),
-    bytesOut: e.stat("bytesOut"),
+    bytesOut: e.stat("bytesOut") + nativeStats.bytesOut, // the native backend's direct send(2)s pass the core
     timersPending: pendingTimers(map),
     datagramsDropped: datagramsDropped(),
     coreMemoryInUse: e.stat("chunksLive") * chunk,

@@ -57,14 +57,31 @@ static napi_value js_listen(napi_env env, napi_callback_info info) {
   return result(env, listen(arg_int(env, argv[0]), arg_int(env, argv[1])));
 }
 
-/** accept(fd) → the new connection's fd (non-blocking, close-on-exec) */
+/**
+ * accept(fd, withAddress?) → the new connection's fd (non-blocking, close-on-exec), or with
+ * `withAddress` [fd, the peer's address] from accept4 itself (no getpeername call), or -errno.
+ */
 static napi_value js_accept(napi_env env, napi_callback_info info) {
-  napi_value argv[1];
-  if (!args_get(env, info, argv, 1, 1)) return NULL;
+  napi_value argv[2];
+  size_t argc = 2;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
+  if (argc < 1) {
+    napi_throw_type_error(env, NULL, "wasyncore native: too few arguments");
+    return NULL;
+  }
+  bool with = false;
+  if (argc > 1) napi_get_value_bool(env, argv[1], &with);
+  struct sockaddr_storage sa;
+  socklen_t alen = sizeof(sa);
   int rc;
-  do rc = accept4(arg_int(env, argv[0]), NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+  do rc = accept4(arg_int(env, argv[0]), with ? (struct sockaddr*)&sa : NULL, with ? &alen : NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
   while (rc < 0 && errno == EINTR);
-  return result(env, rc);
+  if (rc < 0 || !with) return result(env, rc);
+  napi_value out;
+  napi_create_array_with_length(env, 2, &out);
+  napi_set_element(env, out, 0, num(env, rc));
+  napi_set_element(env, out, 1, addr_to_js(env, &sa, alen));
+  return out;
 }
 
 /** recv(fd, buffer, offset, length, flags) → bytes received (0 = EOF) */

@@ -49,6 +49,8 @@ export class NativeStream implements EpollTarget {
   resolving = false;
   /** Bytes send() handed the kernel this pass (the send window's in-flight count). */
   sent = 0;
+  /** Queued for the end-of-pass flush (markDirty) and not flushed yet. */
+  dirty = false;
 
   constructor(readonly a: Addon, readonly fd: number, readonly token: number) {
     this.interest = new Interest(fd);
@@ -150,6 +152,7 @@ export class NativeStream implements EpollTarget {
     if (!this.blocked) return;
     this.blocked = false;
     this.engine.setField(this.token, FIELD.inflight, this.sent);
+    if (this.engine.field(this.token, FIELD.outLen) > 0) this.flushCore(); // what the full kernel buffer left queued
   }
 
   /** send() handed the kernel `n` bytes: they count against the window until the pass ends; they are activity. */
@@ -263,9 +266,17 @@ export class NativeStream implements EpollTarget {
     this.sync();
   }
 
-  /** Sends what the core's output queue holds (send() does not use it; other writers of the core may). */
-  flushCore(): void {
+  /**
+   * Sends what the core's output queue holds (small sends queued this pass, other writers of the
+   * core). `force`: try even while blocked (close and shutdown: the kernel may have room by now).
+   */
+  flushCore(force = false): void {
     const core = this.engine.core;
+    if (force && this.blocked && this.error === null && this.engine.field(this.token, FIELD.outLen) > 0) {
+      this.unblock(); // flushes, and blocks again if the kernel is still full
+      this.sync();
+      return;
+    }
     while (this.state === "connected" && !this.blocked && this.engine.field(this.token, FIELD.outLen) > 0) {
       const ptr = core.out_peek(this.token);
       const len = core.result_len();
@@ -276,11 +287,45 @@ export class NativeStream implements EpollTarget {
     }
   }
 
-  /** Leaves epoll and closes the descriptor. */
+  /**
+   * Leaves epoll and closes the descriptor. Bytes send() accepted into the core's queue that the
+   * kernel could not take yet (its buffer full) are not lost: they move to a Lingerer, which
+   * writes them on EPOLLOUT and closes the descriptor when they are out (or the peer is gone).
+   */
   close(): void {
     if (this.state === "closed") return;
+    const rest = this.state === "connected" && this.error === null && !this.hup ? this.engine.takeOut(this.token) : null;
     this.state = "closed";
     capPaused.delete(this);
+    if (rest !== null && rest.length > 0) {
+      new Lingerer(this.a, this.fd, this.interest, rest);
+      return;
+    }
+    this.interest.drop();
+    untrack(this.fd);
+    this.a.close(this.fd);
+  }
+}
+
+/** A closed stream's last bytes: written as the kernel takes them, then the descriptor closes. */
+class Lingerer implements EpollTarget {
+  private off = 0;
+
+  constructor(readonly a: Addon, readonly fd: number, readonly interest: Interest, readonly rest: Buffer) {
+    track(fd, this);
+    this.onEpoll(a.constants.EPOLLOUT);
+  }
+
+  onEpoll(ev: number): void {
+    const k = this.a.constants;
+    while (this.off < this.rest.length && !(ev & (k.EPOLLERR | k.EPOLLHUP))) {
+      const n = this.a.send(this.fd, this.rest, this.off, this.rest.length - this.off, 0);
+      if (n > 0) this.off += n;
+      else if (n === NEG_EAGAIN) {
+        if (this.interest.sync(k.EPOLLOUT) === 0) return; // wait for room; the armed descriptor keeps Node alive
+        break;
+      } else break; // EPIPE, ECONNRESET: the peer is gone, so are the bytes (as with close(2))
+    }
     this.interest.drop();
     untrack(this.fd);
     this.a.close(this.fd);

@@ -19,6 +19,8 @@ export interface Addon {
   connect(fd: number, family: number, host: string, port: number, scopeId: number): number;
   listen(fd: number, backlog: number): number;
   accept(fd: number): number;
+  /** accept4 with the peer's address: [fd, address], or -errno. */
+  accept(fd: number, withAddress: true): [number, NativeAddress] | number;
   recv(fd: number, buf: ArrayBuffer | Uint8Array, offset: number, length: number, flags: number): number;
   send(fd: number, buf: ArrayBuffer | Uint8Array, offset: number, length: number, flags: number): number;
   sendto(fd: number, buf: ArrayBuffer | Uint8Array, offset: number, length: number, flags: number,
@@ -67,7 +69,8 @@ function locate(): string | null {
 }
 
 /** Counters of the native layer (tests and benchmarks read them). */
-export const nativeStats = { wakeups: 0, events: 0, ctl: 0 };
+/** `bytesOut`: stream bytes send(2) took straight from the caller (the core counts what leaves its queues). */
+export const nativeStats = { wakeups: 0, events: 0, ctl: 0, bytesOut: 0 };
 
 function deliver(n: number): void {
   nativeStats.wakeups++;
