@@ -1,4 +1,5 @@
 // The host's socket object: what Python's socket.socket is to asyncore, over the core's channel.
+import { Buffer } from "node:buffer";
 import { AF_INET, AF_INET6, AF_UNIX, SOCK_STREAM, SOCK_DGRAM, SOL_SOCKET, SO_REUSEADDR, SO_ERROR, SO_KEEPALIVE, IPPROTO_TCP, TCP_NODELAY } from "./constants.js";
 import { SocketError, errnoOf } from "./errors.js";
 import { getEngine, type Engine } from "./engine.js";

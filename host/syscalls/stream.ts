@@ -10,6 +10,7 @@
 //   end     → shutdown after the pending writes, then close
 // Every callback is a shared function that finds its stream through the handle or request,
 // so a connection holds no closures.
+import { Buffer } from "node:buffer";
 import { isIP } from "node:net";
 import { lookup } from "node:dns";
 import { binding, uvName } from "./uv.js";
