@@ -1,6 +1,7 @@
 // AsyncChat: Python's asynchat.async_chat over the engine. Input is framed inside the core
 // (assembly/chat.ts searches the channel's input queue for the terminator, one pass, no
 // re-scanning); output goes through a fifo of byte strings, producers and close sentinels.
+import { Buffer } from "node:buffer";
 import { Dispatcher } from "./dispatcher.js";
 import { SocketError, EngineAbortError, isDisconnect } from "./errors.js";
 import { getEngine } from "./engine.js";

@@ -1,4 +1,5 @@
 // Dispatcher and DispatcherWithSend: asyncore.dispatcher's template methods over the core.
+import { Buffer } from "node:buffer";
 import { AF_INET, SOCK_STREAM, SOL_SOCKET, SO_REUSEADDR, SO_ERROR } from "./constants.js";
 import { SocketError, ExitNow, isDisconnect } from "./errors.js";
 import { Socket, checkBytes, closeOrphans, type BufferLimits } from "./socket.js";

@@ -1,4 +1,5 @@
 // Loads build/core.wasm once and wraps its numeric ABI: memory views, byte copies, error codes.
+import { Buffer } from "node:buffer";
 import { readFileSync, existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import * as loader from "@assemblyscript/loader";
@@ -56,7 +57,7 @@ export class Engine {
       const original = typeof value === "function" ? (value as { original?: unknown }).original : undefined;
       direct[name] = typeof original === "function" ? original : value;
     }
-    this.core = direct as unknown as CoreExports;
+    this.core = fastProperties(direct) as unknown as CoreExports;
     memory = this.core.memory;
     for (const name of CORE_EXPORTS) {
       if (typeof (this.core as unknown as Record<string, unknown>)[name] !== "function") {
@@ -246,6 +247,19 @@ export class Engine {
   stat(key: keyof typeof STAT): number {
     return this.core.engine_stat(STAT[key]);
   }
+}
+
+/**
+ * `obj` in V8's fast-properties mode. An object filled through computed keys past a dozen
+ * properties becomes a hash table (every `core.x()` a dictionary lookup); an object used as a
+ * prototype is turned back into a fast-shaped one, whose property reads the call sites cache.
+ */
+function fastProperties<T extends object>(obj: T): T {
+  function Holder(): void {}
+  Holder.prototype = obj;
+  // Creating an instance makes `obj` a prototype in use, which V8 optimizes (MakePrototypesFast).
+  void Reflect.construct(Holder, []);
+  return obj;
 }
 
 /** Copies `n` bytes through a plain Uint8Array view (Buffer#subarray is several times slower). */

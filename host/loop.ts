@@ -100,7 +100,7 @@ function passes(map: ChannelMap, timeout: number, mode: number, count: number, w
       try {
         if (done >= count || (whileBusy && !busy(map))) { resolve(); return; }
         done++;
-        if (timeout > 0 && idleNow(map)) waitForEvents(map, waitMs).then(afterIdleWait, reject);
+        if (timeout > 0 && idleNow(map)) waitForEvents(map, waitMs, afterIdleWait);
         else setImmediate(afterYield);
       } catch (err) {
         reject(err);
@@ -111,7 +111,7 @@ function passes(map: ChannelMap, timeout: number, mode: number, count: number, w
         if (!busy(map)) { resolve(); return; }
         map.commitInterest();
         const n = getEngine().core.engine_poll(map.id, mode);
-        if (n === 0 && timeout > 0) { waitForEvents(map, waitMs).then(afterPollWait, reject); return; }
+        if (n === 0 && timeout > 0) { waitForEvents(map, waitMs, afterPollWait); return; }
         dispatch(map, n, mode);
       } catch (err) {
         reject(err);

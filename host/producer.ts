@@ -1,4 +1,5 @@
 // asynchat's helpers: producers, find_prefix_at_end, and the terminator check.
+import { Buffer } from "node:buffer";
 import { MAX_TERMINATOR } from "./abi.js";
 import { describe } from "./address.js";
 

@@ -1,5 +1,6 @@
 // The host's socket object: what Python's socket.socket is to asyncore, over the core's channel.
-import { AF_INET, AF_INET6, AF_UNIX, SOCK_STREAM, SOCK_DGRAM, SOL_SOCKET, SO_REUSEADDR, SO_ERROR, SO_KEEPALIVE, IPPROTO_TCP, TCP_NODELAY } from "./constants.js";
+import { Buffer } from "node:buffer";
+import { AF_INET, AF_INET6, AF_UNIX, SOCK_STREAM, SOCK_DGRAM } from "./constants.js";
 import { SocketError, errnoOf } from "./errors.js";
 import { getEngine, type Engine } from "./engine.js";
 import { FIELD, F_OPEN, F_EOF, R } from "./abi.js";
@@ -9,6 +10,10 @@ import { adoptRaw, connectRaw, type RawStream, type RawSink, type RawTarget } fr
 import { DatagramPort } from "./datagram.js";
 import { notifyReady, markDirty, memoryFreed } from "./wake.js";
 import { backendSocket, isNativeClass, netOnly } from "./backend.js";
+import { checkBytes, checkInt, closeOrphans, noteAccepted, optionName, type BufferLimits } from "./socket-support.js";
+import { DIRECT_MIN, STAGING, releaseStaging, retireStaging, staging, stagingView } from "./staging.js";
+
+export { checkBytes, closeOrphans, noteAccepted, type BufferLimits };
 
 type State = "fresh" | "bound" | "listening" | "connecting" | "connected" | "closed";
 
@@ -21,82 +26,11 @@ const NONE_PENDING: sys.UvStreamHandle[] = [];
 // input may be empty, so no recv() of theirs would ever retry: whoever frees memory does.
 const starved = new Set<Socket>();
 
-// Sockets accept() returned during the handleAccept() running now (closeOrphans).
-let acceptedNow: Socket[] | null = null;
-
-/** @internal Records a socket accept() just returned, for closeOrphans(). */
-export function noteAccepted(sock: Socket): void {
-  acceptedNow?.push(sock);
-}
-
-/**
- * @internal Runs a listener's accept handler; if it throws (or its promise rejects), every
- * socket accept() returned meanwhile that no dispatcher adopted is closed instead of staying
- * open forever, and the error goes on to the caller (handleError).
- */
-export function closeOrphans(handler: () => unknown): unknown {
-  const outer = acceptedNow;
-  const mine: Socket[] = (acceptedNow = []);
-  const orphansClosed = (err: unknown): never => {
-    for (const s of mine) if (!s.adopted && !s.closed) s.close();
-    throw err;
-  };
-  let ret: unknown;
-  try {
-    ret = handler();
-  } catch (err) {
-    orphansClosed(err);
-  } finally {
-    acceptedNow = outer;
-  }
-  if (ret !== null && typeof ret === "object" && typeof (ret as Promise<unknown>).then === "function") {
-    return (ret as Promise<unknown>).then(undefined, orphansClosed);
-  }
-  return ret;
-}
-
 /** Moves stashed input into the core now that memory was freed, oldest first, until the cap. */
 function feedStarved(): void {
   for (const s of starved) if (!s.refill()) return;
 }
 
-function checkInt(v: unknown, what: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  if (typeof v !== "number" || !Number.isInteger(v)) throw new TypeError(`${what} must be an integer, got ${describe(v)}`);
-  if (v < min || v > max) throw new RangeError(`${what} must be in ${min}..${max}, got ${v}`);
-  return v;
-}
-
-/** Throws a TypeError unless `data` is bytes. */
-export function checkBytes(data: unknown, what: string): Uint8Array {
-  if (!(data instanceof Uint8Array)) {
-    throw new TypeError(`${what}: data must be a Uint8Array or Buffer, got ${typeof data === "string" ? "a string (encode it first, e.g. Buffer.from(s))" : describe(data)}`);
-  }
-  return data;
-}
-
-/** Per-channel buffer limits (bytes). */
-export interface BufferLimits {
-  /** Output queued in the core plus bytes in Node's write buffer before send() returns 0. */
-  sendWindow?: number;
-  /** Buffered input above which the socket stops reading until the application reads. */
-  recvPause?: number;
-}
-
-// Output is copied out of the core into this buffer and written from it; a write that finishes
-// inside the call (the usual case) leaves it free for the next channel, one that completes later
-// keeps it and a new one is made.
-const STAGING = 65536;
-// Sends of at least this many bytes on an empty output queue are written at once (sendNow).
-const DIRECT_MIN = 16384;
-let staging = Buffer.allocUnsafeSlow(STAGING);
-// The last view of staging handed to write(): flushes of one size (echo, pipelined replies) reuse it.
-let lastView: Uint8Array | null = null;
-
-/** A view of the first `n` bytes of staging. */
-function stagingView(n: number): Uint8Array {
-  if (lastView === null || lastView.length !== n) lastView = new Uint8Array(staging.buffer, staging.byteOffset, n);
-  return lastView;
-}
 
 /** A non-blocking socket whose buffers live in the core. Python: socket.socket */
 export class Socket implements RawSink {
@@ -223,7 +157,7 @@ export class Socket implements RawSink {
     if (this.accepted.length === 0) this.engine.setField(this.token, FIELD.hostReady, 0);
     if (!handle) return null;
     const sock = netOnly(() => new Socket(this.family, this.type)); // a net listener's connections stay net
-    acceptedNow?.push(sock);
+    noteAccepted(sock);
     if (this.options !== null) for (const [k, v] of this.options) if (k !== "reuseaddr") sock.setOption(k, v); // as Linux: accepted sockets inherit options
     sock.adopt(handle);
     let addr: Address;
@@ -294,7 +228,8 @@ export class Socket implements RawSink {
   }
 
   /** @internal A write that went on after its call completed (RawSink). */
-  onWritten(): void {
+  onWritten(buf: Uint8Array): void {
+    releaseStaging(buf);
     if (this.state === "closed" || !this.stream) return;
     this.engine.setField(this.token, FIELD.inflight, this.stream.pending);
     notifyReady(this.token);
@@ -441,8 +376,7 @@ export class Socket implements RawSink {
       throw new SocketError(rc === "ECONNRESET" ? "ECONNRESET" : "EPIPE", "send()");
     }
     if (rc) { // completes later and keeps staging
-      staging = Buffer.allocUnsafeSlow(STAGING);
-      lastView = null;
+      retireStaging();
       e.setField(t, FIELD.inflight, s.pending);
       notifyReady(t);
     }
@@ -494,7 +428,7 @@ export class Socket implements RawSink {
     memoryFreed();
     const rc = s.write(buf);
     if (rc === true) { // completes later and keeps buf
-      if (buf.buffer === staging.buffer) { staging = Buffer.allocUnsafeSlow(STAGING); lastView = null; }
+      if (buf.buffer === staging.buffer) retireStaging();
       this.engine.setField(this.token, FIELD.inflight, s.pending);
     } else if (rc !== false) this.onError(rc);
     notifyReady(this.token); // the output queue shrank: writable again
@@ -589,15 +523,4 @@ export class Socket implements RawSink {
   toString(): string {
     return `<Socket fd=${this.fileno()}, family=${familyName(this.family)}, type=${this.type === SOCK_STREAM ? "SOCK_STREAM" : "SOCK_DGRAM"}, ${this.state}>`;
   }
-}
-
-function optionName(level: number, option: number, what: string): string {
-  if (level === SOL_SOCKET && option === SO_REUSEADDR) return "reuseaddr";
-  if (level === SOL_SOCKET && option === SO_ERROR) {
-    if (what === "setsockopt") throw new SocketError("ENOPROTOOPT", "setsockopt(SOL_SOCKET, SO_ERROR): read-only option");
-    return "error";
-  }
-  if (level === SOL_SOCKET && option === SO_KEEPALIVE) return "keepalive";
-  if (level === IPPROTO_TCP && option === TCP_NODELAY) return "nodelay";
-  throw new SocketError("ENOPROTOOPT", `${what}(${describe(level)}, ${describe(option)}): option not supported on Node`);
 }

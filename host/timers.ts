@@ -238,20 +238,21 @@ export function nextTimerDelay(map: TimerMap): number | null {
   return next < 0 ? null : Math.max(0, next - clock()) / 1000;
 }
 
-/** Waits for readiness on `map` up to `timeoutMs`, and never past its nearest timer. */
-export async function waitForEvents(map: TimerMap, timeoutMs: number): Promise<void> {
+/**
+ * Waits for readiness on `map` up to `timeoutMs`, and never past its nearest timer, then calls
+ * `then` (in Node's check phase: see wake.ts; at once as a microtask when a timer is already due).
+ */
+export function waitForEvents(map: TimerMap, timeoutMs: number, then: () => void): void {
   const next = getEngine().core.timer_next(map.id);
-  const ms = next < 0 ? timeoutMs : Math.min(timeoutMs, Math.ceil(next - clock()));
-  if (ms <= 0) return;
-  waitingUntil.set(map.id, clock() + ms);
-  try {
-    await waitReady(map.id, ms);
-  } finally {
-    waitingUntil.delete(map.id);
-  }
-  // A wait that ended in Node's timers phase resumes before Node polls for I/O; let it poll
-  // first, so bytes that arrived during a stall count before an idle check runs.
-  await new Promise((resolve) => setImmediate(resolve));
+  const now = clock();
+  const ms = next < 0 ? timeoutMs : Math.min(timeoutMs, Math.ceil(next - now));
+  if (ms <= 0) { queueMicrotask(then); return; }
+  const mapId = map.id;
+  waitingUntil.set(mapId, now + ms);
+  waitReady(mapId, ms, () => {
+    waitingUntil.delete(mapId);
+    then();
+  });
 }
 
 /** Runs the map's due timers in deadline order (ties in scheduling order). */

@@ -19,6 +19,11 @@ export function notifyReady(token: number): void {
 // wake leaves it armed (releaseWait() clears it when the loop ends), and a stale expiry finds no
 // waiter and does nothing.
 interface WaitState { timer: NodeJS.Timeout | null; ms: number; resolve: (() => void) | null; readonly wake: () => void; }
+
+// A woken wait continues in Node's check phase (setImmediate), not from the callback that woke it:
+// the readiness of every I/O callback of this event-loop turn is dispatched in one pass, and a wait
+// that ended in the timers phase lets Node poll I/O first, so bytes that arrived during a stall
+// count before an idle check runs. No Promise per wait.
 const waits = new Map<number, WaitState>();
 
 function waitState(mapId: number): WaitState {
@@ -30,7 +35,7 @@ function waitState(mapId: number): WaitState {
         waiters.delete(mapId);
         const resolve = state.resolve;
         state.resolve = null;
-        if (resolve !== null) resolve();
+        if (resolve !== null) setImmediate(resolve);
       },
     };
     waits.set(mapId, (st = state));
@@ -42,19 +47,17 @@ function expired(st: WaitState): void {
   if (st.resolve !== null) st.wake();
 }
 
-/** Waits until a channel of `mapId` is ready or `ms` pass. */
-export function waitReady(mapId: number, ms: number): Promise<void> {
+/** Waits until a channel of `mapId` is ready or `ms` pass, then calls `then` (in the check phase). */
+export function waitReady(mapId: number, ms: number, then: () => void): void {
   const st = waitState(mapId);
-  return new Promise((resolve) => {
-    st.resolve = resolve;
-    if (st.timer !== null && st.ms === ms) st.timer.refresh();
-    else {
-      if (st.timer !== null) clearTimeout(st.timer);
-      st.timer = setTimeout(expired, ms, st);
-      st.ms = ms;
-    }
-    waiters.set(mapId, st.wake);
-  });
+  st.resolve = then;
+  if (st.timer !== null && st.ms === ms) st.timer.refresh();
+  else {
+    if (st.timer !== null) clearTimeout(st.timer);
+    st.timer = setTimeout(expired, ms, st);
+    st.ms = ms;
+  }
+  waiters.set(mapId, st.wake);
 }
 
 /** The loop over `mapId` ended: its wait timer must not keep the process alive. */

@@ -10,6 +10,7 @@
 //   write completed → in-flight bytes shrink (WRITABLE again)
 // Readiness is exact for input (the bytes are already here); WRITABLE is a hint bounded by
 // the send window, like the kernel's socket buffer.
+import { Buffer } from "node:buffer";
 import * as net from "node:net";
 import { statSync } from "node:fs";
 

@@ -10,6 +10,7 @@
 //   end     → shutdown after the pending writes, then close
 // Every callback is a shared function that finds its stream through the handle or request,
 // so a connection holds no closures.
+import { Buffer } from "node:buffer";
 import { isIP } from "node:net";
 import { lookup } from "node:dns";
 import { binding, uvName } from "./uv.js";
@@ -22,8 +23,8 @@ export interface RawSink {
   onEnd(): void;
   onError(code: string): void;
   onConnect(): void;
-  /** A write that did not finish at once has completed (`pending` shrank). */
-  onWritten(): void;
+  /** A write that did not finish at once has completed (`pending` shrank; `buf`, the buffer it took, is free again). */
+  onWritten(buf: Uint8Array): void;
 }
 
 interface Handle extends UvStreamHandle {
@@ -87,11 +88,12 @@ function ignoreRead(): void {}
 
 function onWriteDone(this: WriteReq, status: number): void {
   const s = this.stream!;
+  const buf = this.buffer!;
   this.buffer = null;
   s.pending -= this.bytes!;
   if (s.handle === null) return; // closed: libuv cancels what was left
   if (status < 0) s.sink.onError(uvName(status));
-  s.sink.onWritten();
+  s.sink.onWritten(buf);
 }
 
 function onShutdown(this: ShutdownReq): void {

@@ -220,4 +220,42 @@ describe("large sends written at once (net: past the output queue)", () => {
     d.close();
     expect((await received).equals(original)).toBe(true);
   });
+
+  it("delivers every byte in order when a stalled peer makes writes complete later (their buffers are reused)", async () => {
+    let conn: net.Socket | undefined;
+    const chunks: Buffer[] = [];
+    let resolveReceived!: (b: Buffer) => void;
+    const received = new Promise<Buffer>((r) => { resolveReceived = r; });
+    const server = net.createServer((c) => {
+      conn = c;
+      c.pause(); // the peer reads nothing until the sender's writes back up
+      c.on("data", (chunk) => chunks.push(chunk));
+      c.on("close", () => { server.close(); resolveReceived(Buffer.concat(chunks)); });
+      c.on("error", () => {});
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const d = await connected((server.address() as net.AddressInfo).port);
+    d.setBufferLimits({ sendWindow: 2 ** 20 }); // room for many writes in flight at once
+    while (conn === undefined) await poll(0.01);
+    const parts = Array.from({ length: 400 }, (_, i) => pattern(16_384 + ((i * 7919) % 50_000), i));
+    let i = 0;
+    let stalled = 0;
+    for (; i < parts.length; i++) {
+      d.send(parts[i]);
+      await poll(0);
+      if (d.outBuffer.length > 0 && ++stalled === 20) break; // backed up for a while: writes go on later
+    }
+    conn.resume();
+    for (i++; i < parts.length; i++) {
+      d.send(parts[i]);
+      await poll(0);
+    }
+    await drain(d);
+    d.close();
+    const all = Buffer.concat(parts);
+    const got = await received;
+    expect(got.length).toBe(all.length);
+    expect(got.equals(all)).toBe(true);
+    expect(stalled).toBe(20);
+  });
 });
