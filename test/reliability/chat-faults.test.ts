@@ -106,10 +106,11 @@ describe.each([
     }
     await waitFor(() => server.records.length === faults.length, "every reset channel to close");
     expect(server.records.map((r) => r.closes)).toEqual(faults.map(() => 1));
-    // The cut frames never completed; the last one's did unless poll2's POLLHUP closed the channel
-    // after its first read, before the rest of the input was framed (asyncore's readwrite order).
+    // The cut frames never completed; the last input holds two whole frames (BIN, then ECHO): both
+    // complete unless poll2's POLLHUP closed the channel after a read, before the rest of the input
+    // was framed (asyncore's readwrite order) — how many depends on when the reset is seen.
     expect(server.records.map((r) => r.frames).slice(0, 3)).toEqual([0, 0, 0]);
-    expect(server.records[3].frames).toBeLessThanOrEqual(1);
+    expect(server.records[3].frames).toBeLessThanOrEqual(2);
     expect(server.errors).toEqual([]);
     expect(await by.finish()).toEqual([]);
     expect(server.errors).toEqual([]);
