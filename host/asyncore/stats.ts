@@ -3,7 +3,7 @@ import { getEngine } from "../core/engine.js";
 import { ChannelMap, socketMap } from "./map.js";
 import { describe } from "../core/address.js";
 import { pendingTimers } from "./timers.js";
-import { datagramsDropped } from "../sys/net/datagram.js";
+import { datagramsDropped } from "../sys/records.js";
 import { setBackend, type BackendName } from "../socket/backend.js";
 import { memoryFreed } from "../core/wake.js";
 import { nativeStats } from "../sys/native/addon.js";

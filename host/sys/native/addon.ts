@@ -105,6 +105,13 @@ export function native(): Addon | null {
   return addon;
 }
 
+/** The addon; throws when the native backend is not available here (saying why). */
+export function loadAddon(): Addon {
+  const a = native();
+  if (a === null) throw new Error(`wasyncore: the native backend is not available: ${whyNot}`);
+  return a;
+}
+
 /** Why native() is null (after a call to it). */
 export function nativeUnavailable(): string | null {
   native();
@@ -129,12 +136,12 @@ export function untrack(fd: number): void {
  */
 export class Interest {
   armed = 0;
-  constructor(readonly fd: number) {}
+  constructor(private readonly a: Addon, readonly fd: number) {}
 
   /** Makes the kernel watch exactly `want`; returns 0 or -errno. */
   sync(want: number): number {
     if (want === this.armed) return 0;
-    const a = addon!;
+    const a = this.a;
     const k = a.constants;
     const op = this.armed === 0 ? k.EPOLL_CTL_ADD : want === 0 ? k.EPOLL_CTL_DEL : k.EPOLL_CTL_MOD;
     const rc = a.ctl(op, this.fd, want);
@@ -150,7 +157,7 @@ export class Interest {
     if (this.armed === 0) return;
     if (this.sync(0) !== 0) {
       this.armed = 0;
-      if (--armedCount === 0) addon!.ref(false);
+      if (--armedCount === 0) this.a.ref(false);
     }
   }
 }
