@@ -8,6 +8,7 @@
 #include <netinet/in.h>
 #include <stddef.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/un.h>
 #include <stdio.h>
 #include <sys/socket.h>
@@ -278,6 +279,17 @@ static napi_value js_getsockopt(napi_env env, napi_callback_info info) {
   return num(env, v);
 }
 
+/** poll(fd, events) → the events poll(2) reports now (no waiting), or -errno */
+static napi_value js_poll(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  if (!args_get(env, info, argv, 2, 2)) return NULL;
+  struct pollfd p = { .fd = arg_int(env, argv[0]), .events = (short)arg_int(env, argv[1]), .revents = 0 };
+  int rc;
+  do rc = poll(&p, 1, 0);
+  while (rc < 0 && errno == EINTR);
+  return rc < 0 ? num(env, -errno) : num(env, p.revents);
+}
+
 static napi_value name_of(napi_env env, napi_callback_info info, int peer) {
   napi_value argv[1];
   if (!args_get(env, info, argv, 1, 1)) return NULL;
@@ -311,6 +323,7 @@ void sock_register(napi_env env, napi_value exports) {
     { "dup", NULL, js_dup, NULL, NULL, NULL, napi_default, NULL },
     { "setsockopt", NULL, js_setsockopt, NULL, NULL, NULL, napi_default, NULL },
     { "getsockopt", NULL, js_getsockopt, NULL, NULL, NULL, napi_default, NULL },
+    { "poll", NULL, js_poll, NULL, NULL, NULL, napi_default, NULL },
     { "sockname", NULL, js_sockname, NULL, NULL, NULL, napi_default, NULL },
     { "peername", NULL, js_peername, NULL, NULL, NULL, napi_default, NULL },
   };

@@ -39,6 +39,8 @@ export interface Addon {
   setsockopt(fd: number, level: number, option: number, value: number): number;
   /** Throws an Error whose `code` is the errno as a decimal string. */
   getsockopt(fd: number, level: number, option: number): number;
+  /** poll(2) of one descriptor without waiting: the events it reports now (POLLPRI = EPOLLPRI), or -errno. */
+  poll(fd: number, events: number): number;
   sockname(fd: number): NativeAddress | number;
   peername(fd: number): NativeAddress | number;
   readonly constants: Readonly<Record<"EPOLLIN" | "EPOLLPRI" | "EPOLLOUT" | "EPOLLERR" | "EPOLLHUP" | "EPOLLRDHUP" |
