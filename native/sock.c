@@ -20,12 +20,19 @@ static napi_value result(napi_env env, long rc) {
   return num(env, rc < 0 ? -errno : (double)rc);
 }
 
+// A new descriptor of this environment (closed with it if the host has not closed it by then).
+static napi_value opened(napi_env env, int fd) {
+  if (fd < 0) return num(env, -errno);
+  fd_owned(env, fd, 1);
+  return num(env, fd);
+}
+
 /** socket(family, type) → fd */
 static napi_value js_socket(napi_env env, napi_callback_info info) {
   napi_value argv[2];
   if (!args_get(env, info, argv, 2, 2)) return NULL;
   int family = arg_int(env, argv[0]), type = arg_int(env, argv[1]);
-  return result(env, socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  return opened(env, socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
 }
 
 /** bind(fd, family, host, port, scopeId) → 0 */
@@ -77,7 +84,8 @@ static napi_value js_accept(napi_env env, napi_callback_info info) {
   int rc;
   do rc = accept4(arg_int(env, argv[0]), with ? (struct sockaddr*)&sa : NULL, with ? &alen : NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
   while (rc < 0 && errno == EINTR);
-  if (rc < 0 || !with) return result(env, rc);
+  if (rc < 0 || !with) return opened(env, rc);
+  fd_owned(env, rc, 1);
   napi_value out;
   napi_create_array_with_length(env, 2, &out);
   napi_set_element(env, out, 0, num(env, rc));
@@ -246,14 +254,16 @@ static napi_value js_shutdown(napi_env env, napi_callback_info info) {
 static napi_value js_close(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   if (!args_get(env, info, argv, 1, 1)) return NULL;
-  return result(env, close(arg_int(env, argv[0])));
+  int fd = arg_int(env, argv[0]);
+  fd_owned(env, fd, 0); // before close(2): another thread may get the number next
+  return result(env, close(fd));
 }
 
 /** dup(fd) → a new close-on-exec descriptor for the same file */
 static napi_value js_dup(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   if (!args_get(env, info, argv, 1, 1)) return NULL;
-  return result(env, fcntl(arg_int(env, argv[0]), F_DUPFD_CLOEXEC, 0));
+  return opened(env, fcntl(arg_int(env, argv[0]), F_DUPFD_CLOEXEC, 0));
 }
 
 /** setsockopt(fd, level, option, value) → 0 (int options) */
