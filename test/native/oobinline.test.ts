@@ -5,7 +5,7 @@
 // channel exceptional forever: handleExpt() on every pass.
 import { describe, it, expect, beforeAll, beforeEach, afterEach } from "vitest";
 import { ChannelMap, MSG_OOB, SOL_SOCKET, closeAll, configure, loop, type Socket } from "../../host/index.js";
-import { native, nativeUnavailable } from "../../host/syscalls/native.js";
+import { native, nativeUnavailable } from "../../host/sys/native/addon.js";
 import type { NativeSocket } from "../../host/index.js";
 import { BaseClient, BaseServer, BaseTestHandler, ipv4, ipv6, loopUntil, modes, type Family } from "../asyncore/fixtures.js";
 

@@ -7,7 +7,7 @@ import { describe, it, expect } from "vitest";
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { native, nativeUnavailable } from "../../host/syscalls/native.js";
+import { native, nativeUnavailable } from "../../host/sys/native/addon.js";
 
 const lib = fileURLToPath(new URL("../../build/host/index.js", import.meta.url));
 const built = native() !== null && existsSync(lib);
