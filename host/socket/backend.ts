@@ -3,6 +3,7 @@
 // Chosen by configure({ backend }), else WASYNCORE_BACKEND=native|net, else the default below.
 // Sockets keep the backend they were created with. The native socket class registers itself
 // here (host/sys/native/socket.ts), so socket.ts needs no import cycle to construct one.
+import { debuglog } from "node:util";
 import { describe } from "../core/address.js";
 import { nativeUnavailable } from "../sys/native/addon.js";
 
@@ -55,6 +56,30 @@ export function currentBackend(): BackendName {
   return DEFAULT_BACKEND;
 }
 
+/** The backend a socket created now gets, and why it is not 'native' when the default wanted native (else null). */
+export function backendStatus(): { backend: BackendName; reason: string | null } {
+  try {
+    const backend = currentBackend();
+    if (backend === "native" || configured !== null) return { backend, reason: null };
+    const env = process.env.WASYNCORE_BACKEND;
+    if ((env !== undefined && env !== "") || DEFAULT_BACKEND !== "auto") return { backend, reason: null }; // net was chosen
+    return { backend, reason: nativeUnavailable() ?? "the native socket class was not loaded (import the package root)" };
+  } catch (err) {
+    // WASYNCORE_BACKEND names no backend, or native where it is unavailable: creating a socket throws this
+    return { backend: "net", reason: err instanceof Error ? err.message : String(err) };
+  }
+}
+
+const debug = debuglog("wasyncore");
+let announced: BackendName | null = null;
+
+// NODE_DEBUG=wasyncore: which backend sockets get, at the first socket and whenever it changes.
+function announce(name: BackendName): void {
+  announced = name;
+  const { reason } = backendStatus();
+  debug("sockets use the %s backend%s", name, reason !== null ? ` (native is not in use: ${reason})` : "");
+}
+
 /** Runs `make` with the `net` backend whatever is configured (a net listener's accepted sockets are net ones). */
 export function netOnly<T>(make: () => T): T {
   netOnlyDepth++;
@@ -67,7 +92,10 @@ export function netOnly<T>(make: () => T): T {
 
 /** A native socket (stream or datagram) when that is the current backend, else null (the caller builds a `net` one). */
 export function backendSocket(family: number, type: number): object | null {
-  if (netOnlyDepth > 0 || currentBackend() !== "native") return null;
+  if (netOnlyDepth > 0) return null;
+  const name = currentBackend();
+  if (name !== announced) announce(name);
+  if (name !== "native") return null;
   if (nativeStream === null) throw new Error("wasyncore: the native backend's socket class was not loaded (import the package root)");
   return nativeStream(family, type);
 }
