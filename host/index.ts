@@ -6,6 +6,7 @@ export { Socket } from "./socket/socket.js";
 export { NativeSocket } from "./sys/native/socket.js"; // the native backend's Socket; loading it registers the backend
 export { NativeDatagramSocket } from "./sys/native/dgram.js"; // its SOCK_DGRAM socket
 export { MSG_OOB, MSG_PEEK } from "./core/constants.js";
+export { SO_OOBINLINE, SO_LINGER, SO_RCVLOWAT, SO_SNDLOWAT, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT } from "./core/constants.js";
 export { ChannelMap, socketMap } from "./asyncore/map.js";
 export { Dispatcher, DispatcherWithSend } from "./asyncore/dispatcher.js";
 export { FileWrapper, FileDispatcher } from "./asyncore/file.js";

@@ -4,13 +4,12 @@
 // and the loop then sleeps; the bytes arrive in order. Before the fix the native backend kept the
 // channel exceptional forever: handleExpt() on every pass.
 import { describe, it, expect, beforeAll, beforeEach, afterEach } from "vitest";
-import { ChannelMap, MSG_OOB, SOL_SOCKET, closeAll, configure, loop, type Socket } from "../../host/index.js";
+import { ChannelMap, MSG_OOB, SOL_SOCKET, SO_OOBINLINE, closeAll, configure, loop, type Socket } from "../../host/index.js";
 import { native, nativeUnavailable } from "../../host/sys/native/addon.js";
 import type { NativeSocket } from "../../host/index.js";
 import { BaseClient, BaseServer, BaseTestHandler, ipv4, ipv6, loopUntil, modes, type Family } from "../asyncore/fixtures.js";
 
 const built = native() !== null;
-const SO_OOBINLINE = 10; // Linux
 
 /** Passes run after the last byte arrived: a busy channel calls handleExpt() on each of them. */
 const QUIET_PASSES = 30;

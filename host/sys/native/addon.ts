@@ -37,7 +37,10 @@ export interface Addon {
   shutdown(fd: number, how: number): number;
   close(fd: number): number;
   dup(fd: number): number;
-  setsockopt(fd: number, level: number, option: number, value: number): number;
+  /** `value`: an int, or the option's bytes (e.g. SO_LINGER's struct linger). */
+  setsockopt(fd: number, level: number, option: number, value: number | Uint8Array | ArrayBuffer): number;
+  /** getsockopt(2) into `buflen` (≤ 1024) bytes: what the kernel wrote, or -errno. */
+  getsockoptBytes(fd: number, level: number, option: number, buflen: number): Buffer | number;
   /** Throws an Error whose `code` is the errno as a decimal string. */
   getsockopt(fd: number, level: number, option: number): number;
   /** poll(2) of one descriptor without waiting: the events it reports now (POLLPRI = EPOLLPRI), or -errno. */
