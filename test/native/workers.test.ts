@@ -1,4 +1,4 @@
-// The native backend in worker_threads (issue 14, bug 2): workers that each run an asyncore echo
+// The native backend in worker_threads (issue 14, bug 2), and the net backend as a control: workers that each run an asyncore echo
 // server on the native backend exit — by process.exit() with their sockets open, after closing
 // them, and by worker.terminate() — while the main thread serves round trips throughout. Each
 // scenario runs in a child process, so a crash (before the fix: SIGSEGV, exit 139, when a
@@ -15,10 +15,10 @@ const built = native() !== null && existsSync(lib);
 // A worker: an echo server on 127.0.0.1:0 (native backend); the port goes to the parent, which
 // then says how to end: "exit" (process.exit with the listener and connections open), "close"
 // (closeAll: loop() returns and the thread ends by itself), or nothing (the parent terminates it).
-const worker = `
+const worker = (backend: string) => `
 import { parentPort } from "node:worker_threads";
 const { Dispatcher, ChannelMap, AF_INET, configure, loop, closeAll } = await import(${JSON.stringify(lib)});
-configure({ backend: "native" });
+configure({ backend: ${JSON.stringify(backend)} });
 const map = new ChannelMap();
 class Echo extends Dispatcher {
   handleRead() { const d = this.recv(4096); if (d.length > 0) this.send(d); }
@@ -29,7 +29,8 @@ class Server extends Dispatcher {
 }
 const s = new Server(null, map);
 s.createSocket(AF_INET); s.setReuseAddr(); s.bind(["127.0.0.1", 0]); s.listen(5);
-if (s.socket.constructor.name !== "NativeSocket") throw new Error("not the native backend: " + s.socket.constructor.name);
+const want = ${JSON.stringify(backend === "native" ? "NativeSocket" : "Socket")};
+if (s.socket.constructor.name !== want) throw new Error("not the ${backend} backend: " + s.socket.constructor.name);
 parentPort.on("message", (m) => {
   if (m === "exit") process.exit(7);
   if (m === "close") { closeAll({ map }); parentPort.close(); }
@@ -40,11 +41,11 @@ await loop({ map, timeout: 0.05 });
 
 // The child's main thread: optionally its own native echo server, pinged all along by a node:net
 // client; workers started in rounds, each served a few round trips, then ended three ways.
-const main = (mainServes: boolean) => `
+const main = (mainServes: boolean, backend = "native") => `
 import { Worker } from "node:worker_threads";
 import { connect } from "node:net";
 const lib = ${JSON.stringify(lib)};
-const workerCode = ${JSON.stringify(worker)};
+const workerCode = ${JSON.stringify(worker(backend))};
 
 function client(port) {
   const c = connect(port, "127.0.0.1");
@@ -65,7 +66,7 @@ const refused = (port) => new Promise((r) => { const c = connect(port, "127.0.0.
 let mainTrips = 0, stopPinging = false, pinger = null, mainDone = null, closeMain = null;
 if (${mainServes}) {
   const { Dispatcher, ChannelMap, AF_INET, configure, loop, closeAll } = await import(lib);
-  configure({ backend: "native" });
+  configure({ backend: ${JSON.stringify(backend)} });
   const map = new ChannelMap();
   class Echo extends Dispatcher {
     handleRead() { const d = this.recv(4096); if (d.length > 0) this.send(d); }
@@ -140,10 +141,11 @@ function runChild(source: string): Promise<Outcome> {
 
 describe.skipIf(!built)(`native sockets in worker_threads${built ? "" : ` (skipped: ${nativeUnavailable() ?? "build/host is not built"})`}`, () => {
   it.each([
-    { name: "while the main thread serves on the native backend", mainServes: true },
-    { name: "when only the workers loaded the addon", mainServes: false },
-  ])("workers exit three ways and the process survives $name", async ({ mainServes }) => {
-    const r = await runChild(main(mainServes));
+    { name: "while the main thread serves on the native backend", mainServes: true, backend: "native" },
+    { name: "when only the workers loaded the addon", mainServes: false, backend: "native" },
+    { name: "on the net backend (the control)", mainServes: true, backend: "net" },
+  ])("workers exit three ways and the process survives $name", async ({ mainServes, backend }) => {
+    const r = await runChild(main(mainServes, backend));
     expect({ code: r.code, signal: r.signal, err: r.err }).toEqual({ code: 0, signal: null, err: "" });
     const report = JSON.parse(r.out) as {
       results: { how: string; code: number; errors: string[]; peerClosed: boolean; refused: boolean }[];
