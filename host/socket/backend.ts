@@ -2,6 +2,7 @@
 //
 // Chosen by configure({ backend }), else WASYNCORE_BACKEND=native|net, else the default below.
 // Sockets keep the backend they were created with; a listener's accepted sockets have its backend.
+import { debuglog } from "node:util";
 import { describe } from "../core/address.js";
 import { nativeUnavailable } from "../sys/native/addon.js";
 import type { BackendName } from "../sys/seam.js";
@@ -38,4 +39,32 @@ export function currentBackend(): BackendName {
   if (env !== undefined && env !== "") return checkBackend(env, "WASYNCORE_BACKEND");
   if (DEFAULT_BACKEND === "auto") return nativeUnavailable() === null ? "native" : "net";
   return DEFAULT_BACKEND;
+}
+
+/** The backend a socket created now gets, and why it is not 'native' when the default wanted native (else null). */
+export function backendStatus(): { backend: BackendName; reason: string | null } {
+  try {
+    const backend = currentBackend();
+    if (backend === "native" || configured !== null) return { backend, reason: null };
+    const env = process.env.WASYNCORE_BACKEND;
+    if ((env !== undefined && env !== "") || DEFAULT_BACKEND !== "auto") return { backend, reason: null }; // net was chosen
+    return { backend, reason: nativeUnavailable() };
+  } catch (err) {
+    // WASYNCORE_BACKEND names no backend, or native where it is unavailable: creating a socket throws this
+    return { backend: "net", reason: err instanceof Error ? err.message : String(err) };
+  }
+}
+
+const debug = debuglog("wasyncore");
+let announced: BackendName | null = null;
+
+/** The backend for a new socket; NODE_DEBUG=wasyncore says which, at the first socket and whenever it changes. */
+export function backendForNewSocket(): BackendName {
+  const name = currentBackend();
+  if (name !== announced) {
+    announced = name;
+    const { reason } = backendStatus();
+    debug("sockets use the %s backend%s", name, reason !== null ? ` (native is not in use: ${reason})` : "");
+  }
+  return name;
 }

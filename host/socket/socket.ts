@@ -9,7 +9,7 @@ import { FIELD } from "../core/abi.js";
 import { type Address, describe, familyName } from "../core/address.js";
 import { notifyReady } from "../core/wake.js";
 import { openSocket, type BackendName, type SocketImpl } from "../sys/index.js";
-import { checkBackend, currentBackend } from "./backend.js";
+import { backendForNewSocket, checkBackend } from "./backend.js";
 import { noteAccepted, type BufferLimits } from "./orphans.js";
 
 export type { BufferLimits };
@@ -46,7 +46,7 @@ export class Socket {
     }
     const backend: BackendName = pending !== null ? pending.backend
       : new.target === NativeSocket || new.target === NativeDatagramSocket ? checkBackend("native", new.target.name)
-      : currentBackend();
+      : backendForNewSocket();
     if (backend === "native" && new.target === Socket) { // a native socket is a NativeSocket / NativeDatagramSocket
       return type === SOCK_DGRAM ? new NativeDatagramSocket(family) : new NativeSocket(family, type);
     }

@@ -215,7 +215,7 @@ export class NativeStreamSocket implements SocketImpl {
     if (flags & A.constants.MSG_OOB && got !== NEG_EAGAIN) {
       s.setUrgent(false); // read, or gone (EINVAL): watch for the next one
       s.sync();
-    }
+    } else if (got > 0 && !(flags & A.constants.MSG_PEEK)) s.recheckUrgent(); // past the urgent mark?
     if (got < 0) throw SocketError.fromResult(got, "recv()");
     return buf.subarray(0, got);
   }
@@ -249,6 +249,13 @@ export class NativeStreamSocket implements SocketImpl {
       if (n === 0) throw new SocketError("EAGAIN", "send(): no core memory for output (memory cap)");
       s.queueFlush(this);
       return n;
+    }
+    if (queued > 0 && s.state === "connected" && s.error === null && !s.hup) {
+      // send(data, flags) after small sends this pass: those go first (urgent data after the bytes before it)
+      s.flushCore(true);
+      if (e.field(s.token, FIELD.outLen) > 0) {
+        throw new SocketError(s.error ?? "EAGAIN", "send(): the bytes sent before are still waiting for the kernel");
+      }
     }
     // While connecting, the kernel says EAGAIN, or takes the bytes once it has connected.
     const n = A.send(s.fd, data, 0, len, flags);
@@ -362,6 +369,7 @@ export class NativeStreamSocket implements SocketImpl {
 
   /** Resumes reading after input was consumed in the core outside recv() (AsyncChat's framer). */
   inputConsumed(): void {
+    this.#s.recheckUrgent(); // (nothing unless urgent data is pending)
     if (this.#s.engine.resumeOk) this.#s.consumed();
   }
 

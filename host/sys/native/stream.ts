@@ -5,7 +5,8 @@
 //   EPOLLOUT while connecting   → SO_ERROR decides: OPEN (writable), or the errno
 //   EPOLLIN/HUP/ERR             → recv(2) straight into the input queue's chunks (READABLE),
 //                                 0 bytes → EOF flag, an error → errno
-//   EPOLLPRI                    → host-ready X (urgent data) until recv(MSG_OOB)
+//   EPOLLPRI                    → host-ready X (urgent data) until recv(MSG_OOB), or until the
+//                                 application reads and poll(2) says the stream passed the mark
 //   EPOLLOUT after a full send  → the send window reopens (WRITABLE)
 // The send window: the kernel's buffer is the only send queue, so a channel's window bounds the
 // bytes send() hands the kernel per loop pass (counted in the in-flight field until the pass's
@@ -204,6 +205,23 @@ export class NativeStream implements EpollTarget {
     this.engine.setField(this.token, FIELD.hostReady, on ? X : 0);
   }
 
+  /**
+   * Input reached the application while urgent data was pending: is it still? Reading past the
+   * urgent mark ends it in the kernel (with SO_OOBINLINE the byte is part of the stream, and
+   * without it the stream skips the byte no one fetched with recv(MSG_OOB)); EPOLLPRI was not
+   * watched meanwhile, so ask poll(2). Checked when the application reads, not when the kernel's
+   * bytes enter the core, so handleExpt() still sees the urgent data that came with them.
+   */
+  recheckUrgent(): void {
+    if (!this.urgent || this.state !== "connected") return;
+    const k = this.a.constants;
+    const rc = this.a.poll(this.fd, k.EPOLLPRI);
+    if (rc >= 0 && (rc & k.EPOLLPRI) === 0) {
+      this.setUrgent(false);
+      this.sync(); // watch EPOLLPRI again for the next urgent byte
+    }
+  }
+
   /** A connection was accepted (or none was queued): ready again only when epoll reports another. */
   acceptDrained(): void {
     this.acceptReady = false;
@@ -287,6 +305,7 @@ export class NativeStream implements EpollTarget {
     const ptr = core.in_peek(token);
     const len = core.result_len();
     const want = n < avail ? n : avail;
+    if (this.urgent) this.recheckUrgent();
     if (ptr === 0 || len < want) { // spans chunks: the engine's general copy
       const data = e.takeIn(token, n);
       if (e.resumeOk) this.consumed();
