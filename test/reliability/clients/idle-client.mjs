@@ -1,7 +1,7 @@
 // Many connections to an echo server with idle timeouts, forked by the timers-under-load test.
 // Connection i sends its index (4 bytes) on connect; even ones then stay active (a few bytes
 // every `activeEvery` ms, each echo checked), odd ones fall silent. Reports { phase: 'connected' }
-// once all are up, then after `runMs` { phase: 'done', results } with, per connection, whether
+// once all are up, then after `runMs` (and once every silent one was closed) { phase: 'done', results } with, per connection, whether
 // the server closed it and when (ms after its last byte was sent).
 //
 // Job: { host, port, conns, activeEvery, runMs, seed }
@@ -51,12 +51,18 @@ process.once("message", async (job) => {
     conns.push(...(await Promise.all(batch)));
   }
   process.send({ phase: "connected", ms: Date.now() - started });
-  setTimeout(() => {
+  // After runMs, wait on (up to 10 × runMs) until the server has closed every silent connection: on a
+  // loaded machine the server accepts late, and a connection's idle countdown starts at its accept.
+  const finishAt = Date.now() + job.runMs * 10;
+  const silentOpen = () => conns.some((c) => !c.active && c.closedAfter < 0 && c.error === null);
+  await new Promise((resolve) => setTimeout(resolve, job.runMs));
+  while (silentOpen() && Date.now() < finishAt) await new Promise((resolve) => setTimeout(resolve, 50));
+  {
     const results = conns.map((c) => {
       clearInterval(c.timer);
       c.s.destroy();
       return { i: c.i, active: c.active, sent: c.sent, echoed: c.echoed, bad: c.bad, pending: c.expect.length, closedAfter: c.closedAfter, error: c.error };
     });
     process.send({ phase: "done", results }, () => process.exit(0));
-  }, job.runMs);
+  }
 });
