@@ -1,15 +1,6 @@
-// The Node syscall layer: libuv TCP/pipe handles and net.Socket streams adapted to readiness.
-//
-// Node is completion-based; asyncore is readiness-based. This file holds the handles; the
-// net stream socket (host/socket/socket.ts for now) turns their events into core readiness:
-//   data      → bytes appended to the channel's input queue (READABLE)
-//   'end'     → EOF flag (READABLE; recv() then returns b'')
-//   'error'   → errno recorded (READABLE|WRITABLE, as select reports a failed socket)
-//   'connect' → OPEN flag (WRITABLE while the send window has room)
-//   connection queued on a listener → host-ready READABLE
-//   write completed → in-flight bytes shrink (WRITABLE again)
-// Readiness is exact for input (the bytes are already here); WRITABLE is a hint bounded by
-// the send window, like the kernel's socket buffer.
+// The `net` backend's handles: libuv TCP/pipe server handles (synchronous bind, listen, accepted
+// handles) and net.Socket streams for StreamSink users (FileWrapper's pipes, the sandbox). The
+// stream socket that turns these events into core readiness is host/sys/net/socket.ts.
 import { Buffer } from "node:buffer";
 import * as net from "node:net";
 import { statSync } from "node:fs";
