@@ -14,3 +14,4 @@ export { callLater, callEvery, TimerHandle, type TimerCallback } from "./timers.
 export { compactTraceback } from "./traceback.js";
 export { configure, loopStats, type EngineOptions, type LoopStats } from "./stats.js";
 export { AsyncChat, SimpleProducer, findPrefixAtEnd, type Producer, type Terminator, type FifoEntry } from "./chat.js";
+export * from "./tls/index.js"; // tls: Python's ssl (also the package's "wasyncore/tls" export)

@@ -66,6 +66,8 @@ export class Socket implements RawSink {
     this.family = family;
     this.type = type;
     this.engine = getEngine();
+    // tls: an SSLSocket (host/tls/socket.ts) opens no channel of its own: it shares its wrapped socket's.
+    if ((new.target as { wrapsChannel?: boolean }).wrapsChannel === true) return;
     // The native backend's classes extend this one; their own super() calls have another new.target.
     const other = new.target === Socket ? backendSocket(family, type) : null;
     if (other !== null) return other as Socket;
