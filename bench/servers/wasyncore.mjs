@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { announcePort, modeFromArgv, RequestCounter, responses, unavailable } from './common.mjs';
 
 const ENTRY = new URL('../../build/host/index.js', import.meta.url);
-const CHAT_ENTRY = new URL('../../build/host/chat.js', import.meta.url);
+const CHAT_ENTRY = new URL('../../build/host/asyncore/chat.js', import.meta.url);
 const NEWLINE = Buffer.from('\n');
 const ACCEPTS_PER_EVENT = 64;
 

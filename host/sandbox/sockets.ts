@@ -9,7 +9,7 @@
 // Any change calls `wake`, and the runner schedules a pass.
 import type * as net from "node:net";
 import { isIP } from "node:net";
-import * as sys from "../syscalls/net.js";
+import * as sys from "../sys/net/handles.js";
 import { Grants, normalizeHost } from "./grants.js";
 import { wasiErrno, WASI_ERRNO as E } from "./abi.js";
 

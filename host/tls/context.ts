@@ -9,11 +9,11 @@ import { join } from "node:path";
 import * as tls from "node:tls";
 import { X509Certificate } from "node:crypto";
 import { Buffer } from "node:buffer";
-import { SocketError } from "../errors.js";
-import { describe } from "../address.js";
+import { SocketError } from "../core/errors.js";
+import { describe } from "../core/address.js";
 import { SSLError, SSL_ERROR_SSL, opensslDetails } from "./errors.js";
 import { SSLSocket, type WrapOptions } from "./socket.js";
-import type { Socket } from "../socket.js";
+import type { Socket } from "../socket/socket.js";
 
 /** Python: ssl.PROTOCOL_TLS_CLIENT */
 export const PROTOCOL_TLS_CLIENT = 16;

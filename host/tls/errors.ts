@@ -1,5 +1,5 @@
 // TLS errors with Python's ssl names and numbers: SSLError.errno is an SSL_ERROR_* number, code its name.
-import { SocketError } from "../errors.js";
+import { SocketError } from "../core/errors.js";
 
 /** Python: ssl.SSL_ERROR_SSL */
 export const SSL_ERROR_SSL = 1;

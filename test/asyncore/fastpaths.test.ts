@@ -2,8 +2,8 @@
 import * as net from "node:net";
 import { describe, it, expect, afterEach } from "vitest";
 import { Dispatcher, DispatcherWithSend, Socket, closeAll, poll } from "../../host/index.js";
-import { loopStats } from "../../host/stats.js";
-import { AsyncChat } from "../../host/chat.js";
+import { loopStats } from "../../host/asyncore/stats.js";
+import { AsyncChat } from "../../host/asyncore/chat.js";
 
 /** A server that collects everything one connection sends until it closes. */
 function sink(): Promise<{ port: number; received: Promise<Buffer> }> {

@@ -4,7 +4,7 @@ import {
   ChannelMap, ExitNow, POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT, POLLPRI,
   SocketError, closeAll, compactTraceback, read, readwrite, socketMap, write,
 } from "../../host/index.js";
-import { exception } from "../../host/loop.js";
+import { exception } from "../../host/asyncore/loop.js";
 
 class DummySocket {
   closed = false;

@@ -2,8 +2,8 @@
 import { describe, it, expect, afterEach } from "vitest";
 import * as net from "node:net";
 import { ChannelMap, Dispatcher, ExitNow, closeAll, loop, type Socket } from "../../host/index.js";
-import { getEngine } from "../../host/engine.js";
-import { FIELD } from "../../host/abi.js";
+import { getEngine } from "../../host/core/engine.js";
+import { FIELD } from "../../host/core/abi.js";
 import { ipv4, BaseServer, loopUntil } from "./fixtures.js";
 
 const maps: ChannelMap[] = [];

@@ -2,8 +2,8 @@
 import * as net from "node:net";
 import { describe, it, expect, beforeEach, afterEach } from "vitest";
 import { AF_INET, ChannelMap, ExitNow, SocketError, closeAll, loop, type Address, type Socket } from "../../host/index.js";
-import { getEngine } from "../../host/engine.js";
-import { FIELD } from "../../host/abi.js";
+import { getEngine } from "../../host/core/engine.js";
+import { FIELD } from "../../host/core/abi.js";
 import { BaseServer, BaseTestHandler, ipv4, loopUntil, modes } from "./fixtures.js";
 
 describe.each(modes)("dispatch with $name", ({ name, usePoll }) => {

@@ -2,8 +2,8 @@
 import { describe, it, expect } from "vitest";
 import * as net from "node:net";
 import { AsyncChat, SimpleProducer, ChannelMap, Socket, loop, poll, read, AF_INET, SOCK_STREAM } from "../../host/index.js";
-import { getEngine } from "../../host/engine.js";
-import { FIELD } from "../../host/abi.js";
+import { getEngine } from "../../host/core/engine.js";
+import { FIELD } from "../../host/core/abi.js";
 import { b } from "./helpers.js";
 
 type Ev = string;

@@ -1,7 +1,7 @@
 // The core's terminator search (chat_term / chat_find / chat_held) driven through its ABI.
 import { describe, it, expect, afterEach } from "vitest";
-import { getEngine } from "../../host/engine.js";
-import { FIELD, E_TOKEN, E_RANGE, E_STATE, E_NOTFOUND, MAX_TERMINATOR } from "../../host/abi.js";
+import { getEngine } from "../../host/core/engine.js";
+import { FIELD, E_TOKEN, E_RANGE, E_STATE, E_NOTFOUND, MAX_TERMINATOR } from "../../host/core/abi.js";
 
 const e = getEngine();
 const core = e.core;

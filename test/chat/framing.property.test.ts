@@ -4,8 +4,8 @@ import { describe, it, expect, beforeAll } from "vitest";
 import * as fc from "fast-check";
 import * as net from "node:net";
 import { AsyncChat, ChannelMap, Socket, SocketError, configure, loop, AF_INET, SOCK_STREAM } from "../../host/index.js";
-import { getEngine } from "../../host/engine.js";
-import { FIELD } from "../../host/abi.js";
+import { getEngine } from "../../host/core/engine.js";
+import { FIELD } from "../../host/core/abi.js";
 
 type Term = Buffer | number | null;
 

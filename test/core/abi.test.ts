@@ -1,6 +1,6 @@
 // The wasm's import and export names are exactly the lists in host/abi.ts, in both builds.
 import { describe, it, expect } from "vitest";
-import { CORE_EXPORTS, CORE_IMPORTS, type CoreExports } from "../../host/abi.js";
+import { CORE_EXPORTS, CORE_IMPORTS, type CoreExports } from "../../host/core/abi.js";
 import { coreModule, freshCore } from "./wasm.js";
 
 // Compile-time half of the check: the CoreExports interface names exactly CORE_EXPORTS plus memory.

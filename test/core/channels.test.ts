@@ -3,7 +3,7 @@ import { describe, it, expect, beforeEach } from "vitest";
 import {
   OK, E_TOKEN, E_RANGE, F_LIVE, F_CONNECTED, F_ACCEPTING, F_CONNECTING, F_CLOSING, F_EOF, F_OPEN, F_ALWAYS_R,
   F_DGRAM, R, W, FIELD,
-} from "../../host/abi.js";
+} from "../../host/core/abi.js";
 import { freshCore, type Core } from "./wasm.js";
 
 const SLOT_MASK = (1 << 20) - 1;

@@ -5,7 +5,7 @@ import { describe, it, expect } from "vitest";
 import fc from "fast-check";
 import {
   CORE_EXPORTS, F_LIVE, F_CONNECTED, F_ACCEPTING, F_EOF, F_OPEN, F_ALWAYS_R, F_DGRAM, FIELD, STAT,
-} from "../../host/abi.js";
+} from "../../host/core/abi.js";
 import { freshCore, fcParams, fcTimeout, CoreAbort, type Core, type Dir } from "./wasm.js";
 import { CoreModel } from "./model.js";
 

@@ -2,7 +2,7 @@
 // what state it should leave, written from the contract (host/abi.ts, assembly/layout.ts).
 import {
   OK, E_TOKEN, E_RANGE, E_STATE, F_LIVE, F_ACCEPTING, F_EOF, F_OPEN, F_ALWAYS_R, F_OUTWAIT, R, W, FIELD,
-} from "../../host/abi.js";
+} from "../../host/core/abi.js";
 import type { Dir } from "./wasm.js";
 
 export const K_DATA = 16; // chunk header bytes

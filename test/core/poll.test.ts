@@ -3,7 +3,7 @@ import { describe, it, expect, beforeEach } from "vitest";
 import fc from "fast-check";
 import {
   E_RANGE, F_ACCEPTING, F_EOF, F_OPEN, F_ALWAYS_R, F_CONNECTED, R, W, MODE_SELECT, MODE_POLL2,
-} from "../../host/abi.js";
+} from "../../host/core/abi.js";
 import { freshCore, fcParams, fcTimeout, pattern, type Core, type Ev } from "./wasm.js";
 import { CoreModel } from "./model.js";
 

@@ -2,8 +2,8 @@
 // fast-check property against a reference byte array.
 import { describe, it, expect, beforeEach } from "vitest";
 import fc from "fast-check";
-import { OK, E_TOKEN, E_RANGE, E_STATE, F_OPEN, W, FIELD } from "../../host/abi.js";
-import { Engine } from "../../host/engine.js";
+import { OK, E_TOKEN, E_RANGE, E_STATE, F_OPEN, W, FIELD } from "../../host/core/abi.js";
+import { Engine } from "../../host/core/engine.js";
 import { freshCore, fcParams, fcTimeout, pattern, type Core, type Dir } from "./wasm.js";
 import { CoreModel, K_DATA } from "./model.js";
 

@@ -1,7 +1,7 @@
 // Test harness for the core alone: a fresh build/core.wasm instance per test, no host.
 import { readFileSync, existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { CORE_IMPORTS, type CoreExports, FIELD, STAT } from "../../host/abi.js";
+import { CORE_IMPORTS, type CoreExports, FIELD, STAT } from "../../host/core/abi.js";
 
 /** Path of a built core file (core.wasm or core.debug.wasm). */
 export function corePath(name = "core.wasm"): string {

@@ -5,7 +5,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as net from "node:net";
 import { FileWrapper, FileDispatcher, ChannelMap, SocketError, loop, closeAll, SOL_SOCKET, SO_ERROR, SO_REUSEADDR } from "../../host/index.js";
-import { currentBackend } from "../../host/backend.js";
+import { currentBackend } from "../../host/socket/backend.js";
 
 const D = Buffer.from("It's not dead, it's sleeping!");
 let dir: string;

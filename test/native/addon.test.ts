@@ -1,6 +1,6 @@
 // The addon itself (native/*.c): it builds, loads, and its syscalls say what the kernel says.
 import { describe, it, expect } from "vitest";
-import { native, nativeUnavailable } from "../../host/syscalls/native.js";
+import { native, nativeUnavailable } from "../../host/sys/native/addon.js";
 import { AF_INET, AF_INET6, SOCK_DGRAM, SOCK_STREAM, SOL_SOCKET, SO_REUSEADDR } from "../../host/index.js";
 
 const addon = native();

@@ -1,9 +1,9 @@
 // The core's part of the native backend: exceptional readiness (X → POLLPRI) and queues that give
 // back a chunk reserved for a read that found nothing.
 import { describe, it, expect } from "vitest";
-import { getEngine } from "../../host/engine.js";
-import { FIELD, F_OPEN, R, W, X, MODE_SELECT, MODE_POLL2 } from "../../host/abi.js";
-import { POLLIN, POLLOUT, POLLPRI } from "../../host/constants.js";
+import { getEngine } from "../../host/core/engine.js";
+import { FIELD, F_OPEN, R, W, X, MODE_SELECT, MODE_POLL2 } from "../../host/core/abi.js";
+import { POLLIN, POLLOUT, POLLPRI } from "../../host/core/constants.js";
 
 const MAP = 7001;
 

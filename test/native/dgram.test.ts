@@ -8,8 +8,8 @@ import {
   AF_INET, AF_INET6, AF_UNIX, ChannelMap, Dispatcher, SOCK_DGRAM, SOL_SOCKET, SO_REUSEADDR, SO_RCVBUF, Socket,
   SocketError, closeAll, configure, loop,
 } from "../../host/index.js";
-import { native, nativeStats } from "../../host/syscalls/native.js";
-import { NativeDatagramSocket } from "../../host/native-dgram.js";
+import { native, nativeStats } from "../../host/sys/native/addon.js";
+import { NativeDatagramSocket } from "../../host/sys/native/dgram.js";
 import { eventually, until } from "../udp/util.js";
 
 const built = native() !== null;

@@ -5,7 +5,7 @@ import { spawn, execFileSync } from "node:child_process";
 import {
   AF_INET, ChannelMap, Dispatcher, MSG_OOB, Socket, closeAll, configure, loop, type Address,
 } from "../../host/index.js";
-import { native, nativeUnavailable } from "../../host/syscalls/native.js";
+import { native, nativeUnavailable } from "../../host/sys/native/addon.js";
 import type { NativeSocket } from "../../host/index.js";
 import { BaseClient, BaseServer, BaseTestHandler, ipv4, ipv6, loopUntil, loopWaitingForFlag, modes, type Family } from "../asyncore/fixtures.js";
 

@@ -3,9 +3,9 @@
 // that lags behind its sender), and the end-of-pass send window — every byte intact and in order.
 import { describe, it, expect, beforeAll, beforeEach, afterEach } from "vitest";
 import { ChannelMap, closeAll, configure } from "../../host/index.js";
-import { FIELD } from "../../host/abi.js";
-import { native, nativeUnavailable, nativeStats } from "../../host/syscalls/native.js";
-import { getEngine } from "../../host/engine.js";
+import { FIELD } from "../../host/core/abi.js";
+import { native, nativeUnavailable, nativeStats } from "../../host/sys/native/addon.js";
+import { getEngine } from "../../host/core/engine.js";
 import { BaseClient, BaseServer, BaseTestHandler, ipv4, unix, loopUntil } from "../asyncore/fixtures.js";
 
 const built = native() !== null;

@@ -6,8 +6,8 @@ import {
   AF_INET, AF_UNIX, ChannelMap, Dispatcher, IPPROTO_TCP, SOL_SOCKET, SO_REUSEADDR, SO_KEEPALIVE, Socket,
   SocketError, TCP_NODELAY, closeAll, configure, loop,
 } from "../../host/index.js";
-import { native, nativeUnavailable, nativeStats } from "../../host/syscalls/native.js";
-import { NativeSocket } from "../../host/native-socket.js";
+import { native, nativeUnavailable, nativeStats } from "../../host/sys/native/addon.js";
+import { NativeSocket } from "../../host/sys/native/socket.js";
 import { BaseClient, BaseServer, BaseTestHandler, ipv4, ipv6, loopUntil, unixPath, type Family } from "../asyncore/fixtures.js";
 
 const built = native() !== null;

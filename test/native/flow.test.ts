@@ -2,9 +2,9 @@
 // lost, no wake-ups from a socket nobody reads after its peer left, host names resolved first.
 import { describe, it, expect, beforeAll, beforeEach, afterEach } from "vitest";
 import { AF_INET, ChannelMap, SocketError, closeAll, configure, loop } from "../../host/index.js";
-import { FIELD } from "../../host/abi.js";
-import { native, nativeUnavailable, nativeStats } from "../../host/syscalls/native.js";
-import { getEngine } from "../../host/engine.js";
+import { FIELD } from "../../host/core/abi.js";
+import { native, nativeUnavailable, nativeStats } from "../../host/sys/native/addon.js";
+import { getEngine } from "../../host/core/engine.js";
 import { BaseClient, BaseServer, BaseTestHandler, ipv4, loopUntil } from "../asyncore/fixtures.js";
 
 const built = native() !== null;

@@ -4,7 +4,7 @@
 import { describe, it, expect, beforeAll, beforeEach, afterEach } from "vitest";
 import { connect, type Socket as NetSocket } from "node:net";
 import { ChannelMap, Dispatcher, loop, SocketError, closeAll, configure, loopStats, type Address, type Socket } from "../../host/index.js";
-import { native, nativeUnavailable } from "../../host/syscalls/native.js";
+import { native, nativeUnavailable } from "../../host/sys/native/addon.js";
 import { BaseServer, ipv4, ipv6, loopUntil } from "../asyncore/fixtures.js";
 
 const built = native() !== null;

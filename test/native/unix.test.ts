@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { AF_UNIX, ChannelMap, Dispatcher, Socket, SocketError, closeAll, configure, loop } from "../../host/index.js";
-import { native } from "../../host/syscalls/native.js";
+import { native } from "../../host/sys/native/addon.js";
 
 const built = native() !== null;
 let dir = "";

@@ -6,9 +6,9 @@ import { describe, it, expect, afterEach } from "vitest";
 import * as net from "node:net";
 import { createHash, randomBytes } from "node:crypto";
 import { ChannelMap, Socket, closeAll, loopStats } from "../../host/index.js";
-import { AsyncChat, type Producer } from "../../host/chat.js";
-import { getEngine } from "../../host/engine.js";
-import { FIELD } from "../../host/abi.js";
+import { AsyncChat, type Producer } from "../../host/asyncore/chat.js";
+import { getEngine } from "../../host/core/engine.js";
+import { FIELD } from "../../host/core/abi.js";
 import { ChatServer, ChatBystanders, Listener } from "./chat-helpers.js";
 import { runLoop, waitFor, sleep, size, report, KiB, MiB, SOAK } from "./helpers.js";
 

@@ -4,7 +4,7 @@ import { createHash } from "node:crypto";
 import * as net from "node:net";
 import { rng, conversation } from "./clients/chat-protocol.mjs";
 import { ChannelMap, Dispatcher, Socket, AF_INET } from "../../host/index.js";
-import { AsyncChat, SimpleProducer } from "../../host/chat.js";
+import { AsyncChat, SimpleProducer } from "../../host/asyncore/chat.js";
 
 const CRLF = Buffer.from("\r\n");
 const END = Buffer.from("\r\n.\r\n");

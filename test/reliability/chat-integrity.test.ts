@@ -5,7 +5,7 @@
 // queued before it, then closes.
 import { describe, it, expect, afterEach } from "vitest";
 import { ChannelMap, closeAll, loopStats } from "../../host/index.js";
-import { getEngine } from "../../host/engine.js";
+import { getEngine } from "../../host/core/engine.js";
 import { ChatServer } from "./chat-helpers.js";
 import { runLoop, runClient, waitFor, size, report, KiB, SOAK } from "./helpers.js";
 

@@ -4,8 +4,8 @@
 // after the first 10% of cycles.
 import { it, expect, afterEach } from "vitest";
 import { ChannelMap, Dispatcher, Socket, SocketError, closeAll, loopStats, AF_INET, SOCK_DGRAM, type Address } from "../../host/index.js";
-import { AsyncChat } from "../../host/chat.js";
-import { getEngine } from "../../host/engine.js";
+import { AsyncChat } from "../../host/asyncore/chat.js";
+import { getEngine } from "../../host/core/engine.js";
 import { ChatServer, ChatChannel } from "./chat-helpers.js";
 import { rng, conversation } from "./clients/chat-protocol.mjs";
 import { runLoop, waitFor, size, report, activeHandles, fdCount, SOAK } from "./helpers.js";

@@ -4,7 +4,7 @@
 // their baseline, and the core's memory did not grow after the first 10% of cycles.
 import { it, expect, afterEach } from "vitest";
 import { ChannelMap, Dispatcher, Socket, closeAll, loopStats } from "../../host/index.js";
-import { getEngine } from "../../host/engine.js";
+import { getEngine } from "../../host/core/engine.js";
 import { EchoServer, runLoop, runClient, waitFor, size, report, activeHandles, fdCount, SOAK } from "./helpers.js";
 
 const CYCLES = size(5000, 100_000);

@@ -7,8 +7,8 @@ import { it, expect, afterEach } from "vitest";
 import * as dgram from "node:dgram";
 import * as net from "node:net";
 import { ChannelMap, Dispatcher, SocketError, closeAll, loopStats, AF_INET, SOCK_DGRAM, type Address } from "../../host/index.js";
-import { getEngine } from "../../host/engine.js";
-import { FIELD } from "../../host/abi.js";
+import { getEngine } from "../../host/core/engine.js";
+import { FIELD } from "../../host/core/abi.js";
 import { runLoop, forkClient, waitFor, size, report, KiB, MiB, SOAK } from "./helpers.js";
 
 const TOTAL = size(20_000, 1_000_000);

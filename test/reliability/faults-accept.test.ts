@@ -4,7 +4,7 @@
 import { describe, it, expect, afterEach } from "vitest";
 import * as net from "node:net";
 import { ChannelMap, Socket, closeAll } from "../../host/index.js";
-import { getEngine } from "../../host/engine.js";
+import { getEngine } from "../../host/core/engine.js";
 import { EchoServer, EchoHandler, Bystanders, runLoop, waitFor, activeHandles, fdCount } from "./helpers.js";
 
 let map: ChannelMap;

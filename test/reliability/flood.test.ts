@@ -5,8 +5,8 @@
 import { it, expect, afterEach } from "vitest";
 import { createHash } from "node:crypto";
 import { ChannelMap, Dispatcher, Socket, closeAll, configure, loopStats } from "../../host/index.js";
-import { getEngine } from "../../host/engine.js";
-import { FIELD } from "../../host/abi.js";
+import { getEngine } from "../../host/core/engine.js";
+import { FIELD } from "../../host/core/abi.js";
 import { pattern } from "./clients/pattern.mjs";
 import { EchoServer, forkClient, runLoop, waitFor, sleep, size, report, KiB, MiB, SOAK } from "./helpers.js";
 

@@ -6,8 +6,8 @@ import { it, expect, afterEach } from "vitest";
 import * as net from "node:net";
 import { createHash, randomBytes } from "node:crypto";
 import { ChannelMap, Dispatcher, DispatcherWithSend, Socket, closeAll, configure, loopStats } from "../../host/index.js";
-import { getEngine } from "../../host/engine.js";
-import { F_OPEN, F_OUTWAIT, R, W } from "../../host/abi.js";
+import { getEngine } from "../../host/core/engine.js";
+import { F_OPEN, F_OUTWAIT, R, W } from "../../host/core/abi.js";
 import { freshCore } from "../core/wasm.js";
 import { EchoServer, runLoop, waitFor, sleep, report, KiB, MiB } from "./helpers.js";
 

@@ -5,8 +5,8 @@ import { it, expect, afterEach } from "vitest";
 import * as net from "node:net";
 import { createHash, randomBytes } from "node:crypto";
 import { ChannelMap, Dispatcher, Socket, closeAll, configure, loopStats } from "../../host/index.js";
-import { getEngine } from "../../host/engine.js";
-import { FIELD } from "../../host/abi.js";
+import { getEngine } from "../../host/core/engine.js";
+import { FIELD } from "../../host/core/abi.js";
 import { EchoServer, runLoop, runClient, waitFor, sleep, size, report, KiB, MiB, SOAK, type ClientResult } from "./helpers.js";
 
 const CAP = 1 * MiB;

@@ -5,8 +5,8 @@
 import { it, expect, afterEach } from "vitest";
 import { createHash } from "node:crypto";
 import { ChannelMap, Dispatcher, Socket, closeAll, loopStats } from "../../host/index.js";
-import { getEngine } from "../../host/engine.js";
-import { FIELD } from "../../host/abi.js";
+import { getEngine } from "../../host/core/engine.js";
+import { FIELD } from "../../host/core/abi.js";
 import { pattern } from "./clients/pattern.mjs";
 import { EchoServer, forkClient, runLoop, waitFor, size, report, KiB, MiB, SOAK } from "./helpers.js";
 

@@ -8,7 +8,7 @@ import {
   Socket, SocketError, Dispatcher, ChannelMap, loop, AF_INET, AF_UNIX, SOCK_STREAM, SOL_SOCKET, SO_REUSEADDR,
   SO_ERROR, SO_KEEPALIVE, SO_BROADCAST, SO_RCVBUF, IPPROTO_TCP, TCP_NODELAY, MSG_OOB, type NativeSocket,
 } from "../../host/index.js";
-import { currentBackend } from "../../host/backend.js";
+import { currentBackend } from "../../host/socket/backend.js";
 
 const NATIVE = currentBackend() === "native";
 

@@ -1,6 +1,6 @@
 // The core's timer heap through its ABI: order, ties, stale ids, lazy cancellation and compaction.
 import { describe, it, expect } from "vitest";
-import { E_TOKEN, E_RANGE, CORE_EXPORTS, TIMER_BATCH } from "../../host/abi.js";
+import { E_TOKEN, E_RANGE, CORE_EXPORTS, TIMER_BATCH } from "../../host/core/abi.js";
 import { core, popAll, prng } from "./helpers.js";
 
 let nextMap = 1_000_000; // map ids no ChannelMap in this process uses

@@ -1,6 +1,6 @@
 // Shared bits of the timer tests.
-import { getEngine } from "../../host/engine.js";
-import type { CoreExports } from "../../host/abi.js";
+import { getEngine } from "../../host/core/engine.js";
+import type { CoreExports } from "../../host/core/abi.js";
 
 /** A small seeded PRNG (mulberry32), so a failing order can be replayed. */
 export function prng(seed: number): () => number {

@@ -3,7 +3,7 @@ import { describe, it, expect, afterEach } from "vitest";
 import { existsSync } from "node:fs";
 import { Socket, SocketError, configure, loopStats, AF_INET, SOCK_DGRAM, SOL_SOCKET, SO_RCVBUF } from "../../host/index.js";
 import { until } from "./util.js";
-import { currentBackend } from "../../host/backend.js";
+import { currentBackend } from "../../host/socket/backend.js";
 
 const NATIVE = currentBackend() === "native";
 

@@ -6,7 +6,7 @@ import {
 } from "../../host/index.js";
 import { constants as osConstants } from "node:os";
 import { families, eventually, until } from "./util.js";
-import { currentBackend } from "../../host/backend.js";
+import { currentBackend } from "../../host/socket/backend.js";
 
 const NATIVE = currentBackend() === "native";
 

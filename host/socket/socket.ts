@@ -1,17 +1,17 @@
 // The host's socket object: what Python's socket.socket is to asyncore, over the core's channel.
 import { Buffer } from "node:buffer";
-import { AF_INET, AF_INET6, AF_UNIX, SOCK_STREAM, SOCK_DGRAM } from "./constants.js";
-import { SocketError, errnoOf } from "./errors.js";
-import { getEngine, type Engine } from "./engine.js";
-import { FIELD, F_OPEN, F_EOF, R } from "./abi.js";
-import { type Address, checkIp, checkPath, ipOut, unboundAddress, describe, familyName } from "./address.js";
-import * as sys from "./syscalls/net.js";
-import { adoptRaw, connectRaw, type RawStream, type RawSink, type RawTarget } from "./syscalls/stream.js";
-import { DatagramPort } from "./datagram.js";
-import { notifyReady, markDirty, memoryFreed } from "./wake.js";
+import { AF_INET, AF_INET6, AF_UNIX, SOCK_STREAM, SOCK_DGRAM } from "../core/constants.js";
+import { SocketError, errnoOf } from "../core/errors.js";
+import { getEngine, type Engine } from "../core/engine.js";
+import { FIELD, F_OPEN, F_EOF, R } from "../core/abi.js";
+import { type Address, checkIp, checkPath, ipOut, unboundAddress, describe, familyName } from "../core/address.js";
+import * as sys from "../sys/net/handles.js";
+import { adoptRaw, connectRaw, type RawStream, type RawSink, type RawTarget } from "../sys/net/stream.js";
+import { DatagramPort } from "../sys/net/datagram.js";
+import { notifyReady, markDirty, memoryFreed } from "../core/wake.js";
 import { backendSocket, isNativeClass, netOnly } from "./backend.js";
-import { checkBytes, checkInt, closeOrphans, noteAccepted, optionName, type BufferLimits } from "./socket-support.js";
-import { DIRECT_MIN, STAGING, releaseStaging, retireStaging, staging, stagingView } from "./staging.js";
+import { checkBytes, checkInt, closeOrphans, noteAccepted, optionName, type BufferLimits } from "./checks.js";
+import { DIRECT_MIN, STAGING, releaseStaging, retireStaging, staging, stagingView } from "../sys/net/staging.js";
 
 export { checkBytes, closeOrphans, noteAccepted, type BufferLimits };
 

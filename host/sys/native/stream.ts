@@ -1,4 +1,4 @@
-// One native stream descriptor adapted to core readiness: what net.ts is to Node streams.
+// One native stream descriptor adapted to core readiness: what host/sys/net/stream.ts is to libuv streams.
 //
 // The kernel reports readiness (epoll, level-triggered); this turns it into the core's state:
 //   EPOLLIN  on a listener      → host-ready R until accept() finds the queue empty
@@ -12,12 +12,12 @@
 // end-of-pass flush), as the net backend's window bounds bytes not yet written by libuv.
 // The events wanted follow from that state (want()); the kernel is told only when they change.
 import { Buffer } from "node:buffer"; // the global Buffer is a getter in Node: one call per use
-import { getEngine, type Engine } from "../engine.js";
-import { FIELD, F_OPEN, F_EOF, R, X } from "../abi.js";
-import { SOL_SOCKET, SO_ERROR } from "../constants.js";
-import { errnoOf, codeOf } from "../errors.js";
-import { notifyReady } from "../wake.js";
-import { Interest, track, untrack, type Addon, type EpollTarget } from "./native.js";
+import { getEngine, type Engine } from "../../core/engine.js";
+import { FIELD, F_OPEN, F_EOF, R, X } from "../../core/abi.js";
+import { SOL_SOCKET, SO_ERROR } from "../../core/constants.js";
+import { errnoOf, codeOf } from "../../core/errors.js";
+import { notifyReady } from "../../core/wake.js";
+import { Interest, track, untrack, type Addon, type EpollTarget } from "./addon.js";
 
 /** The lifecycle of a stream socket. */
 export type StreamState = "fresh" | "bound" | "listening" | "connecting" | "connected" | "closed";

@@ -1,4 +1,4 @@
-// The net backend's output staging buffer (socket.ts): core output is copied into it and written from it.
+// The net backend's output staging buffer (host/socket/socket.ts): core output is copied into it and written from it.
 import { Buffer } from "node:buffer";
 
 // Output is copied out of the core into this buffer and written from it; a write that finishes

@@ -1,7 +1,7 @@
 // asynchat's helpers: producers, find_prefix_at_end, and the terminator check.
 import { Buffer } from "node:buffer";
-import { MAX_TERMINATOR } from "./abi.js";
-import { describe } from "./address.js";
+import { MAX_TERMINATOR } from "../core/abi.js";
+import { describe } from "../core/address.js";
 
 const EMPTY = Buffer.alloc(0);
 

@@ -4,7 +4,7 @@
 // to adapt: readiness is the kernel's. Interest is registered persistently and changed only
 // when a socket's wanted events change (Interest.sync). libuv watches the epoll descriptor,
 // so Node never blocks; each wake-up hands every ready descriptor to `deliver` in one call.
-// This is the only file that loads or calls the addon.
+// This file loads the addon; the other files of host/sys/native/ call it.
 import { createRequire } from "node:module";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -60,8 +60,8 @@ const targets: (EpollTarget | undefined)[] = []; // by fd
 let armedCount = 0; // descriptors with events in the epoll set: while > 0 the watcher keeps Node alive
 
 function locate(): string | null {
-  // build/host/syscalls/native.js → native/build/...; host/syscalls/native.ts (tests run from source) → same
-  for (const rel of ["../../../native/build/Release/wasyncore.node", "../../native/build/Release/wasyncore.node"]) {
+  // build/host/sys/native/addon.js → native/build/...; host/sys/native/addon.ts (tests run from source) → same
+  for (const rel of ["../../../../native/build/Release/wasyncore.node", "../../../native/build/Release/wasyncore.node"]) {
     const path = fileURLToPath(new URL(rel, import.meta.url));
     if (existsSync(path)) return path;
   }

@@ -3,17 +3,17 @@
 import * as fs from "node:fs";
 import { isatty } from "node:tty";
 import type { Readable, Writable } from "node:stream";
-import { SOL_SOCKET, SO_ERROR } from "./constants.js";
-import { SocketError, errnoOf, codeOf } from "./errors.js";
-import { getEngine, type Engine } from "./engine.js";
-import { type Address, describe } from "./address.js";
+import { SOL_SOCKET, SO_ERROR } from "../core/constants.js";
+import { SocketError, errnoOf, codeOf } from "../core/errors.js";
+import { getEngine, type Engine } from "../core/engine.js";
+import { type Address, describe } from "../core/address.js";
 import { Dispatcher } from "./dispatcher.js";
 import type { ChannelMap } from "./map.js";
-import type { Socket } from "./socket.js";
-import { SyncIo, StreamIo, type FileIo } from "./filestream.js";
-import * as sys from "./syscalls/fs.js";
-import { native } from "./syscalls/native.js";
-import { currentBackend } from "./backend.js";
+import type { Socket } from "../socket/socket.js";
+import { SyncIo, StreamIo, type FileIo } from "../sys/net/filestream.js";
+import * as sys from "../sys/net/fs.js";
+import { native } from "../sys/native/addon.js";
+import { currentBackend } from "../socket/backend.js";
 
 /** What FileWrapper and FileDispatcher accept: a descriptor, an object with fileno() or fd, or a Node stream. */
 export type FileLike = number | { fileno(): number } | { fd: number } | Readable | Writable;
@@ -33,7 +33,7 @@ function resolve(f: unknown): number | Readable | Writable {
 /**
  * os.dup(fd) through the native addon (the native backend): a new descriptor sharing the open file
  * description, so offset, O_APPEND and O_NONBLOCK are shared as in CPython, and any descriptor —
- * a socket too — is duplicated. Null on the `net` backend (syscalls/fs.ts reopens /proc/self/fd/N).
+ * a socket too — is duplicated. Null on the `net` backend (host/sys/net/fs.ts reopens /proc/self/fd/N).
  * Throws a Node-style error (with .code) when `fd` is not open.
  */
 function dupDescriptor(fd: number): sys.OpenedFile | null {
@@ -84,7 +84,7 @@ function notSocket(what: string): never {
 export class FileWrapper {
   /** The OS descriptor the wrapper reads and writes (-1 once closed; -1 for a stream with none). Python: file_wrapper.fd */
   fd: number;
-  /** Is `fd` a new descriptor, closed independently of the one passed in? (native: dup(); net: a reopen, see syscalls/fs.ts) */
+  /** Is `fd` a new descriptor, closed independently of the one passed in? (native: dup(); net: a reopen, see host/sys/net/fs.ts) */
   readonly duplicated: boolean;
   private readonly engine: Engine;
   private readonly token: number;

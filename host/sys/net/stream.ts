@@ -14,7 +14,7 @@ import { Buffer } from "node:buffer";
 import { isIP } from "node:net";
 import { lookup } from "node:dns";
 import { binding, uvName } from "./uv.js";
-import type { UvStreamHandle } from "./net.js";
+import type { UvStreamHandle } from "./handles.js";
 
 /** What a raw stream reports to its owner. */
 export interface RawSink {

@@ -1,8 +1,8 @@
 // ChannelMap: asyncore's socket_map. Entries live in JS; which map each channel belongs to,
 // and which channels are ready, live in the core.
-import { getEngine } from "./engine.js";
-import { FIELD, R, W } from "./abi.js";
-import { notifyReady, wakeMap } from "./wake.js";
+import { getEngine } from "../core/engine.js";
+import { FIELD, R, W } from "../core/abi.js";
+import { notifyReady, wakeMap } from "../core/wake.js";
 import { schedule, logTimerError, type TimerHandle, type TimerCallback } from "./timers.js";
 
 /** What a map entry may be: a dispatcher, or any object (CPython tests put dummies in maps). */

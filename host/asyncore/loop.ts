@@ -1,12 +1,12 @@
 // The loop: poll passes over a channel map, asyncore's read/write/readwrite firewall.
-import { ExitNow, isDisconnect } from "./errors.js";
-import { POLLIN, POLLOUT, POLLPRI, POLLHUP, POLLERR, POLLNVAL } from "./constants.js";
+import { ExitNow, isDisconnect } from "../core/errors.js";
+import { POLLIN, POLLOUT, POLLPRI, POLLHUP, POLLERR, POLLNVAL } from "../core/constants.js";
 import { ChannelMap, socketMap } from "./map.js";
-import { getEngine } from "./engine.js";
-import { MODE_SELECT, MODE_POLL2, STAT } from "./abi.js";
-import { beginDispatch, endDispatch, takeDeferred, releaseWait } from "./wake.js";
-import { describe } from "./address.js";
-import { SocketError } from "./errors.js";
+import { getEngine } from "../core/engine.js";
+import { MODE_SELECT, MODE_POLL2, STAT } from "../core/abi.js";
+import { beginDispatch, endDispatch, takeDeferred, releaseWait } from "../core/wake.js";
+import { describe } from "../core/address.js";
+import { SocketError } from "../core/errors.js";
 import { waitForEvents, runDueTimers, pendingTimers, nextTimerDelay, cancelMapTimers } from "./timers.js";
 
 /** An object the loop can dispatch to (a Dispatcher, or any object with these hooks). */

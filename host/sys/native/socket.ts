@@ -1,7 +1,7 @@
 // NativeSocket: Python's socket.socket over a real non-blocking descriptor (the native backend).
 //
 // Same public surface as Socket (it is one: `instanceof Socket` holds), different effects:
-//   readiness   the kernel's, from epoll, kept in the core by NativeStream (syscalls/native-stream.ts)
+//   readiness   the kernel's, from epoll, kept in the core by NativeStream (host/sys/native/stream.ts)
 //   recv        the kernel writes straight into the core's input-queue chunks; recv() copies out
 //   send        bounded by what is left of the channel's send window this pass. Small sends
 //               (< 16 KiB) are queued in the core and written once per channel at the pass's
@@ -12,16 +12,16 @@
 // Everything the loop does stays the same: readiness marks the core and calls notifyReady().
 import { lookup } from "node:dns";
 import { isIP } from "node:net";
-import { Socket, checkBytes, noteAccepted, type BufferLimits } from "./socket.js";
-import { SOCK_STREAM, SOCK_DGRAM, SOL_SOCKET, SO_ERROR, AF_UNIX, AF_INET6 } from "./constants.js";
-import { SocketError, errnoOf, codeOf } from "./errors.js";
-import { FIELD, R, W } from "./abi.js";
-import { type Address, checkIp, checkPath, describe, familyName, unboundAddress } from "./address.js";
-import { native, nativeStats, type Addon, type NativeAddress } from "./syscalls/native.js";
-import { NativeStream, NEG_EAGAIN } from "./syscalls/native-stream.js";
-import { notifyReady, markDirty } from "./wake.js";
-import { registerNativeStream } from "./backend.js";
-import { NativeDatagramSocket } from "./native-dgram.js";
+import { Socket, checkBytes, noteAccepted, type BufferLimits } from "../../socket/socket.js";
+import { SOCK_STREAM, SOCK_DGRAM, SOL_SOCKET, SO_ERROR, AF_UNIX, AF_INET6 } from "../../core/constants.js";
+import { SocketError, errnoOf, codeOf } from "../../core/errors.js";
+import { FIELD, R, W } from "../../core/abi.js";
+import { type Address, checkIp, checkPath, describe, familyName, unboundAddress } from "../../core/address.js";
+import { native, nativeStats, type Addon, type NativeAddress } from "./addon.js";
+import { NativeStream, NEG_EAGAIN } from "./stream.js";
+import { notifyReady, markDirty } from "../../core/wake.js";
+import { registerNativeStream } from "../../socket/backend.js";
+import { NativeDatagramSocket } from "./dgram.js";
 
 const EMPTY = Buffer.alloc(0);
 const NEG_EINPROGRESS = -errnoOf("EINPROGRESS");

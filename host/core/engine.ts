@@ -8,8 +8,8 @@ import { EngineAbortError } from "./errors.js";
 
 function locateCore(): string {
   const name = process.env.WASYNCORE_DEBUG ? "core.debug.wasm" : "core.wasm";
-  // build/host/engine.js → build/core.wasm; host/engine.ts (tests run from source) → build/core.wasm
-  for (const rel of [`../${name}`, `../build/${name}`]) {
+  // build/host/core/engine.js → build/core.wasm; host/core/engine.ts (tests run from source) → build/core.wasm
+  for (const rel of [`../../${name}`, `../../build/${name}`]) {
     const path = fileURLToPath(new URL(rel, import.meta.url));
     if (existsSync(path)) return path;
   }

@@ -3,12 +3,12 @@
 // re-scanning); output goes through a fifo of byte strings, producers and close sentinels.
 import { Buffer } from "node:buffer";
 import { Dispatcher } from "./dispatcher.js";
-import { SocketError, EngineAbortError, isDisconnect } from "./errors.js";
-import { getEngine } from "./engine.js";
-import { FIELD, E_NOTFOUND, E_NOMEM, E_RANGE, MAX_TERMINATOR } from "./abi.js";
-import { describe } from "./address.js";
-import { Socket } from "./socket.js";
-import { SOCK_STREAM } from "./constants.js";
+import { SocketError, EngineAbortError, isDisconnect } from "../core/errors.js";
+import { getEngine } from "../core/engine.js";
+import { FIELD, E_NOTFOUND, E_NOMEM, E_RANGE, MAX_TERMINATOR } from "../core/abi.js";
+import { describe } from "../core/address.js";
+import { Socket } from "../socket/socket.js";
+import { SOCK_STREAM } from "../core/constants.js";
 import { SimpleProducer, findPrefixAtEnd, checkTerminator, type Producer } from "./producer.js";
 
 export { SimpleProducer, findPrefixAtEnd, type Producer };

@@ -19,7 +19,7 @@ import * as net from "node:net";
 import { isatty } from "node:tty";
 import type { Readable, Writable } from "node:stream";
 import { binding, uvName } from "./uv.js";
-import { setReading, type StreamSink } from "./net.js";
+import { setReading, type StreamSink } from "./handles.js";
 
 /** A descriptor ready for a FileWrapper. */
 export interface OpenedFile {

@@ -1,7 +1,7 @@
 // The Node syscall layer: libuv TCP/pipe handles and net.Socket streams adapted to readiness.
 //
-// Node is completion-based; asyncore is readiness-based. This file is the one place that
-// turns Node events into core readiness (as mio adapts IOCP):
+// Node is completion-based; asyncore is readiness-based. This file holds the handles; the
+// net stream socket (host/socket/socket.ts for now) turns their events into core readiness:
 //   data      → bytes appended to the channel's input queue (READABLE)
 //   'end'     → EOF flag (READABLE; recv() then returns b'')
 //   'error'   → errno recorded (READABLE|WRITABLE, as select reports a failed socket)

@@ -1,13 +1,13 @@
 // Dispatcher and DispatcherWithSend: asyncore.dispatcher's template methods over the core.
 import { Buffer } from "node:buffer";
-import { AF_INET, SOCK_STREAM, SOL_SOCKET, SO_REUSEADDR, SO_ERROR } from "./constants.js";
-import { SocketError, ExitNow, isDisconnect } from "./errors.js";
-import { Socket, checkBytes, closeOrphans, type BufferLimits } from "./socket.js";
+import { AF_INET, SOCK_STREAM, SOL_SOCKET, SO_REUSEADDR, SO_ERROR } from "../core/constants.js";
+import { SocketError, ExitNow, isDisconnect } from "../core/errors.js";
+import { Socket, checkBytes, closeOrphans, type BufferLimits } from "../socket/socket.js";
 import { ChannelMap, socketMap, defaultInterest } from "./map.js";
-import { getEngine } from "./engine.js";
-import { deferThrow } from "./wake.js";
-import { F_CONNECTED, F_ACCEPTING, F_CONNECTING, F_CLOSING, FIELD, R, W } from "./abi.js";
-import { type Address, describe } from "./address.js";
+import { getEngine } from "../core/engine.js";
+import { deferThrow } from "../core/wake.js";
+import { F_CONNECTED, F_ACCEPTING, F_CONNECTING, F_CLOSING, FIELD, R, W } from "../core/abi.js";
+import { type Address, describe } from "../core/address.js";
 import { compactTraceback } from "./traceback.js";
 import { scheduleOwned, setIdleTimeout, cancelOwnedTimers, type TimerHandle, type TimerCallback } from "./timers.js";
 

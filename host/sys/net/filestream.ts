@@ -1,11 +1,11 @@
 // The I/O behind a FileWrapper: synchronous for regular files (always ready, as select() says),
 // through the core's queues for pipes, sockets, terminals and Node streams (ready when bytes are).
-import { SocketError, errnoOf } from "./errors.js";
-import type { Engine } from "./engine.js";
-import { FIELD, F_OPEN, F_EOF, F_ALWAYS_R } from "./abi.js";
-import { notifyReady, markDirty } from "./wake.js";
-import type { StreamSink } from "./syscalls/net.js";
-import { fileRead, fileWrite, fileClose, type FileStream, type OpenedFile } from "./syscalls/fs.js";
+import { SocketError, errnoOf } from "../../core/errors.js";
+import type { Engine } from "../../core/engine.js";
+import { FIELD, F_OPEN, F_EOF, F_ALWAYS_R } from "../../core/abi.js";
+import { notifyReady, markDirty } from "../../core/wake.js";
+import type { StreamSink } from "./handles.js";
+import { fileRead, fileWrite, fileClose, type FileStream, type OpenedFile } from "./fs.js";
 
 const EMPTY = Buffer.alloc(0);
 

@@ -2,9 +2,9 @@
 //
 // Chosen by configure({ backend }), else WASYNCORE_BACKEND=native|net, else the default below.
 // Sockets keep the backend they were created with. The native socket class registers itself
-// here (host/native-socket.ts), so socket.ts needs no import cycle to construct one.
-import { describe } from "./address.js";
-import { nativeUnavailable } from "./syscalls/native.js";
+// here (host/sys/native/socket.ts), so socket.ts needs no import cycle to construct one.
+import { describe } from "../core/address.js";
+import { nativeUnavailable } from "../sys/native/addon.js";
 
 /** A syscall backend's name. */
 export type BackendName = "net" | "native";
@@ -21,7 +21,7 @@ let nativeStream: ((family: number, type: number) => object) | null = null;
 
 const nativeClasses = new Set<unknown>();
 
-/** Called once by host/native-socket.ts: `factory` makes stream and datagram sockets; `classes` are what it makes. */
+/** Called once by host/sys/native/socket.ts: `factory` makes stream and datagram sockets; `classes` are what it makes. */
 export function registerNativeStream(factory: (family: number, type: number) => object, ...classes: unknown[]): void {
   nativeStream = factory;
   for (const c of classes) nativeClasses.add(c);

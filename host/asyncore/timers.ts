@@ -4,12 +4,12 @@
 // timer fires or is cancelled, so a fired one-shot that is reset() gets a new id. Each pass pops
 // every due timer first and runs them after, so a timer scheduled from a callback (even for
 // 0 seconds) runs on a later pass: a callback can never keep a pass busy forever.
-import { getEngine } from "./engine.js";
-import { FIELD, TIMER_BATCH, E_TOKEN } from "./abi.js";
-import { ExitNow, SocketError, EngineAbortError, isDisconnect } from "./errors.js";
-import { describe } from "./address.js";
+import { getEngine } from "../core/engine.js";
+import { FIELD, TIMER_BATCH, E_TOKEN } from "../core/abi.js";
+import { ExitNow, SocketError, EngineAbortError, isDisconnect } from "../core/errors.js";
+import { describe } from "../core/address.js";
 import { compactTraceback } from "./traceback.js";
-import { waitReady, wakeMap } from "./wake.js";
+import { waitReady, wakeMap } from "../core/wake.js";
 import { socketMap } from "./map.js"; // map.ts imports this module too; both only use the other inside calls
 
 /** A timer callback; for a dispatcher's timers `this` is the dispatcher. */

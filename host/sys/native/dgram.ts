@@ -16,15 +16,15 @@
 //   errors      an ICMP error (ECONNREFUSED on a connected socket) becomes the pending error, raised
 //               once by the next recv/recvfrom/send/sendto or read (and cleared) by SO_ERROR
 import { fstatSync } from "node:fs";
-import { Socket, type BufferLimits } from "./socket.js";
-import { AF_INET6, AF_UNIX, SOCK_DGRAM, SOL_SOCKET, SO_ERROR } from "./constants.js";
-import { SocketError, errnoOf, codeOf } from "./errors.js";
-import { getEngine, type Engine } from "./engine.js";
-import { FIELD, F_DGRAM, F_OPEN } from "./abi.js";
-import { type Address, checkIp, checkPath, describe, familyName, unboundAddress } from "./address.js";
-import { checkData, checkTarget, queueRecord, takeRecord, trackDrops, untrackDrops, type DropSource } from "./datagram.js";
-import { native, track, untrack, Interest, type Addon, type EpollTarget, type NativeAddress } from "./syscalls/native.js";
-import { notifyReady } from "./wake.js";
+import { Socket, type BufferLimits } from "../../socket/socket.js";
+import { AF_INET6, AF_UNIX, SOCK_DGRAM, SOL_SOCKET, SO_ERROR } from "../../core/constants.js";
+import { SocketError, errnoOf, codeOf } from "../../core/errors.js";
+import { getEngine, type Engine } from "../../core/engine.js";
+import { FIELD, F_DGRAM, F_OPEN } from "../../core/abi.js";
+import { type Address, checkIp, checkPath, describe, familyName, unboundAddress } from "../../core/address.js";
+import { checkData, checkTarget, queueRecord, takeRecord, trackDrops, untrackDrops, type DropSource } from "../net/datagram.js";
+import { native, track, untrack, Interest, type Addon, type EpollTarget, type NativeAddress } from "./addon.js";
+import { notifyReady } from "../../core/wake.js";
 
 const NEG_EAGAIN = -errnoOf("EAGAIN");
 const EAGAIN = errnoOf("EAGAIN");

@@ -1,8 +1,8 @@
-// Socket helpers shared by both backends' sockets (socket.ts, native-socket.ts): argument checks,
+// Socket helpers shared by both backends' sockets (host/socket/socket.ts, host/sys/native/): argument checks,
 // socket option names, and closing accepted sockets an accept handler left behind.
-import { SOL_SOCKET, SO_REUSEADDR, SO_ERROR, SO_KEEPALIVE, IPPROTO_TCP, TCP_NODELAY } from "./constants.js";
-import { SocketError } from "./errors.js";
-import { describe } from "./address.js";
+import { SOL_SOCKET, SO_REUSEADDR, SO_ERROR, SO_KEEPALIVE, IPPROTO_TCP, TCP_NODELAY } from "../core/constants.js";
+import { SocketError } from "../core/errors.js";
+import { describe } from "../core/address.js";
 
 /** What closeOrphans() needs of an accepted socket. */
 interface Orphan { adopted: boolean; readonly closed: boolean; close(): void; }

@@ -18,13 +18,13 @@
 // reports those drops plus the kernel's own (Linux /proc/net/udp) as datagramsDropped. The native
 // backend stops reading at the bound instead: the rest waits in the kernel, as under CPython.
 import { isIP } from "node:net";
-import { AF_INET6, AF_UNIX, SOL_SOCKET, SO_REUSEADDR, SO_ERROR, SO_KEEPALIVE, SO_BROADCAST, SO_SNDBUF, SO_RCVBUF } from "./constants.js";
-import { SocketError, EngineAbortError, errnoOf } from "./errors.js";
-import type { Engine } from "./engine.js";
-import { FIELD, F_DGRAM, F_OPEN } from "./abi.js";
-import { type Address, checkIp, ipOut, unboundAddress, describe } from "./address.js";
-import { notifyReady, memoryFreed } from "./wake.js";
-import * as sys from "./syscalls/dgram.js";
+import { AF_INET6, AF_UNIX, SOL_SOCKET, SO_REUSEADDR, SO_ERROR, SO_KEEPALIVE, SO_BROADCAST, SO_SNDBUF, SO_RCVBUF } from "../../core/constants.js";
+import { SocketError, EngineAbortError, errnoOf } from "../../core/errors.js";
+import type { Engine } from "../../core/engine.js";
+import { FIELD, F_DGRAM, F_OPEN } from "../../core/abi.js";
+import { type Address, checkIp, ipOut, unboundAddress, describe } from "../../core/address.js";
+import { notifyReady, memoryFreed } from "../../core/wake.js";
+import * as sys from "./dgram-handle.js";
 
 const HEADER = 8;
 const header = Buffer.alloc(HEADER);

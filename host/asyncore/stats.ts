@@ -1,12 +1,12 @@
 // Engine-wide configuration and statistics.
-import { getEngine } from "./engine.js";
+import { getEngine } from "../core/engine.js";
 import { ChannelMap, socketMap } from "./map.js";
-import { describe } from "./address.js";
+import { describe } from "../core/address.js";
 import { pendingTimers } from "./timers.js";
-import { datagramsDropped } from "./datagram.js";
-import { setBackend, type BackendName } from "./backend.js";
-import { memoryFreed } from "./wake.js";
-import { nativeStats } from "./syscalls/native.js";
+import { datagramsDropped } from "../sys/net/datagram.js";
+import { setBackend, type BackendName } from "../socket/backend.js";
+import { memoryFreed } from "../core/wake.js";
+import { nativeStats } from "../sys/native/addon.js";
 
 /** Engine-wide defaults for new channels and the core's memory. */
 export interface EngineOptions {
