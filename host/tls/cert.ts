@@ -1,5 +1,5 @@
 // A peer certificate as Python's SSLSocket.getpeercert() shows it.
-import type { PeerCertificate as NodePeerCertificate } from "node:tls";
+import type { X509Certificate } from "node:crypto";
 
 /** One relative distinguished name: [[attribute, value], ...]. */
 export type RDN = [string, string][];
@@ -24,13 +24,14 @@ const LONG: Record<string, string> = {
   street: "streetAddress", postalCode: "postalCode", GN: "givenName", SN: "surname", title: "title",
 };
 
-function rdns(name: Record<string, string | string[]> | undefined): RDN[] {
-  if (name === undefined || name === null) return [];
-  const out: RDN[] = [];
-  for (const [k, v] of Object.entries(name)) {
-    for (const value of Array.isArray(v) ? v : [v]) out.push([[LONG[k] ?? k, value]]);
-  }
-  return out;
+/** "O=Org\nCN=name" (one RDN a line, as X509Certificate prints a name) → Python's tuple of RDNs. */
+function rdns(name: string | undefined): RDN[] {
+  if (!name) return [];
+  return name.split("\n").filter((l) => l.includes("=")).map((line) => {
+    const i = line.indexOf("=");
+    const key = line.slice(0, i);
+    return [[LONG[key] ?? key, line.slice(i + 1)]] as RDN;
+  });
 }
 
 function altNames(s: string | undefined): [string, string][] {
@@ -42,20 +43,26 @@ function altNames(s: string | undefined): [string, string][] {
   });
 }
 
-/** Python's getpeercert() dict for a certificate Node decoded. */
-export function peerCertDict(c: NodePeerCertificate): PeerCertificate {
+function access(info: string | undefined, kind: string): string[] {
+  if (!info) return [];
+  return info.split("\n").filter((l) => l.startsWith(`${kind} - URI:`)).map((l) => l.slice(kind.length + 7));
+}
+
+/** Python's getpeercert() dict for a certificate (read from the X509Certificate itself, which stays valid). */
+export function peerCertDict(x: X509Certificate): PeerCertificate {
   const out: PeerCertificate = {
-    subject: rdns(c.subject as unknown as Record<string, string | string[]>),
-    issuer: rdns(c.issuer as unknown as Record<string, string | string[]>),
+    subject: rdns(x.subject),
+    issuer: rdns(x.issuer),
     version: 3,
-    serialNumber: c.serialNumber?.toUpperCase(),
-    notBefore: c.valid_from,
-    notAfter: c.valid_to,
+    serialNumber: x.serialNumber.toUpperCase(),
+    notBefore: x.validFrom,
+    notAfter: x.validTo,
   };
-  const san = altNames(c.subjectaltname);
+  const san = altNames(x.subjectAltName);
   if (san.length > 0) out.subjectAltName = san;
-  const info = c.infoAccess as Record<string, string[]> | undefined;
-  if (info?.["OCSP - URI"]) out.OCSP = info["OCSP - URI"];
-  if (info?.["CA Issuers - URI"]) out.caIssuers = info["CA Issuers - URI"];
+  const ocsp = access(x.infoAccess, "OCSP");
+  if (ocsp.length > 0) out.OCSP = ocsp;
+  const ca = access(x.infoAccess, "CA Issuers");
+  if (ca.length > 0) out.caIssuers = ca;
   return out;
 }

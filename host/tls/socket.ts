@@ -34,6 +34,7 @@ import type { SSLContext } from "./context.js";
 const EMPTY: Buffer = Buffer.alloc(0);
 const PROTOCOL_TLS_SERVER = 17;
 const CERT_NONE = 0;
+const CERT_REQUIRED = 2;
 const LINGER_MS = 5000; // most a closed socket waits for its close_notify to be written
 
 /** Options of SSLContext.wrapSocket(). */
@@ -53,6 +54,9 @@ export interface WrapOptions {
   suppressRaggedEofs?: boolean;
 }
 const OPTIONS = new Set(["serverSide", "doHandshakeOnConnect", "serverHostname", "suppressRaggedEofs"]);
+
+/** What a completed handshake settled. */
+interface Settled { version: string | null; alpn: string | null; cipher: [string, string, number] | null; der: Buffer | null; cert: PeerCertificate | null; }
 
 type State = "tcp" | "handshake" | "open" | "shutdown" | "unwrapped" | "closed";
 
@@ -133,6 +137,7 @@ export class SSLSocket extends Socket {
   #again = false;
   #lingerTimer: NodeJS.Timeout | null = null;
   #rawClosed = false;
+  #settled: Settled | null = null;
 
   /** @internal Use SSLContext.wrapSocket(). */
   constructor(sock: Socket, ctx: SSLContext, options: WrapOptions = {}) {
@@ -193,7 +198,9 @@ export class SSLSocket extends Socket {
     if (this.serverSide) {
       t = new tls.TLSSocket(pipe, {
         isServer: true, secureContext: ctx.secureContext(), requestCert: ctx.verifyMode !== CERT_NONE,
-        rejectUnauthorized: false, ALPNProtocols: alpn, SNICallback: ctx.sniCallback !== null ? this.#sni : undefined,
+        // rejectUnauthorized: OpenSSL refuses a missing certificate; the chain is checked at 'secure'
+        rejectUnauthorized: ctx.verifyMode === CERT_REQUIRED, ALPNProtocols: alpn,
+        SNICallback: ctx.sniCallback !== null ? this.#sni : undefined,
       });
       t.once("secure", this.#onSecure);
     } else {
@@ -241,6 +248,15 @@ export class SSLSocket extends Socket {
         return;
       }
     }
+    // What the handshake settled, read now: OpenSSL forgets the client's view of the peer chain
+    // once a TLS 1.3 session ticket arrives, and the TLSSocket is gone after close().
+    const x = t.getPeerX509Certificate();
+    const c = t.getCipher();
+    this.#settled = {
+      version: t.getProtocol(), alpn: typeof t.alpnProtocol === "string" ? t.alpnProtocol : null,
+      cipher: c === undefined ? null : [c.standardName ?? c.name, c.version, /256|CHACHA20/i.test(c.name) ? 256 : /128/.test(c.name) ? 128 : 0],
+      der: x?.raw ?? null, cert: x === undefined ? null : peerCertDict(x),
+    };
     this.#state = "open";
     this.#attention = true;
     const pre = this.#preOut;
@@ -625,33 +641,27 @@ export class SSLSocket extends Socket {
 
   /** Python: SSLSocket.getpeercert(binary_form=False) — a dict as Python's, DER bytes, or null. */
   getpeercert(binaryForm = false): PeerCertificate | Buffer | null {
-    const t = this.#tls;
-    if (t === null || (this.#state !== "open" && this.#state !== "shutdown")) throw new RangeError("getpeercert(): handshake not done yet");
-    const x = t.getPeerX509Certificate();
-    if (x === undefined) return null;
-    if (binaryForm) return x.raw;
+    const st = this.#settled;
+    if (st === null) throw new RangeError("getpeercert(): handshake not done yet");
+    if (st.der === null) return null;
+    if (binaryForm) return st.der;
     if (this.#ctx.verifyMode === CERT_NONE) return {}; // as Python: not validated, so not decoded
-    return peerCertDict(t.getPeerCertificate(false));
+    return st.cert;
   }
 
   /** The negotiated protocol, e.g. 'TLSv1.3' (null before the handshake). Python: SSLSocket.version() */
   version(): string | null {
-    return this.#state === "open" || this.#state === "shutdown" ? this.#tls?.getProtocol() ?? null : null;
+    return this.#settled?.version ?? null;
   }
 
   /** [name, protocol, secret bits] of the cipher in use (null before the handshake). Python: SSLSocket.cipher() */
   cipher(): [string, string, number] | null {
-    if (this.#state !== "open" && this.#state !== "shutdown") return null;
-    const c = this.#tls?.getCipher();
-    if (c === undefined) return null;
-    const bits = /256|CHACHA20/i.test(c.name) ? 256 : /128/.test(c.name) ? 128 : /3DES/.test(c.name) ? 168 : 0;
-    return [c.standardName ?? c.name, c.version, bits];
+    return this.#settled?.cipher ?? null;
   }
 
   /** The protocol ALPN selected, or null. Python: SSLSocket.selected_alpn_protocol() */
   selectedAlpnProtocol(): string | null {
-    const p = this.#tls?.alpnProtocol;
-    return typeof p === "string" ? p : null;
+    return this.#settled?.alpn ?? null;
   }
 
   // ---- the rest is the wrapped socket's ----
