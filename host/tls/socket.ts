@@ -303,6 +303,7 @@ export class SSLSocket extends Socket {
 
   #onPipeFinal(): void {
     this.#tlsWriteDone = true;
+    if (this.#state === "shutdown") this.#attention = true; // unwrap() may be able to finish now
     this.#changed();
   }
 
@@ -560,8 +561,8 @@ export class SSLSocket extends Socket {
 
   /**
    * Shuts TLS down (close_notify both ways) and returns the wrapped plain socket, on the same
-   * channel; until the peer's close_notify arrived it throws SSLWantReadError and the channel
-   * turns readable when it does. Python: SSLSocket.unwrap()
+   * channel; until both close_notify alerts are through it throws SSLWantReadError, and the
+   * channel turns readable when they are (call it again then). Python: SSLSocket.unwrap()
    */
   unwrap(): Socket {
     this.#open("unwrap()");
@@ -576,7 +577,9 @@ export class SSLSocket extends Socket {
     if (this.#tlsWriteDone && this.#cipherOut === null && (this.#tlsEnded || this.#readEnded() || this.#rawEof)) return this.#detach();
     this.#attention = false;
     this.#syncReady();
-    throw this.#tlsWriteDone && this.#cipherOut === null ? new SSLWantReadError("unwrap(): waiting for the peer's close_notify") : new SSLWantWriteError("unwrap(): our close_notify is not out yet");
+    // One rule for callers: retry on the next read event (the channel turns readable once both
+    // close_notify alerts are through; ours can wait a tick behind the last write).
+    throw new SSLWantReadError(this.#tlsWriteDone ? "unwrap(): waiting for the peer's close_notify" : "unwrap(): our close_notify is not out yet");
   }
 
   #detach(): Socket {
