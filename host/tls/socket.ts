@@ -312,7 +312,7 @@ export class SSLSocket extends Socket {
     const raw = this.#raw;
     while (this.#cipherOut !== null) {
       const out = this.#cipherOut;
-      if (this.#room(0) <= 0 && !this.#rawFailed()) return;
+      if (this.#rawRoom() <= 0 && !this.#rawFailed()) return; // (no EAGAIN error built per full window)
       let n: number;
       try {
         n = raw.send(out);
@@ -331,9 +331,13 @@ export class SSLSocket extends Socket {
 
   /** Bytes send() may take now: the channel's send window less everything not yet written. */
   #room(extra: number): number {
+    return this.#rawRoom() - (this.#cipherOut?.length ?? 0) - extra;
+  }
+
+  /** What is left of the wrapped socket's own send window. */
+  #rawRoom(): number {
     const e = this.#e, t = this.#token;
-    const pending = e.field(t, FIELD.outLen) + e.field(t, FIELD.inflight) + (this.#cipherOut?.length ?? 0) + extra;
-    return e.field(t, FIELD.window) - pending;
+    return e.field(t, FIELD.window) - e.field(t, FIELD.outLen) - e.field(t, FIELD.inflight);
   }
 
   #rawFailed(): boolean {
