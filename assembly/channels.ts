@@ -6,11 +6,10 @@
 import {
   OK, E_TOKEN, E_RANGE, SLOT_BITS, SLOT_MASK, GEN_MASK, F_LIVE, F_ACCEPTING, F_EOF, F_OPEN,
   F_ALWAYS_R, F_OUTWAIT, R, W, X, C_GEN, C_FLAGS, C_INTEREST, C_HOSTREADY, C_ERRNO, C_SEQ, C_MAP, C_READYPOS,
-  C_IN, C_OUT, C_INFLIGHT, C_WINDOW, C_PAUSE, C_NEXTFREE, C_TICK, C_SCAN, CHAN_SIZE, Q_LEN,
+  C_IN, C_OUT, C_INFLIGHT, C_WINDOW, C_PAUSE, C_NEXTFREE, C_TICK, C_SCAN, C_MATCH, C_TERM, C_TERMLEN, CHAN_SIZE, Q_LEN,
   DEFAULT_WINDOW, DEFAULT_PAUSE,
 } from "./layout";
 import { qClear } from "./queue";
-import { chatRelease } from "./chat";
 import { heapRoom, poolHasRoom } from "./pool";
 
 let table: usize = 0; // CHAN_SIZE * capacity bytes
@@ -86,6 +85,16 @@ export function chanOpen(mapId: u32): i32 {
   store<u32>(r, tick, C_TICK);
   liveCount++;
   return tokenOf(slot);
+}
+
+/** Frees a channel's terminator block (chanClose and chat.ts's chat_term call this): kept here so channels.ts needs nothing of chat.ts. */
+export function chatRelease(r: usize): void {
+  let term = <usize>load<u32>(r, C_TERM);
+  if (term != 0) heap.free(term);
+  store<u32>(r, 0, C_TERM);
+  store<u32>(r, 0, C_TERMLEN);
+  store<u32>(r, 0, C_SCAN);
+  store<u32>(r, 0, C_MATCH);
 }
 
 /** Closes a channel: its buffers return to the pool and its token goes stale for good. */

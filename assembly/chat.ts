@@ -17,7 +17,7 @@ import {
   OK, E_TOKEN, E_RANGE, E_NOMEM, E_STATE, E_NOTFOUND, C_IN, C_SCAN, C_MATCH, C_TERM, C_TERMLEN,
   Q_HEAD, Q_LEN, K_NEXT, K_START, K_END, K_DATA, SCRATCH_PAIRS,
 } from "./layout";
-import { rec, slotOf, refresh } from "./channels";
+import { rec, slotOf, refresh, chatRelease } from "./channels";
 
 /** Longest terminator the core accepts (it arrives through the host's scratch area). */
 @inline export const MAX_TERM: u32 = SCRATCH_PAIRS * 8;
@@ -37,15 +37,6 @@ export let chatScanned: u64 = 0;
   return term + ((<usize>len + 3) & ~<usize>3);
 }
 
-/** Frees a channel's terminator block (chanClose and chat_term call this). */
-export function chatRelease(r: usize): void {
-  let term = <usize>load<u32>(r, C_TERM);
-  if (term != 0) heap.free(term);
-  store<u32>(r, 0, C_TERM);
-  store<u32>(r, 0, C_TERMLEN);
-  store<u32>(r, 0, C_SCAN);
-  store<u32>(r, 0, C_MATCH);
-}
 
 /**
  * Installs the `len` bytes at `src` as the channel's terminator (0 = none) and forgets the

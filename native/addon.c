@@ -6,8 +6,17 @@
 // sockets and the host's callback receives them all in one call, as {fd, events} int32 pairs
 // in a shared ArrayBuffer (no allocation per wake-up). Level-triggered: whatever the host
 // leaves unread is reported again on the next wake-up.
+//
+// Worker threads: every Node environment (the main thread, each worker) that loads the addon
+// gets its own State (N-API instance data); nothing mutable is shared between environments.
+// When an environment goes away (a worker exits or is terminated), an async cleanup hook closes
+// the sockets it still has open and the epoll instance, and reports completion only from the
+// watcher's close callback: Node unloads the addon after the last environment using it is gone,
+// so no callback of ours may run after that.
 #include <errno.h>
 #include <malloc.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -25,6 +34,9 @@ typedef struct {
   napi_ref callback;
   napi_ref batch_ref; // keeps the shared ArrayBuffer alive
   napi_async_context actx;
+  napi_async_cleanup_hook_handle hook;
+  uint8_t* owned; // owned[fd]: a socket this environment opened and has not closed
+  size_t owned_len;
   int32_t* batch; // {fd, events} pairs, BATCH of them
   struct epoll_event ev[BATCH];
 } State;
@@ -33,6 +45,22 @@ static State* state_of(napi_env env) {
   void* data = NULL;
   if (napi_get_instance_data(env, &data) != napi_ok) return NULL;
   return (State*)data;
+}
+
+void fd_owned(napi_env env, int fd, int on) {
+  State* st = state_of(env);
+  if (!st || fd < 0) return;
+  if ((size_t)fd >= st->owned_len) {
+    if (!on) return;
+    size_t len = st->owned_len ? st->owned_len : 64;
+    while (len <= (size_t)fd) len *= 2;
+    uint8_t* grown = realloc(st->owned, len);
+    if (!grown) return; // not tracked: the descriptor outlives the environment, as before
+    memset(grown + st->owned_len, 0, len - st->owned_len);
+    st->owned = grown;
+    st->owned_len = len;
+  }
+  st->owned[fd] = on ? 1 : 0;
 }
 
 // ---- argument helpers (shared with sock.c) ------------------------------------------------
@@ -83,7 +111,7 @@ char* region(napi_env env, napi_value buf, int off, int len) {
     napi_throw_range_error(env, NULL, "wasyncore native: region outside the buffer");
     return NULL;
   }
-  static char empty;
+  static char empty; // shared by every thread, but only ever a zero-length region (nothing writes it)
   return data == NULL ? &empty : (char*)data + off; // never NULL on success
 }
 
@@ -116,20 +144,39 @@ static void on_ready(uv_poll_t* handle, int status, int events) {
   napi_close_handle_scope(env, scope);
 }
 
-static void free_handle(uv_handle_t* h) { free(h); }
-
-static void cleanup(void* arg) {
-  State* st = (State*)arg;
-  if (st->watcher) {
-    uv_poll_stop(st->watcher);
-    uv_close((uv_handle_t*)st->watcher, free_handle);
-    st->watcher = NULL;
-  }
+// The watcher is closed: the epoll instance can go, and the environment may finish its teardown.
+static void watcher_closed(uv_handle_t* h) {
+  State* st = (State*)h->data;
+  free(h);
   if (st->epfd >= 0) close(st->epfd);
   st->epfd = -1;
+  napi_remove_async_cleanup_hook(st->hook); // the last call into Node for this environment
 }
 
-static void finalize_state(napi_env env, void* data, void* hint) { free(data); }
+// The environment is going away (a worker's exit or terminate(), or the end of the process):
+// its sockets close (a peer sees the connection end, a listener's port is free again), then
+// the watcher; Node waits for watcher_closed() before it tears the environment down.
+static void cleanup(napi_async_cleanup_hook_handle hook, void* arg) {
+  State* st = (State*)arg;
+  for (size_t fd = 0; fd < st->owned_len; fd++) {
+    if (st->owned[fd]) close((int)fd);
+  }
+  st->owned_len = 0;
+  if (st->actx) {
+    napi_async_destroy(st->env, st->actx);
+    st->actx = NULL;
+  }
+  uv_poll_stop(st->watcher);
+  uv_close((uv_handle_t*)st->watcher, watcher_closed);
+  st->watcher = NULL;
+}
+
+// The environment's instance data is released (after the cleanup hook completed).
+static void finalize_state(napi_env env, void* data, void* hint) {
+  State* st = (State*)data;
+  free(st->owned);
+  free(st);
+}
 
 /** init(callback(n)) → ArrayBuffer of BATCH {fd, events} int32 pairs. */
 static napi_value js_init(napi_env env, napi_callback_info info) {
@@ -165,7 +212,7 @@ static napi_value js_init(napi_env env, napi_callback_info info) {
   uv_poll_start(st->watcher, UV_READABLE, on_ready);
   uv_unref((uv_handle_t*)st->watcher); // no socket open yet
   CHECK(napi_set_instance_data(env, st, finalize_state, NULL));
-  CHECK(napi_add_env_cleanup_hook(env, cleanup, st));
+  CHECK(napi_add_async_cleanup_hook(env, cleanup, st, &st->hook));
 
   CHECK(napi_create_reference(env, argv[0], 1, &st->callback));
   napi_value name, ab;
@@ -238,14 +285,16 @@ static napi_value constants(napi_env env) {
 // WASYNCORE_MALLOC_TRIM to keep glibc's default).
 static void keep_freed_heap(void) {
 #ifdef __GLIBC__
-  static int done = 0;
-  if (done++ || getenv("MALLOC_TRIM_THRESHOLD_") || getenv("GLIBC_TUNABLES") || getenv("WASYNCORE_MALLOC_TRIM")) return;
+  if (getenv("MALLOC_TRIM_THRESHOLD_") || getenv("GLIBC_TUNABLES") || getenv("WASYNCORE_MALLOC_TRIM")) return;
   mallopt(M_TRIM_THRESHOLD, 32 << 20);
 #endif
 }
 
+// Process-wide, once: environments (worker threads) may load the addon concurrently.
+static pthread_once_t heap_once = PTHREAD_ONCE_INIT;
+
 static napi_value module_init(napi_env env, napi_value exports) {
-  keep_freed_heap();
+  pthread_once(&heap_once, keep_freed_heap);
   napi_property_descriptor props[] = {
     { "init", NULL, js_init, NULL, NULL, NULL, napi_default, NULL },
     { "ctl", NULL, js_ctl, NULL, NULL, NULL, napi_default, NULL },

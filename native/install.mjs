@@ -3,7 +3,7 @@
 // on another OS, without a compiler or headers, it prints a warning and the `net` backend is used.
 // WASYNCORE_NATIVE=0 skips the build. `node native/install.mjs --verbose` shows node-gyp's output.
 import { spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -12,8 +12,12 @@ const here = dirname(fileURLToPath(import.meta.url));
 const verbose = process.argv.includes("--verbose");
 const addon = join(here, "build", "Release", "wasyncore.node");
 
-function warn(why) {
+function warn(why, detail = "") {
   console.warn(`wasyncore: the native backend was not built (${why}); the 'net' backend will be used.`);
+  try { // the host reports this (loopStats().backendReason, NODE_DEBUG=wasyncore)
+    mkdirSync(join(here, "build"), { recursive: true });
+    writeFileSync(join(here, "build", "FAILED.txt"), `${why}\n${detail}`);
+  } catch { /* read-only: the host then says only that the addon is missing */ }
   process.exit(0);
 }
 
@@ -43,7 +47,7 @@ const run = spawnSync(cmd, args, { stdio: verbose ? "inherit" : "pipe", encoding
 if (run.error || run.status !== 0) {
   const out = `${run.stdout ?? ""}${run.stderr ?? ""}`.trim().split("\n").slice(-15).join("\n");
   if (out) console.warn(out);
-  warn(run.error ? run.error.message : `node-gyp exited with ${run.status ?? run.signal}`);
+  warn(run.error ? run.error.message : `node-gyp exited with ${run.status ?? run.signal}`, out);
 }
 try {
   createRequire(import.meta.url)(addon);

@@ -8,6 +8,7 @@
 #include <netinet/in.h>
 #include <stddef.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/un.h>
 #include <stdio.h>
 #include <sys/socket.h>
@@ -19,12 +20,19 @@ static napi_value result(napi_env env, long rc) {
   return num(env, rc < 0 ? -errno : (double)rc);
 }
 
+// A new descriptor of this environment (closed with it if the host has not closed it by then).
+static napi_value opened(napi_env env, int fd) {
+  if (fd < 0) return num(env, -errno);
+  fd_owned(env, fd, 1);
+  return num(env, fd);
+}
+
 /** socket(family, type) → fd */
 static napi_value js_socket(napi_env env, napi_callback_info info) {
   napi_value argv[2];
   if (!args_get(env, info, argv, 2, 2)) return NULL;
   int family = arg_int(env, argv[0]), type = arg_int(env, argv[1]);
-  return result(env, socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  return opened(env, socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
 }
 
 /** bind(fd, family, host, port, scopeId) → 0 */
@@ -76,7 +84,8 @@ static napi_value js_accept(napi_env env, napi_callback_info info) {
   int rc;
   do rc = accept4(arg_int(env, argv[0]), with ? (struct sockaddr*)&sa : NULL, with ? &alen : NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
   while (rc < 0 && errno == EINTR);
-  if (rc < 0 || !with) return result(env, rc);
+  if (rc < 0 || !with) return opened(env, rc);
+  fd_owned(env, rc, 1);
   napi_value out;
   napi_create_array_with_length(env, 2, &out);
   napi_set_element(env, out, 0, num(env, rc));
@@ -245,22 +254,74 @@ static napi_value js_shutdown(napi_env env, napi_callback_info info) {
 static napi_value js_close(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   if (!args_get(env, info, argv, 1, 1)) return NULL;
-  return result(env, close(arg_int(env, argv[0])));
+  int fd = arg_int(env, argv[0]);
+  fd_owned(env, fd, 0); // before close(2): another thread may get the number next
+  return result(env, close(fd));
 }
 
 /** dup(fd) → a new close-on-exec descriptor for the same file */
 static napi_value js_dup(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   if (!args_get(env, info, argv, 1, 1)) return NULL;
-  return result(env, fcntl(arg_int(env, argv[0]), F_DUPFD_CLOEXEC, 0));
+  return opened(env, fcntl(arg_int(env, argv[0]), F_DUPFD_CLOEXEC, 0));
 }
 
-/** setsockopt(fd, level, option, value) → 0 (int options) */
+/**
+ * setsockopt(fd, level, option, value) → 0. `value` is an int, or the option's bytes (an
+ * ArrayBuffer or a typed array: e.g. SO_LINGER's struct linger, as Python passes bytes).
+ */
 static napi_value js_setsockopt(napi_env env, napi_callback_info info) {
   napi_value argv[4];
   if (!args_get(env, info, argv, 4, 4)) return NULL;
+  napi_valuetype t;
+  napi_typeof(env, argv[3], &t);
+  int fd = arg_int(env, argv[0]), level = arg_int(env, argv[1]), option = arg_int(env, argv[2]);
+  if (t == napi_object) {
+    bool is_ab = false, is_ta = false;
+    size_t len = 0;
+    napi_is_arraybuffer(env, argv[3], &is_ab);
+    if (is_ab) {
+      void* d;
+      napi_get_arraybuffer_info(env, argv[3], &d, &len);
+    } else {
+      napi_is_typedarray(env, argv[3], &is_ta);
+      if (!is_ta) {
+        napi_throw_type_error(env, NULL, "wasyncore native: setsockopt value must be an int or bytes");
+        return NULL;
+      }
+      napi_typedarray_type type;
+      size_t length, offset;
+      void* d;
+      napi_value ab;
+      napi_get_typedarray_info(env, argv[3], &type, &length, &d, &ab, &offset);
+      len = type == napi_uint8_array || type == napi_int8_array || type == napi_uint8_clamped_array ? length : 0;
+      if (len == 0 && length > 0) {
+        napi_throw_type_error(env, NULL, "wasyncore native: setsockopt bytes must be a Uint8Array");
+        return NULL;
+      }
+    }
+    if (len > 1024) return num(env, -EINVAL);
+    char* p = region(env, argv[3], 0, (int)len);
+    if (!p) return NULL;
+    return result(env, setsockopt(fd, level, option, p, (socklen_t)len));
+  }
   int v = arg_int(env, argv[3]);
-  return result(env, setsockopt(arg_int(env, argv[0]), arg_int(env, argv[1]), arg_int(env, argv[2]), &v, sizeof(v)));
+  return result(env, setsockopt(fd, level, option, &v, sizeof(v)));
+}
+
+/** getsockoptBytes(fd, level, option, buflen) → a Buffer of what the kernel wrote (at most buflen bytes), or -errno */
+static napi_value js_getsockopt_bytes(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  if (!args_get(env, info, argv, 4, 4)) return NULL;
+  int buflen = arg_int(env, argv[3]);
+  if (buflen < 0 || buflen > 1024) return num(env, -EINVAL);
+  char buf[1024];
+  socklen_t len = (socklen_t)buflen;
+  if (getsockopt(arg_int(env, argv[0]), arg_int(env, argv[1]), arg_int(env, argv[2]), buf, &len) < 0) return num(env, -errno);
+  napi_value out;
+  void* data;
+  if (napi_create_buffer_copy(env, len, buf, &data, &out) != napi_ok) return NULL;
+  return out;
 }
 
 /** getsockopt(fd, level, option) → the int value; throws an Error whose code is the errno */
@@ -276,6 +337,17 @@ static napi_value js_getsockopt(napi_env env, napi_callback_info info) {
     return NULL;
   }
   return num(env, v);
+}
+
+/** poll(fd, events) → the events poll(2) reports now (no waiting), or -errno */
+static napi_value js_poll(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  if (!args_get(env, info, argv, 2, 2)) return NULL;
+  struct pollfd p = { .fd = arg_int(env, argv[0]), .events = (short)arg_int(env, argv[1]), .revents = 0 };
+  int rc;
+  do rc = poll(&p, 1, 0);
+  while (rc < 0 && errno == EINTR);
+  return rc < 0 ? num(env, -errno) : num(env, p.revents);
 }
 
 static napi_value name_of(napi_env env, napi_callback_info info, int peer) {
@@ -311,6 +383,8 @@ void sock_register(napi_env env, napi_value exports) {
     { "dup", NULL, js_dup, NULL, NULL, NULL, napi_default, NULL },
     { "setsockopt", NULL, js_setsockopt, NULL, NULL, NULL, napi_default, NULL },
     { "getsockopt", NULL, js_getsockopt, NULL, NULL, NULL, napi_default, NULL },
+    { "getsockoptBytes", NULL, js_getsockopt_bytes, NULL, NULL, NULL, napi_default, NULL },
+    { "poll", NULL, js_poll, NULL, NULL, NULL, napi_default, NULL },
     { "sockname", NULL, js_sockname, NULL, NULL, NULL, napi_default, NULL },
     { "peername", NULL, js_peername, NULL, NULL, NULL, napi_default, NULL },
   };

@@ -38,6 +38,12 @@ int addr_from_js(napi_env env, int family, napi_value host, int port, int scope,
 /** The JS form of an address: [host, port] / [host, port, flowinfo, scopeId] / a path string. */
 napi_value addr_to_js(napi_env env, const struct sockaddr_storage* sa, socklen_t len);
 
+/**
+ * Records that this environment opened (`on`) or closed descriptor `fd`: when the environment
+ * goes away (a worker exits), the addon closes the descriptors it still owns.
+ */
+void fd_owned(napi_env env, int fd, int on);
+
 /** Registers the socket functions (sock.c) on the module's exports. */
 void sock_register(napi_env env, napi_value exports);
 

@@ -27,15 +27,12 @@ function checkSize(v: unknown, what: string): number {
   return v;
 }
 
-// Views over core memory: a Buffer for copies and the chat_info block; rebuilt after memory grows.
-let viewCache: { memory: ArrayBuffer; mem: Buffer; info: Uint32Array } | null = null;
+// Views over core memory (from the Engine): a Buffer for copies and the chat_info block; rebuilt after memory grows.
+let viewCache: { gen: number; mem: Buffer; info: Uint32Array } | null = null;
 function views(): { mem: Buffer; info: Uint32Array } {
-  // growing the memory detaches the old buffer (byteLength 0): cheaper to test than memory.buffer
-  if (viewCache === null || viewCache.memory.byteLength === 0) {
-    const core = getEngine().core;
-    const memory = core.memory.buffer;
-    viewCache = { memory, mem: Buffer.from(memory), info: new Uint32Array(memory, core.chat_info(), 2) };
-  }
+  const e = getEngine();
+  const gen = e.generation();
+  if (viewCache === null || viewCache.gen !== gen) viewCache = { gen, mem: e.buffer(), info: e.uint32s(e.core.chat_info(), 2) };
   return viewCache;
 }
 

@@ -1,18 +1,15 @@
 // FileWrapper and FileDispatcher: asyncore's file_wrapper / file_dispatcher — a file descriptor
 // (or a Node stream) made to look enough like a socket for a Dispatcher to drive it.
-import * as fs from "node:fs";
-import { isatty } from "node:tty";
 import type { Readable, Writable } from "node:stream";
 import { SOL_SOCKET, SO_ERROR } from "../core/constants.js";
-import { SocketError, errnoOf, codeOf } from "../core/errors.js";
+import { SocketError, errnoOf } from "../core/errors.js";
 import { getEngine, type Engine } from "../core/engine.js";
 import { type Address, describe } from "../core/address.js";
 import { Dispatcher } from "./dispatcher.js";
 import type { ChannelMap } from "./map.js";
 import type { Socket } from "../socket/socket.js";
-import { SyncIo, StreamIo, type FileIo } from "../sys/net/filestream.js";
-import * as sys from "../sys/net/fs.js";
-import { native } from "../sys/native/addon.js";
+import * as sys from "../sys/index.js";
+import { SyncIo, StreamIo, openFile, type FileIo } from "../sys/index.js";
 import { currentBackend } from "../socket/backend.js";
 
 /** What FileWrapper and FileDispatcher accept: a descriptor, an object with fileno() or fd, or a Node stream. */
@@ -28,46 +25,6 @@ function resolve(f: unknown): number | Readable | Writable {
     if (typeof o.on === "function") return f as Readable | Writable;
   }
   throw new TypeError(`FileWrapper: expected a file descriptor, an object with fileno() or fd, or a Node stream, got ${describe(f)}`);
-}
-
-/**
- * os.dup(fd) through the native addon (the native backend): a new descriptor sharing the open file
- * description, so offset, O_APPEND and O_NONBLOCK are shared as in CPython, and any descriptor —
- * a socket too — is duplicated. Null on the `net` backend (host/sys/net/fs.ts reopens /proc/self/fd/N).
- * Throws a Node-style error (with .code) when `fd` is not open.
- */
-function dupDescriptor(fd: number): sys.OpenedFile | null {
-  if (currentBackend() !== "native") return null;
-  const a = native();
-  if (a === null) return null;
-  const C = fs.constants;
-  const st = fs.fstatSync(fd); // EBADF for a closed descriptor
-  const tty = isatty(fd);
-  const kind = (st.isFile() || st.isDirectory() || st.isBlockDevice() || (st.isCharacterDevice() && !tty)) ? "file" : "stream";
-  const flags = openFlags(fd);
-  const own = a.dup(fd);
-  if (own < 0) throw Object.assign(new Error(`dup(${fd}) failed`), { code: codeOf(-own) });
-  const accmode = flags === null ? C.O_RDWR : flags & 3;
-  return {
-    fd: own,
-    duplicated: true,
-    kind,
-    tty,
-    readable: accmode !== C.O_WRONLY,
-    writable: accmode !== C.O_RDONLY,
-    append: flags !== null && (flags & C.O_APPEND) !== 0,
-    position: null, // the shared offset: reads and writes move the caller's descriptor too, as dup() does
-  };
-}
-
-/** A descriptor's open flags from Linux /proc/self/fdinfo (octal), or null. */
-function openFlags(fd: number): number | null {
-  try {
-    const m = /^flags:\s*([0-7]+)/m.exec(fs.readFileSync(`/proc/self/fdinfo/${fd}`, "latin1"));
-    return m ? parseInt(m[1], 8) : null;
-  } catch {
-    return null;
-  }
 }
 
 function notSocket(what: string): never {
@@ -100,7 +57,7 @@ export class FileWrapper {
     let opened: sys.OpenedFile | null = null;
     if (typeof target === "number") {
       try {
-        opened = dupDescriptor(target) ?? sys.openDescriptor(target);
+        opened = openFile(target, currentBackend());
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
         throw new SocketError(typeof code === "string" ? code : "EBADF", `FileWrapper(${target})`);

@@ -108,10 +108,10 @@ export class ChannelMap<V = any> implements Iterable<[number, V]> { // eslint-di
     const core = e.core;
     const cap = core.scratch_pairs();
     let n = 0;
-    let view = new Uint32Array(core.memory.buffer, core.scratch_ptr(), cap * 2);
+    let view = e.uint32s(core.scratch_ptr(), cap * 2);
     for (const [fd, ch] of this.policy) {
       const bits = (ch.readable!() ? R : 0) | (ch.writable!() ? W : 0);
-      if (view.buffer !== core.memory.buffer) view = new Uint32Array(core.memory.buffer, core.scratch_ptr(), cap * 2);
+      if (view.length === 0) view = e.uint32s(core.scratch_ptr(), cap * 2); // the handlers grew memory: the view detached
       view[n * 2] = fd;
       view[n * 2 + 1] = bits;
       if (++n === cap) { core.interest_commit(n); n = 0; }
@@ -137,3 +137,13 @@ function hasCustomInterest(entry: MapEntry): boolean {
 
 /** The default channel map. Python: asyncore.socket_map */
 export const socketMap = new ChannelMap();
+
+/** Runs `fn(...args)` once, `seconds` from now, on socketMap's loop. (pyftpdlib: IOLoop.call_later) */
+export function callLater(seconds: number, fn: TimerCallback, ...args: unknown[]): TimerHandle {
+  return schedule(socketMap, seconds, fn, args, false);
+}
+
+/** Runs `fn(...args)` every `seconds` on socketMap's loop. (pyftpdlib: IOLoop.call_every) */
+export function callEvery(seconds: number, fn: TimerCallback, ...args: unknown[]): TimerHandle {
+  return schedule(socketMap, seconds, fn, args, true);
+}

@@ -3,8 +3,8 @@ import { getEngine } from "../core/engine.js";
 import { ChannelMap, socketMap } from "./map.js";
 import { describe } from "../core/address.js";
 import { pendingTimers } from "./timers.js";
-import { datagramsDropped } from "../sys/net/datagram.js";
-import { setBackend, type BackendName } from "../socket/backend.js";
+import { datagramsDropped } from "../sys/records.js";
+import { setBackend, backendStatus, type BackendName } from "../socket/backend.js";
 import { memoryFreed } from "../core/wake.js";
 import { nativeStats } from "../sys/native/addon.js";
 
@@ -66,6 +66,13 @@ export interface LoopStats {
   coreMemoryReserved: number;
   chunksInUse: number;
   chunksFree: number;
+  /** The syscall backend sockets created now get: 'native' (the epoll addon) or 'net' (node:net). */
+  backend: BackendName;
+  /**
+   * Why `backend` is not 'native' although native was wanted (the default, where the addon is
+   * missing or does not load; or WASYNCORE_BACKEND asking for what cannot be had), else null.
+   */
+  backendReason: string | null;
 }
 
 /** Counters of the engine and channel states of a map. */
@@ -91,5 +98,11 @@ export function loopStats({ map = socketMap }: { map?: ChannelMap } = {}): LoopS
     coreMemoryReserved: e.stat("memoryBytes"),
     chunksInUse: e.stat("chunksLive"),
     chunksFree: e.stat("chunksFree"),
+    ...backendFields(),
   };
+}
+
+function backendFields(): { backend: BackendName; backendReason: string | null } {
+  const { backend, reason } = backendStatus();
+  return { backend, backendReason: reason };
 }

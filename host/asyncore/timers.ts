@@ -10,7 +10,6 @@ import { ExitNow, SocketError, EngineAbortError, isDisconnect } from "../core/er
 import { describe } from "../core/address.js";
 import { compactTraceback } from "./traceback.js";
 import { waitReady, wakeMap } from "../core/wake.js";
-import { socketMap } from "./map.js"; // map.ts imports this module too; both only use the other inside calls
 
 /** A timer callback; for a dispatcher's timers `this` is the dispatcher. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -195,15 +194,6 @@ export function scheduleOwned(owner: TimerOwner, map: TimerMap, seconds: number,
   return new TimerHandle(map, ms, fn, args, periodic, owner);
 }
 
-/** Runs `fn(...args)` once, `seconds` from now, on socketMap's loop. (pyftpdlib: IOLoop.call_later) */
-export function callLater(seconds: number, fn: TimerCallback, ...args: unknown[]): TimerHandle {
-  return schedule(socketMap, seconds, fn, args, false);
-}
-
-/** Runs `fn(...args)` every `seconds` on socketMap's loop. (pyftpdlib: IOLoop.call_every) */
-export function callEvery(seconds: number, fn: TimerCallback, ...args: unknown[]): TimerHandle {
-  return schedule(socketMap, seconds, fn, args, true);
-}
 
 /** Cancels a dispatcher's timers and its idle timeout (Dispatcher.close). */
 export function cancelOwnedTimers(owner: TimerOwner): void {
@@ -264,7 +254,7 @@ export function runDueTimers(map: TimerMap): void {
     const n = core.timer_pop_due(map.id, now, TIMER_BATCH);
     if (n < 0) throw new EngineAbortError(`timer_pop_due(${map.id}, ${now}) returned ${n}`);
     if (n === 0) break;
-    const ids = new Int32Array(core.memory.buffer, core.timer_ids_ptr(), n);
+    const ids = getEngine().int32s(core.timer_ids_ptr(), n);
     due ??= [];
     for (let i = 0; i < n; i++) {
       const t = armed.get(ids[i]);

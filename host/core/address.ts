@@ -61,3 +61,12 @@ export function ipOut(family: number, host: string, port: number): Address {
 export function unboundAddress(family: number): Address {
   return family === AF_INET6 ? ["::", 0, 0, 0] : family === AF_UNIX ? "" : ["0.0.0.0", 0];
 }
+
+/** A datagram destination: an IP literal or 'localhost' (Node has no synchronous DNS for a datagram). */
+export function checkTarget(family: number, address: unknown, what: string): IpTarget {
+  const t = checkIp(family, address, what, false);
+  if (isIP(t.host) === 0) {
+    throw new TypeError(`${what}: datagram sockets take an IP address or 'localhost' — resolve ${JSON.stringify(t.host)} first (dns.lookup)`);
+  }
+  return t;
+}

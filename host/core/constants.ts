@@ -28,6 +28,20 @@ export const SO_KEEPALIVE = 9;
 export const IPPROTO_TCP = 6;
 /** Python: socket.TCP_NODELAY */
 export const TCP_NODELAY = 1;
+/** Python: socket.SO_OOBINLINE — urgent (MSG_OOB) data stays in the stream, read in order (native backend). */
+export const SO_OOBINLINE = 10;
+/** Python: socket.SO_LINGER — its value is a struct linger {int onoff; int seconds}: 8 bytes (native backend). */
+export const SO_LINGER = 13;
+/** Python: socket.SO_RCVLOWAT — the bytes a read waits for before the socket counts as readable (native backend). */
+export const SO_RCVLOWAT = 18;
+/** Python: socket.SO_SNDLOWAT — readable only: Linux refuses to set it (ENOPROTOOPT) (native backend). */
+export const SO_SNDLOWAT = 19;
+/** Python: socket.TCP_KEEPIDLE — idle seconds before the first keep-alive probe (native backend). */
+export const TCP_KEEPIDLE = 4;
+/** Python: socket.TCP_KEEPINTVL — seconds between keep-alive probes (native backend). */
+export const TCP_KEEPINTVL = 5;
+/** Python: socket.TCP_KEEPCNT — unanswered probes before the connection is dropped (native backend). */
+export const TCP_KEEPCNT = 6;
 
 /** Python: select.POLLIN */
 export const POLLIN = 0x001;

@@ -4,7 +4,7 @@ import { readFileSync, existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import * as loader from "@assemblyscript/loader";
 import { CORE_EXPORTS, type CoreExports, E_TOKEN, E_RANGE, FIELD, STAT } from "./abi.js";
-import { EngineAbortError } from "./errors.js";
+import { EngineAbortError, SocketError } from "./errors.js";
 
 function locateCore(): string {
   const name = process.env.WASYNCORE_DEBUG ? "core.debug.wasm" : "core.wasm";
@@ -36,6 +36,8 @@ export class Engine {
   readonly core: CoreExports;
   private u8: Uint8Array;
   private mem: ArrayBuffer; // u8's buffer, read once per growth (a typed array's .buffer goes through the runtime)
+  private buf: Buffer; // a Buffer over the same memory, for Buffer copies
+  private gen = 0; // bumped whenever memory grew
   readonly limits: Limits = { sendWindow: 65536, recvPause: 262144, chunkSize: 16384, memoryCap: 2 ** 30 };
 
   constructor() {
@@ -66,6 +68,7 @@ export class Engine {
     }
     this.u8 = new Uint8Array(memory.buffer);
     this.mem = this.u8.buffer as ArrayBuffer;
+    this.buf = Buffer.from(this.mem);
     this.configure(this.limits);
   }
 
@@ -86,12 +89,32 @@ export class Engine {
   private regrown(): void {
     this.u8 = new Uint8Array(this.core.memory.buffer);
     this.mem = this.u8.buffer as ArrayBuffer;
+    this.buf = Buffer.from(this.mem);
+    this.gen++;
+  }
+
+  /** A Buffer over all of core memory (for Buffer copies), re-acquired whenever memory has grown. */
+  buffer(): Buffer {
+    if (this.u8.length === 0) this.regrown();
+    return this.buf;
+  }
+
+  /** Changes whenever memory grew: a view made under another generation is detached. */
+  generation(): number {
+    if (this.u8.length === 0) this.regrown();
+    return this.gen;
   }
 
   /** A view of `len` bytes of core memory at `ptr`, valid until the next call that can grow memory. */
   view(ptr: number, len: number): Uint8Array {
     if (this.u8.length === 0) this.regrown();
     return new Uint8Array(this.mem, ptr, len);
+  }
+
+  /** `n` unsigned 32-bit integers of core memory at `ptr` (same lifetime as view()). */
+  uint32s(ptr: number, n: number): Uint32Array {
+    if (this.u8.length === 0) this.regrown();
+    return new Uint32Array(this.mem, ptr, n);
   }
 
   /** `n` 32-bit integers of core memory at `ptr` (same lifetime as view()). */
@@ -229,6 +252,13 @@ export class Engine {
   /** Advances the activity clock when idle timeouts read it. */
   stamp(): void {
     if (this.stamping) this.tick();
+  }
+
+  /** Opens a channel (outside any map) and returns its token; EMFILE when the core's channel table is full. */
+  openChannel(what: string): number {
+    const token = this.core.chan_open(0);
+    if (token <= 0) throw new SocketError("EMFILE", `${what}: the core's channel table is full`);
+    return token;
   }
 
   /** A record field, or -1 for a stale token. */

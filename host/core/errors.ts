@@ -1,6 +1,7 @@
 // One table maps Node's error codes to errno numbers and messages (libuv's UV_ERRNO_MAP idea).
 import { constants as osConstants } from "node:os";
 import { getSystemErrorMap } from "node:util";
+import { describe } from "./address.js";
 
 const ERRNO = osConstants.errno as Record<string, number>;
 
@@ -74,6 +75,14 @@ export class SocketError extends Error {
     const code = codeOf(errno);
     return new SocketError(code, context ? `${context}: ${strerror(errno)}` : undefined);
   }
+  /** Builds one from a syscall's negative result (-errno), as the native addon returns them. */
+  static fromResult(rc: number, context: string): SocketError {
+    return SocketError.fromErrno(-rc, context);
+  }
+  /** Builds one from an Error thrown with an errno in `code` (the addon's getsockopt), else EIO. */
+  static fromThrown(err: unknown, context: string): SocketError {
+    return SocketError.fromErrno(thrownErrno(err), context);
+  }
   /** Builds one from a Node error (err.code), keeping unknown codes recognisable. */
   static fromNode(err: NodeJS.ErrnoException, context?: string): SocketError {
     const code = typeof err.code === "string" ? err.code : "EIO";
@@ -103,4 +112,24 @@ export const DISCONNECTED = new Set(["ECONNRESET", "ENOTCONN", "ESHUTDOWN", "ECO
 /** Is this a SocketError whose code is in asyncore's disconnected set? */
 export function isDisconnect(err: unknown): boolean {
   return err instanceof SocketError && DISCONNECTED.has(err.code);
+}
+
+/** The errno an Error carries in `code` as a decimal string (the addon's getsockopt throws so), else EIO's. */
+export function thrownErrno(err: unknown): number {
+  return Number((err as { code?: string } | null)?.code) || errnoOf("EIO");
+}
+
+/** Throws a TypeError or RangeError naming `what` unless `v` is an integer in min..max; returns it. */
+export function checkInt(v: unknown, what: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (typeof v !== "number" || !Number.isInteger(v)) throw new TypeError(`${what} must be an integer, got ${describe(v)}`);
+  if (v < min || v > max) throw new RangeError(`${what} must be in ${min}..${max}, got ${v}`);
+  return v;
+}
+
+/** Throws a TypeError naming `what` unless `data` is bytes; returns it. */
+export function checkBytes(data: unknown, what: string): Uint8Array {
+  if (!(data instanceof Uint8Array)) {
+    throw new TypeError(`${what}: data must be a Uint8Array or Buffer, got ${typeof data === "string" ? "a string (encode it first, e.g. Buffer.from(s))" : describe(data)}`);
+  }
+  return data;
 }

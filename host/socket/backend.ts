@@ -1,13 +1,13 @@
-// Which syscall backend new sockets (stream and datagram) use: 'native' (the epoll addon, Linux) or 'net' (node:net).
+// Which syscall backend new sockets (stream and datagram) get: 'native' (the epoll addon, Linux) or 'net' (node:net).
 //
 // Chosen by configure({ backend }), else WASYNCORE_BACKEND=native|net, else the default below.
-// Sockets keep the backend they were created with. The native socket class registers itself
-// here (host/sys/native/socket.ts), so socket.ts needs no import cycle to construct one.
+// Sockets keep the backend they were created with; a listener's accepted sockets have its backend.
+import { debuglog } from "node:util";
 import { describe } from "../core/address.js";
 import { nativeUnavailable } from "../sys/native/addon.js";
+import type { BackendName } from "../sys/seam.js";
 
-/** A syscall backend's name. */
-export type BackendName = "net" | "native";
+export type { BackendName };
 
 /**
  * The backend used when neither configure() nor WASYNCORE_BACKEND chose one: 'auto' is native
@@ -16,23 +16,9 @@ export type BackendName = "net" | "native";
 export const DEFAULT_BACKEND: BackendName | "auto" = "auto";
 
 let configured: BackendName | null = null;
-let netOnlyDepth = 0;
-let nativeStream: ((family: number, type: number) => object) | null = null;
 
-const nativeClasses = new Set<unknown>();
-
-/** Called once by host/sys/native/socket.ts: `factory` makes stream and datagram sockets; `classes` are what it makes. */
-export function registerNativeStream(factory: (family: number, type: number) => object, ...classes: unknown[]): void {
-  nativeStream = factory;
-  for (const c of classes) nativeClasses.add(c);
-}
-
-/** Is `ctor` one of the native backend's socket classes (whose super() call must not build a `net` socket)? */
-export function isNativeClass(ctor: unknown): boolean {
-  return nativeClasses.size > 0 && nativeClasses.has(ctor);
-}
-
-function check(name: unknown, where: string): BackendName {
+/** Checks a backend name (RangeError naming `where`), and that native loads here. */
+export function checkBackend(name: unknown, where: string): BackendName {
   if (name !== "net" && name !== "native") throw new RangeError(`${where}: backend must be 'native' or 'net', got ${describe(name)}`);
   if (name === "native") {
     const why = nativeUnavailable();
@@ -43,31 +29,42 @@ function check(name: unknown, where: string): BackendName {
 
 /** Sets the backend for sockets created from now on (null: back to WASYNCORE_BACKEND / the default). */
 export function setBackend(name: BackendName | null): void {
-  configured = name === null ? null : check(name, "configure()");
+  configured = name === null ? null : checkBackend(name, "configure()");
 }
 
 /** The backend a socket created now gets. */
 export function currentBackend(): BackendName {
   if (configured !== null) return configured;
   const env = process.env.WASYNCORE_BACKEND;
-  if (env !== undefined && env !== "") return check(env, "WASYNCORE_BACKEND");
-  if (DEFAULT_BACKEND === "auto") return nativeUnavailable() === null && nativeStream !== null ? "native" : "net";
+  if (env !== undefined && env !== "") return checkBackend(env, "WASYNCORE_BACKEND");
+  if (DEFAULT_BACKEND === "auto") return nativeUnavailable() === null ? "native" : "net";
   return DEFAULT_BACKEND;
 }
 
-/** Runs `make` with the `net` backend whatever is configured (a net listener's accepted sockets are net ones). */
-export function netOnly<T>(make: () => T): T {
-  netOnlyDepth++;
+/** The backend a socket created now gets, and why it is not 'native' when the default wanted native (else null). */
+export function backendStatus(): { backend: BackendName; reason: string | null } {
   try {
-    return make();
-  } finally {
-    netOnlyDepth--;
+    const backend = currentBackend();
+    if (backend === "native" || configured !== null) return { backend, reason: null };
+    const env = process.env.WASYNCORE_BACKEND;
+    if ((env !== undefined && env !== "") || DEFAULT_BACKEND !== "auto") return { backend, reason: null }; // net was chosen
+    return { backend, reason: nativeUnavailable() };
+  } catch (err) {
+    // WASYNCORE_BACKEND names no backend, or native where it is unavailable: creating a socket throws this
+    return { backend: "net", reason: err instanceof Error ? err.message : String(err) };
   }
 }
 
-/** A native socket (stream or datagram) when that is the current backend, else null (the caller builds a `net` one). */
-export function backendSocket(family: number, type: number): object | null {
-  if (netOnlyDepth > 0 || currentBackend() !== "native") return null;
-  if (nativeStream === null) throw new Error("wasyncore: the native backend's socket class was not loaded (import the package root)");
-  return nativeStream(family, type);
+const debug = debuglog("wasyncore");
+let announced: BackendName | null = null;
+
+/** The backend for a new socket; NODE_DEBUG=wasyncore says which, at the first socket and whenever it changes. */
+export function backendForNewSocket(): BackendName {
+  const name = currentBackend();
+  if (name !== announced) {
+    announced = name;
+    const { reason } = backendStatus();
+    debug("sockets use the %s backend%s", name, reason !== null ? ` (native is not in use: ${reason})` : "");
+  }
+  return name;
 }

@@ -1,61 +1,42 @@
-// The host's socket object: what Python's socket.socket is to asyncore, over the core's channel.
+// The public socket: what Python's socket.socket is to asyncore. It checks arguments and that it is
+// open, then calls its backend's implementation (host/sys/seam.ts); it never knows which backend that is.
+// NativeSocket and NativeDatagramSocket are the types native sockets have (osFd, shutdown, flags).
 import { Buffer } from "node:buffer";
 import { AF_INET, AF_INET6, AF_UNIX, SOCK_STREAM, SOCK_DGRAM } from "../core/constants.js";
-import { SocketError, errnoOf } from "../core/errors.js";
-import { getEngine, type Engine } from "../core/engine.js";
-import { FIELD, F_OPEN, F_EOF, R } from "../core/abi.js";
-import { type Address, checkIp, checkPath, ipOut, unboundAddress, describe, familyName } from "../core/address.js";
-import * as sys from "../sys/net/handles.js";
-import { adoptRaw, connectRaw, type RawStream, type RawSink, type RawTarget } from "../sys/net/stream.js";
-import { DatagramPort } from "../sys/net/datagram.js";
-import { notifyReady, markDirty, memoryFreed } from "../core/wake.js";
-import { backendSocket, isNativeClass, netOnly } from "./backend.js";
-import { checkBytes, checkInt, closeOrphans, noteAccepted, optionName, type BufferLimits } from "./checks.js";
-import { DIRECT_MIN, STAGING, releaseStaging, retireStaging, staging, stagingView } from "../sys/net/staging.js";
+import { SocketError, checkBytes, checkInt } from "../core/errors.js";
+import { getEngine } from "../core/engine.js";
+import { FIELD } from "../core/abi.js";
+import { type Address, describe, familyName } from "../core/address.js";
+import { notifyReady } from "../core/wake.js";
+import { openSocket, type BackendName, type SocketImpl } from "../sys/index.js";
+import { backendForNewSocket, checkBackend } from "./backend.js";
+import { noteAccepted, type BufferLimits } from "./orphans.js";
 
-export { checkBytes, closeOrphans, noteAccepted, type BufferLimits };
+export type { BufferLimits };
 
-type State = "fresh" | "bound" | "listening" | "connecting" | "connected" | "closed";
+const INT_MAX = 2 ** 31 - 1;
 
-const EMPTY = Buffer.alloc(0);
-// Shared empty defaults (never mutated): most sockets never stash input or queue connections.
-const NONE_STASHED: Buffer[] = [];
-const NONE_PENDING: sys.UvStreamHandle[] = [];
-
-// Sockets holding received bytes the core had no memory for (its pool was at the cap). Their
-// input may be empty, so no recv() of theirs would ever retry: whoever frees memory does.
-const starved = new Set<Socket>();
-
-/** Moves stashed input into the core now that memory was freed, oldest first, until the cap. */
-function feedStarved(): void {
-  for (const s of starved) if (!s.refill()) return;
-}
-
+// The implementation behind a Socket, for this module only (NativeSocket's extras): never in the .d.ts.
+let implOf: (s: Socket) => SocketImpl;
 
 /** A non-blocking socket whose buffers live in the core. Python: socket.socket */
-export class Socket implements RawSink {
+export class Socket {
   /** Python: socket.family */
-  readonly family: number;
+  readonly family!: number;
   /** Python: socket.type */
-  readonly type: number;
-  private readonly engine: Engine;
-  private token = 0; // 0 is never a token: set by chan_open below
-  private state: State = "fresh";
-  private stream: RawStream | null = null;
-  private server: sys.ServerHandle | null = null;
-  private accepted: sys.UvStreamHandle[] = NONE_PENDING; // a listener's own array from its first connection
-  private boundAddr: Address | null = null;
-  private peerAddr: Address | null = null;
-  private errorCode: string | null = null;
-  private readPaused = false;
-  private stash: Buffer[] = NONE_STASHED; // bytes the core had no memory for yet (own array once needed)
-  private options: Map<string, number> | null = null; // set by setsockopt()/bind(), null while none is
-  private flushQueued = false;
-  private readonly dgram: DatagramPort | null = null; // SOCK_DGRAM sockets delegate to it
+  readonly type!: number;
+  readonly #impl!: SocketImpl; // (each constructor path that does not return another socket sets all three)
   /** @internal Wrapped by a dispatcher (Dispatcher.setSocket); closeOrphans() leaves it open. */
   adopted = false;
 
-  /** Python: socket.socket(family, type) */
+  static {
+    implOf = (s) => s.#impl;
+  }
+
+  /**
+   * Python: socket.socket(family, type). The socket gets the backend configure() chose (native or net).
+   * @throws TypeError for an unknown family or type; SocketError EMFILE when the core's channel table is full.
+   */
   constructor(family: number = AF_INET, type: number = SOCK_STREAM) {
     if (family !== AF_INET && family !== AF_INET6 && family !== AF_UNIX) {
       throw new TypeError(`Socket: family must be AF_INET, AF_INET6 or AF_UNIX, got ${describe(family)}`);
@@ -63,87 +44,63 @@ export class Socket implements RawSink {
     if (type !== SOCK_STREAM && type !== SOCK_DGRAM) {
       throw new TypeError(`Socket: type must be SOCK_STREAM or SOCK_DGRAM, got ${describe(type)}`);
     }
+    // tls: an SSLSocket (host/tls/socket.ts) opens no channel: it shares its wrapped socket's, and
+    // overrides every method, so it has no implementation of its own.
+    if ((new.target as { wrapsChannel?: boolean }).wrapsChannel === true) {
+      this.family = family;
+      this.type = type;
+      return;
+    }
+    const backend: BackendName = pending !== null ? pending.backend
+      : new.target === NativeSocket || new.target === NativeDatagramSocket ? checkBackend("native", new.target.name)
+      : backendForNewSocket();
+    if (backend === "native" && new.target === Socket) { // a native socket is a NativeSocket / NativeDatagramSocket
+      return type === SOCK_DGRAM ? new NativeDatagramSocket(family) : new NativeSocket(family, type);
+    }
     this.family = family;
     this.type = type;
-    this.engine = getEngine();
-    // tls: an SSLSocket (host/tls/socket.ts) opens no channel of its own: it shares its wrapped socket's.
-    if ((new.target as { wrapsChannel?: boolean }).wrapsChannel === true) return;
-    // The native backend's classes extend this one; their own super() calls have another new.target.
-    const other = new.target === Socket ? backendSocket(family, type) : null;
-    if (other !== null) return other as Socket;
-    const native = isNativeClass(new.target);
-    if (type === SOCK_DGRAM && family === AF_UNIX && !native) { // asyncore: Python has them; Node's net does not
-      throw new SocketError("EAFNOSUPPORT", "Socket(AF_UNIX, SOCK_DGRAM): Node has no Unix datagram sockets (the native backend has)");
-    }
-    const token = this.engine.core.chan_open(0);
-    if (token <= 0) throw new SocketError("EMFILE", "Socket: the core's channel table is full");
-    this.token = token;
-    if (type === SOCK_DGRAM && !native) this.dgram = new DatagramPort(this.engine, token, family);
+    this.#impl = pending ?? openSocket(backend, family, type);
+    pending = null;
   }
 
   /** Python: socket.fileno() — the channel's token in the core (-1 once closed). */
   fileno(): number {
-    return this.state === "closed" ? -1 : this.token;
+    return this.#impl.closed ? -1 : this.#impl.token;
   }
 
   /** Is the socket closed? */
   get closed(): boolean {
-    return this.state === "closed";
+    return this.#impl.closed;
   }
 
-  private ensureOpen(what: string): void {
-    if (this.state === "closed") throw new SocketError("EBADF", `${what} on a closed socket`);
+  #open(what: string): SocketImpl {
+    const impl = this.#impl;
+    if (impl.closed) throw new SocketError("EBADF", `${what} on a closed socket`);
+    return impl;
   }
 
-  /** Python: socket.bind(address) — synchronous, as in asyncore. */
+  /**
+   * Python: socket.bind(address) — synchronous, as in asyncore: the port is known when it returns.
+   * @throws SocketError (EADDRINUSE, EINVAL when already bound, EBADF when closed); TypeError for a bad address.
+   */
   bind(address: Address): void {
-    this.ensureOpen("bind()");
-    if (this.dgram) { this.dgram.bind(address); return; }
-    if (this.state !== "fresh") throw new SocketError("EINVAL", `bind(${describe(address)}): socket is already ${this.state}`);
-    let h: sys.ServerHandle | string;
-    if (this.family === AF_UNIX) {
-      const path = checkPath(address, "bind()");
-      h = sys.bindPipe(path);
-      if (typeof h !== "string") this.boundAddr = path;
-    } else {
-      const t = checkIp(this.family, address, "bind()", true);
-      h = sys.bindTcp(this.family === AF_INET6, t.host, t.port);
-      if (typeof h !== "string") {
-        const a = sys.serverAddress(h);
-        this.boundAddr = ipOut(this.family, a?.address ?? t.host, a?.port ?? t.port);
-      }
-    }
-    if (typeof h === "string") throw new SocketError(h, `bind(${describe(address)})`);
-    this.server = h;
-    this.state = "bound";
-    this.setOption("reuseaddr", 1); // libuv sets SO_REUSEADDR on every TCP bind
+    this.#open("bind()").bind(address);
   }
 
-  /** Python: socket.listen(backlog) */
+  /**
+   * Python: socket.listen(backlog)
+   * @throws RangeError for a backlog outside 0..65535; SocketError (EOPNOTSUPP on SOCK_DGRAM).
+   */
   listen(backlog = 5): void {
-    this.ensureOpen("listen()");
+    const impl = this.#open("listen()");
     checkInt(backlog, "listen(): backlog", 0, 65535);
-    if (this.dgram) throw new SocketError("EOPNOTSUPP", "listen(): not a stream socket (SOCK_DGRAM)");
-    if (this.state === "listening") return;
-    if (this.state !== "bound" || !this.server) {
-      // Python binds an unbound socket to an ephemeral port; do the same on loopback-free any address.
-      if (this.state !== "fresh") throw new SocketError("EINVAL", `listen(): socket is ${this.state}`);
-      this.bind(this.family === AF_UNIX ? `\0wasyncore-${process.pid}-${this.token}` : ["", 0]);
-    }
-    const err = sys.listen(this.server!, Math.max(backlog, 1), (handle) => this.onConnection(handle));
-    if (err) throw new SocketError(err, `listen(${backlog})`);
-    this.state = "listening";
+    impl.listen(backlog);
   }
 
-  private onConnection(handle: sys.UvStreamHandle): void {
-    if (this.state !== "listening") { handle.close(); return; }
-    // hostReady goes to R with the first pending connection, back to 0 when accept() takes the last
-    if (this.accepted === NONE_PENDING) this.accepted = [];
-    if (this.accepted.push(handle) === 1) this.engine.setField(this.token, FIELD.hostReady, R);
-    notifyReady(this.token);
-  }
-
-  /** Python: socket.accept() — throws SocketError EAGAIN when nothing is pending. */
+  /**
+   * Python: socket.accept() — a connected socket and its peer's address.
+   * @throws SocketError EAGAIN when no connection is pending.
+   */
   accept(): [Socket, Address] {
     const pair = this.acceptOrNull();
     if (pair === null) throw new SocketError("EAGAIN", "accept()");
@@ -152,32 +109,11 @@ export class Socket implements RawSink {
 
   /** @internal accept(), but null instead of an EAGAIN error (Dispatcher.accept: no Error built per empty poll). */
   acceptOrNull(): [Socket, Address] | null {
-    this.ensureOpen("accept()");
-    if (this.dgram) throw new SocketError("EOPNOTSUPP", "accept(): not a stream socket (SOCK_DGRAM)");
-    if (this.state !== "listening") throw new SocketError("EINVAL", "accept(): socket is not listening");
-    const handle = this.accepted.shift();
-    if (this.accepted.length === 0) this.engine.setField(this.token, FIELD.hostReady, 0);
-    if (!handle) return null;
-    const sock = netOnly(() => new Socket(this.family, this.type)); // a net listener's connections stay net
+    const r = this.#open("accept()").acceptOrNull();
+    if (r === null) return null;
+    const sock = wrap(r[0], this.family, this.type);
     noteAccepted(sock);
-    if (this.options !== null) for (const [k, v] of this.options) if (k !== "reuseaddr") sock.setOption(k, v); // as Linux: accepted sockets inherit options
-    sock.adopt(handle);
-    let addr: Address;
-    if (this.family === AF_UNIX) addr = "";
-    else {
-      const peer = sys.peerOf(handle);
-      addr = typeof peer === "string" ? unboundAddress(this.family) : ipOut(this.family, peer.address, peer.port);
-      if (typeof peer !== "string") sock.peerAddr = addr;
-    }
-    return [sock, addr];
-  }
-
-  private adopt(handle: sys.UvStreamHandle): void {
-    this.stream = adoptRaw(handle, this);
-    this.state = "connected";
-    if (this.family === AF_UNIX) this.peerAddr = "";
-    this.engine.core.chan_set_flags(this.token, F_OPEN, 0);
-    this.applyOptions();
+    return [sock, r[1]];
   }
 
   /**
@@ -185,204 +121,29 @@ export class Socket implements RawSink {
    * errors known now (bad address, missing Unix path, closed socket) throw at once.
    */
   connect(address: Address): void {
-    this.ensureOpen("connect()");
-    if (this.dgram) { this.dgram.connect(address); return; }
-    if (this.state === "connected" || this.state === "connecting") throw new SocketError(this.state === "connected" ? "EISCONN" : "EALREADY", `connect(${describe(address)})`);
-    if (this.state === "listening") throw new SocketError("EINVAL", `connect(${describe(address)}): socket is listening`);
-    let target: RawTarget;
-    if (this.family === AF_UNIX) {
-      const path = checkPath(address, "connect()");
-      // A Unix connect fails at once in the kernel when the path is missing: throw now, as Python does.
-      const err = sys.unixPathError(path);
-      if (err) throw new SocketError(err, `connect(${describe(address)})`);
-      target = { path };
-      this.peerAddr = path;
-    } else {
-      const t = checkIp(this.family, address, "connect()", false);
-      target = { host: t.host, port: t.port, family: this.family === AF_INET6 ? 6 : 4 };
-      if (this.boundAddr && Array.isArray(this.boundAddr)) {
-        // A bound client: hand the local address to Node's connect instead of the listener handle.
-        Object.assign(target, { localAddress: this.boundAddr[0], localPort: this.boundAddr[1] });
-        this.server?.close();
-        this.server = null;
-      }
-      this.peerAddr = ipOut(this.family, t.host, t.port);
-    }
-    this.state = "connecting";
-    this.stream = connectRaw(target, this);
-    this.applyOptions();
-  }
-
-  /** @internal The peer's EOF arrived (RawSink). */
-  onEnd(): void {
-    if (this.state === "closed") return;
-    this.engine.core.chan_set_flags(this.token, F_EOF, 0);
-    notifyReady(this.token);
-  }
-
-  /** @internal The connect completed (RawSink). */
-  onConnect(): void {
-    if (this.state !== "connecting") return;
-    this.state = "connected";
-    this.engine.core.chan_set_flags(this.token, F_OPEN, 0);
-    notifyReady(this.token);
-    if (this.engine.field(this.token, FIELD.outLen) > 0) this.queueFlush();
-  }
-
-  /** @internal A write that went on after its call completed (RawSink). */
-  onWritten(buf: Uint8Array): void {
-    releaseStaging(buf);
-    if (this.state === "closed" || !this.stream) return;
-    this.engine.setField(this.token, FIELD.inflight, this.stream.pending);
-    notifyReady(this.token);
-  }
-
-  /** @internal Bytes arrived (RawSink); false stops reading. */
-  onData(buf: Uint8Array, n: number): boolean {
-    if (this.state === "closed") return false;
-    if (this.stash.length > 0) {
-      this.stash.push(Buffer.from(buf.subarray(0, n))); // (a non-empty stash is the socket's own array)
-      return false;
-    }
-    const taken = this.engine.pushIn(this.token, buf, 0, n);
-    const pause = this.engine.pauseWanted;
-    if (taken < n) { // the core is at its memory cap
-      if (this.stash === NONE_STASHED) this.stash = [];
-      this.stash.push(Buffer.from(buf.subarray(taken, n)));
-      starved.add(this);
-    }
-    notifyReady(this.token);
-    if (pause || taken < n) {
-      this.readPaused = true;
-      return false;
-    }
-    return true;
-  }
-
-  /** @internal The stream failed (RawSink). */
-  onError(code: string): void {
-    if (this.state === "closed") return;
-    this.errorCode ??= code;
-    this.engine.setField(this.token, FIELD.errno, errnoOf(code) || errnoOf("EIO"));
-    notifyReady(this.token);
-  }
-
-  /** Python: socket.recv(n) — throws EAGAIN when nothing is buffered; empty Buffer at EOF. */
-  recv(n: number): Buffer {
-    this.ensureOpen("recv()");
-    checkInt(n, "recv(): bufferSize", 0, 2 ** 31 - 1);
-    if (this.dgram) return this.dgram.recv(n);
-    const e = this.engine;
-    const have = e.field(this.token, FIELD.inLen);
-    if (have > 0 && n > 0) {
-      const data = e.takeIn(this.token, n);
-      if (this.readPaused && e.resumeOk) this.resumeReading();
-      if (starved.size > 0) feedStarved(); // takeIn freed chunks
-      memoryFreed();
-      return data;
-    }
-    if (this.errorCode) throw new SocketError(this.errorCode, "recv()");
-    if (this.stash.length === 0 && (e.core.chan_flags(this.token) & F_EOF) !== 0) return EMPTY;
-    if (this.state === "listening" || this.state === "fresh" || this.state === "bound") throw new SocketError("ENOTCONN", "recv()");
-    if (n === 0) return EMPTY;
-    throw new SocketError("EAGAIN", "recv()");
-  }
-
-  /** @internal Resumes a paused stream after input was consumed in the core outside recv() (AsyncChat's framer). */
-  inputConsumed(): void {
-    if (this.readPaused && this.engine.resumeOk) this.resumeReading();
-  }
-
-  /** @internal Has the peer's EOF been reached, with nothing left beyond what the core holds? (AsyncChat) */
-  atEof(): boolean {
-    return this.state !== "closed" && this.stash.length === 0 && (this.engine.core.chan_flags(this.token) & F_EOF) !== 0;
-  }
-
-  private resumeReading(): void {
-    const had = this.engine.field(this.token, FIELD.inLen);
-    let full = false;
-    while (this.stash.length > 0) {
-      const head = this.stash[0];
-      const taken = this.engine.pushIn(this.token, head, 0, head.length);
-      if (taken < head.length) { this.stash[0] = head.subarray(taken); starved.add(this); break; }
-      this.stash.shift();
-      if (this.engine.pauseWanted) { full = true; break; }
-    }
-    if (this.engine.field(this.token, FIELD.inLen) !== had) notifyReady(this.token);
-    if (this.stash.length > 0) return; // reading stays stopped, so no FIN can overtake the stash
-    starved.delete(this);
-    if (full) return; // recv() resumes once the input drains below recvPause
-    this.readPaused = false;
-    this.stream?.setReading(true);
-  }
-
-  /** Sets this channel's send window and input pause bound (bytes); reading resumes if now below the bound. */
-  setBufferLimits({ sendWindow, recvPause }: BufferLimits = {}): void {
-    this.ensureOpen("setBufferLimits()");
-    if (sendWindow !== undefined) checkInt(sendWindow, "setBufferLimits(): sendWindow", 1, 2 ** 31);
-    if (recvPause !== undefined) checkInt(recvPause, "setBufferLimits(): recvPause", 1, 2 ** 31);
-    const e = this.engine;
-    if (sendWindow !== undefined) e.setField(this.token, FIELD.window, sendWindow);
-    if (recvPause !== undefined) e.setField(this.token, FIELD.pause, recvPause);
-    if (this.readPaused && e.field(this.token, FIELD.inLen) < e.field(this.token, FIELD.pause)) this.resumeReading();
-    notifyReady(this.token);
-  }
-
-  /** Retries stashed input after memory was freed; false when the core is still at its cap. */
-  refill(): boolean {
-    const e = this.engine;
-    if (this.state === "closed" || this.stash.length === 0) { starved.delete(this); return true; }
-    // A channel over its pause bound is readable: its own recv() resumes it.
-    if (e.field(this.token, FIELD.inLen) >= e.field(this.token, FIELD.pause)) return true;
-    this.resumeReading();
-    return !starved.has(this);
-  }
-
-  /** Python: socket.send(data) — takes what fits in the send window; EAGAIN when nothing fits. */
-  send(data: Uint8Array): number {
-    this.ensureOpen("send()");
-    checkBytes(data, "send()");
-    if (this.dgram) return this.dgram.send(data);
-    if (this.errorCode) throw new SocketError(this.errorCode === "ECONNRESET" ? "ECONNRESET" : "EPIPE", "send()");
-    if (this.state === "connecting") throw new SocketError("EAGAIN", "send()");
-    if (this.state !== "connected") throw new SocketError("ENOTCONN", "send()");
-    if (data.length === 0) return 0;
-    if (this.stream && this.stream.ended) throw new SocketError("EPIPE", "send()");
-    if (data.length >= DIRECT_MIN) {
-      const sent = this.sendNow(data);
-      if (sent > 0) return sent;
-    }
-    const n = this.engine.pushOut(this.token, data);
-    if (n === 0) throw new SocketError("EAGAIN", "send()");
-    this.queueFlush();
-    return n;
+    this.#open("connect()").connect(address);
   }
 
   /**
-   * A large send on an empty output queue goes to the OS socket now, as CPython's send() does:
-   * one copy (into staging) instead of two (into the core, then out of it at the pass's flush).
-   * Returns the bytes taken, or 0 to take the queue's path (bytes queued first, little room).
+   * Python: socket.recv(n, flags) — throws SocketError EAGAIN when nothing is buffered; an empty Buffer at EOF.
+   * Flags (MSG_OOB, MSG_PEEK) need the native backend.
    */
-  private sendNow(data: Uint8Array): number {
-    const e = this.engine, t = this.token, s = this.stream;
-    if (s === null || e.core.chan_get(t, FIELD.outLen) !== 0) return 0;
-    const n = Math.min(data.length, e.core.chan_get(t, FIELD.window) - s.pending, STAGING);
-    if (n < DIRECT_MIN) return 0;
-    e.stamp();
-    if (e.core.out_direct(t, n) !== 1) return 0; // no memory for output: the queue's path says so
-    staging.set(n === data.length ? data : new Uint8Array(data.buffer, data.byteOffset, n));
-    const buf = stagingView(n);
-    const rc = s.write(buf);
-    if (rc !== true && rc !== false) {
-      this.onError(rc);
-      throw new SocketError(rc === "ECONNRESET" ? "ECONNRESET" : "EPIPE", "send()");
-    }
-    if (rc) { // completes later and keeps staging
-      retireStaging();
-      e.setField(t, FIELD.inflight, s.pending);
-      notifyReady(t);
-    }
-    return n;
+  recv(n: number, flags = 0): Buffer {
+    const impl = this.#open("recv()");
+    checkInt(n, "recv(): bufferSize", 0, INT_MAX);
+    checkInt(flags, "recv(): flags", 0, INT_MAX);
+    return impl.recv(n, flags);
+  }
+
+  /**
+   * Python: socket.send(data, flags) — the bytes taken (what fits in the send window).
+   * @throws SocketError EAGAIN when nothing fits; TypeError unless `data` is bytes.
+   */
+  send(data: Uint8Array, flags = 0): number {
+    const impl = this.#open("send()");
+    checkBytes(data, "send()");
+    checkInt(flags, "send(): flags", 0, INT_MAX);
+    return impl.send(data, flags);
   }
 
   /**
@@ -390,13 +151,9 @@ export class Socket implements RawSink {
    * address is ignored once connected, as Linux does.
    */
   sendto(data: Uint8Array, address: Address): number {
-    this.ensureOpen("sendto()");
-    if (this.dgram) return this.dgram.sendto(data, address);
+    const impl = this.#open("sendto()");
     checkBytes(data, "sendto()");
-    if (this.family === AF_UNIX) checkPath(address, "sendto()");
-    else checkIp(this.family, address, "sendto()", false);
-    if (this.state !== "connected" && this.state !== "connecting") throw new SocketError("EPIPE", "sendto(): the stream socket is not connected");
-    return this.send(data);
+    return impl.sendto(data, address);
   }
 
   /**
@@ -404,125 +161,121 @@ export class Socket implements RawSink {
    * source. On a stream socket, recv(n) and the peer's address.
    */
   recvfrom(n: number): [Buffer, Address] {
-    this.ensureOpen("recvfrom()");
-    checkInt(n, "recvfrom(): bufferSize", 0, 2 ** 31 - 1);
-    if (this.dgram) return this.dgram.recvfrom(n);
-    const data = this.recv(n);
-    // asyncore: Python returns None as a stream socket's address; the peer keeps the tuple typed.
-    return [data, this.peerAddr ?? unboundAddress(this.family)];
+    const impl = this.#open("recvfrom()");
+    checkInt(n, "recvfrom(): bufferSize", 0, INT_MAX);
+    return impl.recvfrom(n);
   }
 
-  private queueFlush(): void {
-    if (this.flushQueued) return;
-    this.flushQueued = true;
-    markDirty(this);
+  /** @internal Resumes a paused stream after input was consumed in the core outside recv() (AsyncChat's framer). */
+  inputConsumed(): void {
+    this.#impl.inputConsumed();
   }
 
-  /** Writes the output queue to the OS socket (once per pass). */
-  flush(): void {
-    this.flushQueued = false;
-    const s = this.stream;
-    if (this.state !== "connected" || s === null) return;
-    const n = this.engine.takeOutInto(this.token, staging);
-    if (n === 0) return;
-    const buf = n > 0 ? stagingView(n) : this.engine.takeOut(this.token)!;
-    if (starved.size > 0) feedStarved(); // takeOut freed chunks
-    memoryFreed();
-    const rc = s.write(buf);
-    if (rc === true) { // completes later and keeps buf
-      if (buf.buffer === staging.buffer) retireStaging();
-      this.engine.setField(this.token, FIELD.inflight, s.pending);
-    } else if (rc !== false) this.onError(rc);
-    notifyReady(this.token); // the output queue shrank: writable again
+  /** @internal Has the peer's EOF been reached, with nothing left beyond what the core holds? (AsyncChat) */
+  atEof(): boolean {
+    return this.#impl.atEof();
   }
 
-  /** Python: socket.close() — bytes send() took are still delivered, then the socket closes. */
+  /** Sets this channel's send window and input pause bound (bytes); reading resumes if now below the bound. */
+  setBufferLimits({ sendWindow, recvPause }: BufferLimits = {}): void {
+    const impl = this.#open("setBufferLimits()");
+    if (sendWindow !== undefined) checkInt(sendWindow, "setBufferLimits(): sendWindow", 1, 2 ** 31);
+    if (recvPause !== undefined) checkInt(recvPause, "setBufferLimits(): recvPause", 1, 2 ** 31);
+    const e = getEngine();
+    if (sendWindow !== undefined) e.setField(impl.token, FIELD.window, sendWindow);
+    if (recvPause !== undefined) e.setField(impl.token, FIELD.pause, recvPause);
+    impl.limitsChanged();
+    notifyReady(impl.token);
+  }
+
+  /** Python: socket.close() — bytes send() took are still delivered, then the socket closes. Idempotent. */
   close(): void {
-    if (this.state === "closed") return;
-    this.dgram?.close();
-    const s = this.stream;
-    if (s && this.state === "connected" && !this.errorCode) {
-      const rest = this.engine.takeOut(this.token);
-      if (rest) s.write(rest);
-      s.end(); // closes once the pending writes completed (at once when there are none)
-    } else s?.destroy();
-    this.server?.close();
-    for (const h of this.accepted) h.close();
-    this.server = null;
-    this.accepted = NONE_PENDING;
-    this.stream = null;
-    this.stash = NONE_STASHED;
-    this.state = "closed";
-    this.engine.core.chan_close(this.token);
-    starved.delete(this);
-    if (starved.size > 0) feedStarved(); // the channel's queues went back to the pool
-    memoryFreed();
+    this.#impl.close();
   }
 
   /** Python: socket.getsockname() */
   getsockname(): Address {
-    this.ensureOpen("getsockname()");
-    if (this.dgram) return this.dgram.getsockname();
-    if (this.boundAddr) return this.boundAddr;
-    if (this.family === AF_UNIX) return "";
-    const local = this.stream?.sockname();
-    if (local) return ipOut(this.family, local.address, local.port);
-    return unboundAddress(this.family);
+    return this.#open("getsockname()").getsockname();
   }
 
-  /** Python: socket.getpeername() — ENOTCONN unless connected. */
+  /**
+   * Python: socket.getpeername()
+   * @throws SocketError ENOTCONN unless connected.
+   */
   getpeername(): Address {
-    this.ensureOpen("getpeername()");
-    if (this.dgram) return this.dgram.getpeername();
-    if (this.state !== "connected" || this.peerAddr === null) throw new SocketError("ENOTCONN", "getpeername()");
-    if (this.family !== AF_UNIX && this.errorCode !== null && this.stream && this.stream.peerGone()) {
-      throw new SocketError("ENOTCONN", "getpeername()");
-    }
-    return this.peerAddr;
+    return this.#open("getpeername()").getpeername();
   }
 
-  /** Python: socket.setsockopt(level, option, value) */
+  /**
+   * Python: socket.setsockopt(level, option, value)
+   * @throws SocketError ENOPROTOOPT for an option the backend cannot set.
+   */
   setsockopt(level: number, option: number, value: number | boolean): void {
-    this.ensureOpen("setsockopt()");
-    const v = typeof value === "boolean" ? Number(value) : checkInt(value, "setsockopt(): value", -(2 ** 31), 2 ** 31 - 1);
-    if (this.dgram) { this.dgram.setsockopt(level, option, v); return; }
-    const name = optionName(level, option, "setsockopt");
-    if (name === "nodelay" && this.family === AF_UNIX) throw new SocketError("EOPNOTSUPP", "setsockopt(IPPROTO_TCP, TCP_NODELAY): not a TCP socket (AF_UNIX)");
-    this.setOption(name, v);
-    this.applyOptions();
+    const impl = this.#open("setsockopt()");
+    const v = typeof value === "boolean" ? Number(value) : checkInt(value, "setsockopt(): value", -(2 ** 31), INT_MAX);
+    impl.setsockopt(level, option, v);
   }
 
   /** Python: socket.getsockopt(level, option) — SO_ERROR reports a pending error's errno. */
   getsockopt(level: number, option: number): number {
-    this.ensureOpen("getsockopt()");
-    if (this.dgram) return this.dgram.getsockopt(level, option);
-    const name = optionName(level, option, "getsockopt");
-    if (name === "error") return this.errorCode ? errnoOf(this.errorCode) || errnoOf("EIO") : 0;
-    return this.options?.get(name) ?? 0;
+    return this.#open("getsockopt()").getsockopt(level, option);
   }
 
   /** The pending error (the one SO_ERROR reports) as a SocketError, or null. */
   pendingError(): SocketError | null {
-    if (this.dgram) return this.dgram.pendingError();
-    return this.errorCode ? new SocketError(this.errorCode) : null;
-  }
-
-  private setOption(name: string, v: number): void {
-    (this.options ??= new Map()).set(name, v);
-  }
-
-  private applyOptions(): void {
-    const s = this.stream;
-    if (!s) return;
-    if (this.options === null) return;
-    const nodelay = this.options.get("nodelay");
-    if (nodelay !== undefined) s.setNoDelay(nodelay !== 0);
-    const keepalive = this.options.get("keepalive");
-    if (keepalive !== undefined) s.setKeepAlive(keepalive !== 0);
+    return this.#impl.pendingError();
   }
 
   /** Python: repr(socket) */
   toString(): string {
-    return `<Socket fd=${this.fileno()}, family=${familyName(this.family)}, type=${this.type === SOCK_STREAM ? "SOCK_STREAM" : "SOCK_DGRAM"}, ${this.state}>`;
+    return `<Socket fd=${this.fileno()}, family=${familyName(this.family)}, type=${this.type === SOCK_STREAM ? "SOCK_STREAM" : "SOCK_DGRAM"}, ${this.#impl.describe()}>`;
+  }
+}
+
+/** A stream socket on a kernel descriptor (the native backend): what `new Socket()` gives there. Python: socket.socket */
+export class NativeSocket extends Socket {
+  /** Python: socket.socket(family, SOCK_STREAM) on the native backend. */
+  constructor(family: number, type: number = SOCK_STREAM) {
+    super(family, type);
+  }
+
+  /** The kernel's descriptor (fileno() is the core's token, as on every backend); -1 once closed. */
+  get osFd(): number {
+    return implOf(this).osFd;
+  }
+
+  /**
+   * Python: socket.shutdown(how) — SHUT_RD (0), SHUT_WR (1) or SHUT_RDWR (2); queued output goes first.
+   * @throws RangeError for another `how`; SocketError from shutdown(2).
+   */
+  shutdown(how: number): void {
+    if (this.closed) throw new SocketError("EBADF", "shutdown() on a closed socket");
+    implOf(this).shutdown(checkInt(how, "shutdown(): how", 0, 2));
+  }
+}
+
+/** A datagram socket on a kernel descriptor (the native backend). Python: socket.socket(family, SOCK_DGRAM) */
+export class NativeDatagramSocket extends Socket {
+  /** Python: socket.socket(family, SOCK_DGRAM) on the native backend. */
+  constructor(family: number) {
+    super(family, SOCK_DGRAM);
+  }
+
+  /** The kernel's descriptor (fileno() is the core's token, as on every backend); -1 once closed. */
+  get osFd(): number {
+    return implOf(this).osFd;
+  }
+}
+
+// An accepted connection's implementation, handed to the constructor that wrap() calls.
+let pending: SocketImpl | null = null;
+
+/** The public socket for an implementation accept() made: of its backend's class. */
+function wrap(impl: SocketImpl, family: number, type: number): Socket {
+  pending = impl;
+  try {
+    return impl.backend === "native" ? new NativeSocket(family, type) : new Socket(family, type);
+  } finally {
+    pending = null;
   }
 }

@@ -1,4 +1,5 @@
 // SSLSocket: Python's ssl.SSLSocket over any stream Socket of either backend, on the same channel.
+// (long because the TLS pump and Python's SSLSocket surface share one state machine; split planned.)
 //
 // The wrapped socket keeps its channel (the same fileno()) and keeps moving raw bytes through
 // the core as it always does; TLS itself is Node's own OpenSSL, a tls.TLSSocket over an
@@ -20,9 +21,9 @@ import { Duplex } from "node:stream";
 import * as tls from "node:tls";
 import { isIP } from "node:net";
 import { Socket } from "../socket/socket.js";
-import { checkBytes, noteAccepted, type BufferLimits } from "../socket/checks.js";
+import { noteAccepted, type BufferLimits } from "../socket/orphans.js";
 import { SOCK_STREAM, SOL_SOCKET, SO_ERROR } from "../core/constants.js";
-import { SocketError } from "../core/errors.js";
+import { SocketError, checkBytes } from "../core/errors.js";
 import { FIELD, F_OPEN, F_EOF, R, W } from "../core/abi.js";
 import { getEngine, type Engine } from "../core/engine.js";
 import { notifyReady, watchChannel } from "../core/wake.js";
@@ -716,8 +717,6 @@ export class SSLSocket extends Socket {
 
   /** @internal */ override inputConsumed(): void { this.#changed(); }
   /** @internal */ override atEof(): boolean { return this.#plainLen === 0 && (this.#tlsEnded || this.#rawEof); }
-  /** @internal */ override refill(): boolean { return true; }
-  /** @internal */ override flush(): void {}
 
   /** Python: repr(SSLSocket) */
   override toString(): string {

@@ -322,7 +322,7 @@ export class CoreModel {
       return OK;
     }
     c.tick = this.tick;
-    return c.in.bytes.length < c.pause ? 1 : 0;
+    return c.in.bytes.length <= c.pause >>> 1 ? 1 : 0; // reading resumes at half the pause bound (hysteresis)
   }
 
   /** engine_poll's events. */

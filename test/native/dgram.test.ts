@@ -9,7 +9,7 @@ import {
   SocketError, closeAll, configure, loop,
 } from "../../host/index.js";
 import { native, nativeStats } from "../../host/sys/native/addon.js";
-import { NativeDatagramSocket } from "../../host/sys/native/dgram.js";
+import { NativeDatagramSocket } from "../../host/index.js";
 import { eventually, until } from "../udp/util.js";
 
 const built = native() !== null;

@@ -7,7 +7,7 @@ import {
   SocketError, TCP_NODELAY, closeAll, configure, loop,
 } from "../../host/index.js";
 import { native, nativeUnavailable, nativeStats } from "../../host/sys/native/addon.js";
-import { NativeSocket } from "../../host/sys/native/socket.js";
+import { NativeSocket } from "../../host/index.js";
 import { BaseClient, BaseServer, BaseTestHandler, ipv4, ipv6, loopUntil, unixPath, type Family } from "../asyncore/fixtures.js";
 
 const built = native() !== null;

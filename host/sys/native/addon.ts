@@ -6,7 +6,8 @@
 // so Node never blocks; each wake-up hands every ready descriptor to `deliver` in one call.
 // This file loads the addon; the other files of host/sys/native/ call it.
 import { createRequire } from "node:module";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import { debuglog } from "node:util";
 import { fileURLToPath } from "node:url";
 
 /** The addon's functions: results are values or -errno (see native/sock.c). */
@@ -36,9 +37,14 @@ export interface Addon {
   shutdown(fd: number, how: number): number;
   close(fd: number): number;
   dup(fd: number): number;
-  setsockopt(fd: number, level: number, option: number, value: number): number;
+  /** `value`: an int, or the option's bytes (e.g. SO_LINGER's struct linger). */
+  setsockopt(fd: number, level: number, option: number, value: number | Uint8Array | ArrayBuffer): number;
+  /** getsockopt(2) into `buflen` (≤ 1024) bytes: what the kernel wrote, or -errno. */
+  getsockoptBytes(fd: number, level: number, option: number, buflen: number): Buffer | number;
   /** Throws an Error whose `code` is the errno as a decimal string. */
   getsockopt(fd: number, level: number, option: number): number;
+  /** poll(2) of one descriptor without waiting: the events it reports now (POLLPRI = EPOLLPRI), or -errno. */
+  poll(fd: number, events: number): number;
   sockname(fd: number): NativeAddress | number;
   peername(fd: number): NativeAddress | number;
   readonly constants: Readonly<Record<"EPOLLIN" | "EPOLLPRI" | "EPOLLOUT" | "EPOLLERR" | "EPOLLHUP" | "EPOLLRDHUP" |
@@ -59,14 +65,32 @@ let batch: Int32Array;
 const targets: (EpollTarget | undefined)[] = []; // by fd
 let armedCount = 0; // descriptors with events in the epoll set: while > 0 the watcher keeps Node alive
 
+// build/host/sys/native/addon.js → native/build/...; host/sys/native/addon.ts (tests run from source) → same
+const BUILD_DIRS = ["../../../../native/build/", "../../../native/build/"];
+
 function locate(): string | null {
-  // build/host/sys/native/addon.js → native/build/...; host/sys/native/addon.ts (tests run from source) → same
-  for (const rel of ["../../../../native/build/Release/wasyncore.node", "../../../native/build/Release/wasyncore.node"]) {
-    const path = fileURLToPath(new URL(rel, import.meta.url));
+  for (const dir of BUILD_DIRS) {
+    const path = fileURLToPath(new URL(`${dir}Release/wasyncore.node`, import.meta.url));
     if (existsSync(path)) return path;
   }
   return null;
 }
+
+/** Why the install did not build the addon, as native/install.mjs recorded it (native/build/FAILED.txt), or null. */
+function installFailure(): string | null {
+  for (const dir of BUILD_DIRS) {
+    try {
+      const text = readFileSync(fileURLToPath(new URL(`${dir}FAILED.txt`, import.meta.url)), "utf8").trim();
+      if (text !== "") return text;
+    } catch {
+      // not recorded there
+    }
+  }
+  return null;
+}
+
+/** NODE_DEBUG=wasyncore output. */
+const debug = debuglog("wasyncore");
 
 /** Counters of the native layer (tests and benchmarks read them). */
 /** `bytesOut`: stream bytes send(2) took straight from the caller (the core counts what leaves its queues). */
@@ -88,21 +112,35 @@ export function native(): Addon | null {
   addon = null;
   if (process.platform !== "linux") {
     whyNot = `the native backend is Linux-only (this is ${process.platform})`;
+    debug("native addon not loaded: %s", whyNot);
     return null;
   }
   const path = locate();
   if (path === null) {
-    whyNot = "the addon is not built (native/build/Release/wasyncore.node is missing; run 'npm run build:native')";
+    const failed = installFailure();
+    whyNot = failed !== null
+      ? `the addon was not built at install: ${failed.split("\n")[0]} (native/build/FAILED.txt has the details; 'npm run build:native' retries)`
+      : "the addon is not built (native/build/Release/wasyncore.node is missing; run 'npm run build:native')";
+    debug("native addon not loaded: %s%s", whyNot, failed !== null && failed.includes("\n") ? `\n${failed}` : "");
     return null;
   }
   try {
     const a = createRequire(import.meta.url)(path) as Addon;
     batch = new Int32Array(a.init(deliver));
     addon = a;
+    debug("native addon loaded: %s", path);
   } catch (err) {
     whyNot = `the addon does not load: ${err instanceof Error ? err.message : String(err)}`;
+    debug("native addon not loaded: %s", whyNot);
   }
   return addon;
+}
+
+/** The addon; throws when the native backend is not available here (saying why). */
+export function loadAddon(): Addon {
+  const a = native();
+  if (a === null) throw new Error(`wasyncore: the native backend is not available: ${whyNot}`);
+  return a;
 }
 
 /** Why native() is null (after a call to it). */
@@ -129,12 +167,12 @@ export function untrack(fd: number): void {
  */
 export class Interest {
   armed = 0;
-  constructor(readonly fd: number) {}
+  constructor(private readonly a: Addon, readonly fd: number) {}
 
   /** Makes the kernel watch exactly `want`; returns 0 or -errno. */
   sync(want: number): number {
     if (want === this.armed) return 0;
-    const a = addon!;
+    const a = this.a;
     const k = a.constants;
     const op = this.armed === 0 ? k.EPOLL_CTL_ADD : want === 0 ? k.EPOLL_CTL_DEL : k.EPOLL_CTL_MOD;
     const rc = a.ctl(op, this.fd, want);
@@ -150,7 +188,7 @@ export class Interest {
     if (this.armed === 0) return;
     if (this.sync(0) !== 0) {
       this.armed = 0;
-      if (--armedCount === 0) addon!.ref(false);
+      if (--armedCount === 0) this.a.ref(false);
     }
   }
 }

@@ -1,7 +1,7 @@
-// NativeDatagramSocket: Python's socket.socket(family, SOCK_DGRAM) over a real non-blocking
-// descriptor (the native backend), for AF_INET, AF_INET6 and AF_UNIX.
+// The native backend's datagram socket: a SocketImpl over a real non-blocking descriptor, for
+// AF_INET, AF_INET6 and AF_UNIX (Python's socket.socket(family, SOCK_DGRAM)).
 //
-// Same public behaviour as the `net` backend's datagrams (host/datagram.ts), different effects:
+// Same public behaviour as the `net` backend's datagrams (host/sys/net/datagram.ts), different effects:
 //   readiness   epoll EPOLLIN: the addon's recvrecs() drains the kernel's queue in batches into a
 //               reused staging buffer as records, which go whole into the core's input queue (the
 //               same records as `net`); recvfrom(n) takes one record
@@ -15,16 +15,17 @@
 //   bind        bind(2), connect(2): synchronous; options are setsockopt(2)/getsockopt(2)
 //   errors      an ICMP error (ECONNREFUSED on a connected socket) becomes the pending error, raised
 //               once by the next recv/recvfrom/send/sendto or read (and cleared) by SO_ERROR
+import { Buffer } from "node:buffer";
 import { fstatSync } from "node:fs";
-import { Socket, type BufferLimits } from "../../socket/socket.js";
 import { AF_INET6, AF_UNIX, SOCK_DGRAM, SOL_SOCKET, SO_ERROR } from "../../core/constants.js";
-import { SocketError, errnoOf, codeOf } from "../../core/errors.js";
+import { SocketError, errnoOf, codeOf, checkInt, thrownErrno } from "../../core/errors.js";
 import { getEngine, type Engine } from "../../core/engine.js";
 import { FIELD, F_DGRAM, F_OPEN } from "../../core/abi.js";
-import { type Address, checkIp, checkPath, describe, familyName, unboundAddress } from "../../core/address.js";
-import { checkData, checkTarget, queueRecord, takeRecord, trackDrops, untrackDrops, type DropSource } from "../net/datagram.js";
-import { native, track, untrack, Interest, type Addon, type EpollTarget, type NativeAddress } from "./addon.js";
-import { notifyReady } from "../../core/wake.js";
+import { type Address, checkIp, checkPath, checkTarget, describe, familyName, unboundAddress } from "../../core/address.js";
+import { memoryFreed, notifyReady } from "../../core/wake.js";
+import type { SocketImpl } from "../seam.js";
+import { queueRecord, takeRecord, trackDrops, untrackDrops, type DropSource } from "../records.js";
+import { loadAddon, track, untrack, Interest, type Addon, type EpollTarget, type NativeAddress } from "./addon.js";
 
 const NEG_EAGAIN = -errnoOf("EAGAIN");
 const EAGAIN = errnoOf("EAGAIN");
@@ -41,20 +42,11 @@ let A: Addon;
 let staging: Uint8Array | null = null; // shared by every native datagram socket; records are copied into the core at once
 const batch = new Int32Array(2); // recvrecs(): [records, errno that ended the batch]
 
-function checkInt(v: unknown, what: string, min: number, max: number): number {
-  if (typeof v !== "number" || !Number.isInteger(v)) throw new TypeError(`${what} must be an integer, got ${describe(v)}`);
-  if (v < min || v > max) throw new RangeError(`${what} must be in ${min}..${max}, got ${v}`);
-  return v;
-}
-
-function fail(rc: number, what: string): SocketError {
-  return SocketError.fromErrno(-rc, what);
-}
-
 type State = "fresh" | "bound" | "connected" | "closed";
 
-/** A datagram socket on a kernel descriptor. Python: socket.socket(family, SOCK_DGRAM) */
-export class NativeDatagramSocket extends Socket implements EpollTarget, DropSource {
+/** A datagram socket on a kernel descriptor. */
+export class NativeDatagramImpl implements SocketImpl, EpollTarget, DropSource {
+  readonly backend = "native";
   readonly #engine: Engine = getEngine();
   readonly #fd: number;
   readonly #token: number;
@@ -69,23 +61,20 @@ export class NativeDatagramSocket extends Socket implements EpollTarget, DropSou
   lastKernelDrops = 0;
 
   /** Python: socket.socket(family, SOCK_DGRAM) */
-  constructor(family: number) {
-    super(family, SOCK_DGRAM);
-    if (A === undefined) {
-      const a = native();
-      if (a === null) { super.close(); throw new Error("wasyncore: the native backend is not available"); }
-      A = a;
-    }
+  constructor(readonly family: number) {
+    A ??= loadAddon();
     const fd = A.socket(family, SOCK_DGRAM);
-    if (fd < 0) {
-      super.close();
-      throw fail(fd, `socket(${familyName(family)}, SOCK_DGRAM)`);
+    if (fd < 0) throw SocketError.fromResult(fd, `socket(${familyName(family)}, SOCK_DGRAM)`);
+    try {
+      this.#token = this.#engine.openChannel("Socket");
+    } catch (err) {
+      A.close(fd);
+      throw err;
     }
     this.#fd = fd;
-    this.#token = super.fileno();
     // A datagram socket can always take a datagram (W), and reads whole datagrams.
     this.#engine.core.chan_set_flags(this.#token, F_DGRAM | F_OPEN, 0);
-    this.#interest = new Interest(fd);
+    this.#interest = new Interest(A, fd);
     track(fd, this);
     trackDrops(this);
   }
@@ -108,9 +97,13 @@ export class NativeDatagramSocket extends Socket implements EpollTarget, DropSou
     return this.family === AF_INET6;
   }
 
-  #open(what: string): number {
-    if (this.#state === "closed") throw new SocketError("EBADF", `${what} on a closed socket`);
-    return this.#fd;
+  /** The core channel's token. */
+  get token(): number {
+    return this.#token;
+  }
+
+  get closed(): boolean {
+    return this.#state === "closed";
   }
 
   /** The kernel's address arguments for `address`: [host-or-path, port, scopeId]. */
@@ -122,47 +115,44 @@ export class NativeDatagramSocket extends Socket implements EpollTarget, DropSou
   }
 
   /** Python: socket.bind(address) — bind(2), synchronous (EADDRINUSE, EINVAL when already bound). */
-  override bind(address: Address): void {
-    const fd = this.#open("bind()");
+  bind(address: Address): void {
+    const fd = this.#fd;
     const [host, port, scope] = this.#target(address, "bind()", true);
     const rc = A.bind(fd, this.family, host, port, scope);
-    if (rc < 0) throw fail(rc, `bind(${describe(address)})`);
+    if (rc < 0) throw SocketError.fromResult(rc, `bind(${describe(address)})`);
     if (this.#state === "fresh") this.#state = "bound";
     this.#startReceiving();
   }
 
   /** Python: socket.connect(address) — connect(2): the default peer, synchronously (binds an unbound socket). */
-  override connect(address: Address): void {
-    const fd = this.#open("connect()");
+  connect(address: Address): void {
+    const fd = this.#fd;
     const [host, port, scope] = this.#target(address, "connect()", false);
     const rc = A.connect(fd, this.family, host, port, scope);
-    if (rc < 0) throw fail(rc, `connect(${describe(address)})`);
+    if (rc < 0) throw SocketError.fromResult(rc, `connect(${describe(address)})`);
     this.#state = "connected";
     this.#startReceiving();
   }
 
   /** Python: socket.listen() — EOPNOTSUPP. */
-  override listen(backlog = 5): void {
-    this.#open("listen()");
-    checkInt(backlog, "listen(): backlog", 0, 65535);
+  listen(): void {
     throw new SocketError("EOPNOTSUPP", "listen(): not a stream socket (SOCK_DGRAM)");
   }
 
   /** Python: socket.accept() — EOPNOTSUPP. */
-  override accept(): [Socket, Address] {
-    this.#open("accept()");
+  acceptOrNull(): null {
     throw new SocketError("EOPNOTSUPP", "accept(): not a stream socket (SOCK_DGRAM)");
   }
 
-  /** @internal accept() — EOPNOTSUPP. */
-  override acceptOrNull(): [Socket, Address] | null {
-    return this.accept();
+  /** Python: socket.shutdown(how) — shutdown(2). */
+  shutdown(how: number): void {
+    const rc = A.shutdown(this.#fd, how);
+    if (rc < 0) throw SocketError.fromResult(rc, "shutdown()");
   }
 
   /** Python: socket.sendto(data, address) — sendto(2): the whole datagram or an error; EAGAIN when the kernel's buffer is full. */
-  override sendto(data: Uint8Array, address: Address): number {
-    const fd = this.#open("sendto()");
-    checkData(data, "sendto()");
+  sendto(data: Uint8Array, address: Address): number {
+    const fd = this.#fd;
     if (address === undefined) throw new TypeError("sendto(): address is required (use send() on a connected socket)");
     const [host, port, scope] = this.#target(address, "sendto()", false);
     if (this.#error !== null) this.#raisePending(`sendto(${describe(address)})`);
@@ -172,19 +162,18 @@ export class NativeDatagramSocket extends Socket implements EpollTarget, DropSou
   }
 
   /** Python: socket.send(data) on a connected datagram socket — send(2). */
-  override send(data: Uint8Array): number {
-    const fd = this.#open("send()");
-    checkData(data, "send()");
+  send(data: Uint8Array, flags: number): number {
+    const fd = this.#fd;
     if (this.#state !== "connected") throw new SocketError("EDESTADDRREQ", "send(): the datagram socket is not connected (use sendto())");
     this.#raisePending("send()");
-    const rc = A.send(fd, data, 0, data.length, 0);
+    const rc = A.send(fd, data, 0, data.length, flags);
     if (rc < 0) this.#refused(rc, data.length, "send()");
     return this.#sent(rc);
   }
 
   #refused(rc: number, len: number, what: string): never {
     if (rc === NEG_EAGAIN) this.#block();
-    throw fail(rc, `${what} of ${len} bytes`);
+    throw SocketError.fromResult(rc, `${what} of ${len} bytes`);
   }
 
   #sent(rc: number): number {
@@ -199,9 +188,7 @@ export class NativeDatagramSocket extends Socket implements EpollTarget, DropSou
    * Python: socket.recvfrom(n) — one datagram (at most n bytes of it) and its source; EAGAIN when none is there.
    * asyncore: an IPv6 source is [host, port, 0, 0] (flowinfo and scope id are not kept), as on `net`.
    */
-  override recvfrom(n: number): [Buffer, Address] {
-    this.#open("recvfrom()");
-    checkInt(n, "recvfrom(): bufferSize", 0, INT_MAX);
+  recvfrom(n: number): [Buffer, Address] {
     this.#raisePending("recvfrom()");
     const e = this.#engine;
     if (e.field(this.#token, FIELD.inLen) <= 0) {
@@ -215,8 +202,7 @@ export class NativeDatagramSocket extends Socket implements EpollTarget, DropSou
   }
 
   /** Sets this channel's send window and receive bound (bytes); reading resumes if now below the bound. */
-  override setBufferLimits(limits: BufferLimits = {}): void {
-    super.setBufferLimits(limits);
+  limitsChanged(): void {
     if (this.#paused) this.#resume();
   }
 
@@ -228,7 +214,8 @@ export class NativeDatagramSocket extends Socket implements EpollTarget, DropSou
   }
 
   /** Python: socket.recv(n) on a datagram socket — one datagram's first n bytes. */
-  override recv(n: number): Buffer {
+  recv(n: number, flags: number): Buffer {
+    if (flags !== 0) throw new SocketError("EOPNOTSUPP", `recv(${n}, ${flags}): flags on a datagram socket are not supported`);
     return this.recvfrom(n)[0];
   }
 
@@ -289,7 +276,7 @@ export class NativeDatagramSocket extends Socket implements EpollTarget, DropSou
     try {
       err = A.getsockopt(this.#fd, SOL_SOCKET, SO_ERROR);
     } catch (e) {
-      err = Number((e as { code?: string }).code) || errnoOf("EIO");
+      err = thrownErrno(e);
     }
     if (err !== 0) this.#fail(codeOf(err));
   }
@@ -343,30 +330,28 @@ export class NativeDatagramSocket extends Socket implements EpollTarget, DropSou
   }
 
   /** Python: socket.getsockname() — the kernel's answer (['0.0.0.0', 0] until bound). */
-  override getsockname(): Address {
-    const a = A.sockname(this.#open("getsockname()"));
-    if (typeof a === "number") throw fail(a, "getsockname()");
+  getsockname(): Address {
+    const a = A.sockname(this.#fd);
+    if (typeof a === "number") throw SocketError.fromResult(a, "getsockname()");
     return toAddress(this.family, a);
   }
 
   /** Python: socket.getpeername() — ENOTCONN unless connected. */
-  override getpeername(): Address {
-    const a = A.peername(this.#open("getpeername()"));
-    if (typeof a === "number") throw fail(a, "getpeername()");
+  getpeername(): Address {
+    const a = A.peername(this.#fd);
+    if (typeof a === "number") throw SocketError.fromResult(a, "getpeername()");
     return toAddress(this.family, a);
   }
 
   /** Python: socket.setsockopt(level, option, value) — setsockopt(2) with an int. */
-  override setsockopt(level: number, option: number, value: number | boolean): void {
-    const fd = this.#open("setsockopt()");
-    const v = typeof value === "boolean" ? Number(value) : checkInt(value, "setsockopt(): value", -(2 ** 31), INT_MAX);
-    const rc = A.setsockopt(fd, checkInt(level, "setsockopt(): level", 0, INT_MAX), checkInt(option, "setsockopt(): option", 0, INT_MAX), v);
-    if (rc < 0) throw fail(rc, `setsockopt(${level}, ${option}, ${v})`);
+  setsockopt(level: number, option: number, value: number): void {
+    const rc = A.setsockopt(this.#fd, checkInt(level, "setsockopt(): level", 0, INT_MAX), checkInt(option, "setsockopt(): option", 0, INT_MAX), value);
+    if (rc < 0) throw SocketError.fromResult(rc, `setsockopt(${level}, ${option}, ${value})`);
   }
 
   /** Python: socket.getsockopt(level, option) — getsockopt(2); SO_ERROR returns and clears the pending error. */
-  override getsockopt(level: number, option: number): number {
-    const fd = this.#open("getsockopt()");
+  getsockopt(level: number, option: number): number {
+    const fd = this.#fd;
     checkInt(level, "getsockopt(): level", 0, INT_MAX);
     checkInt(option, "getsockopt(): option", 0, INT_MAX);
     if (level === SOL_SOCKET && option === SO_ERROR) {
@@ -376,30 +361,40 @@ export class NativeDatagramSocket extends Socket implements EpollTarget, DropSou
     try {
       return A.getsockopt(fd, level, option);
     } catch (err) {
-      throw SocketError.fromErrno(Number((err as { code?: string }).code) || errnoOf("EIO"), `getsockopt(${level}, ${option})`);
+      throw SocketError.fromThrown(err, `getsockopt(${level}, ${option})`);
     }
   }
 
   /** The pending error as a SocketError, or null (not cleared). */
-  override pendingError(): SocketError | null {
+  pendingError(): SocketError | null {
     return this.#error !== null ? new SocketError(this.#error) : null;
   }
 
   /** Python: socket.close() — close(2); datagrams send() returned for are the kernel's. Idempotent. */
-  override close(): void {
+  close(): void {
     if (this.#state === "closed") return;
     untrackDrops(this); // its kernel drops so far stay counted
     this.#state = "closed";
     this.#interest.drop();
     untrack(this.#fd);
     A.close(this.#fd);
-    super.close();
+    this.#engine.core.chan_close(this.#token);
+    memoryFreed();
   }
 
-  /** Python: repr(socket) */
-  override toString(): string {
-    return `<Socket fd=${this.fileno()}, family=${familyName(this.family)}, type=SOCK_DGRAM, ${this.#state}, native fd ${this.osFd}>`;
+  /** Not a stream: nothing to resume. */
+  inputConsumed(): void {}
+
+  /** Not a stream: never at EOF. */
+  atEof(): boolean {
+    return false;
   }
+
+  /** The state, for repr(). */
+  describe(): string {
+    return `${this.#state}, native fd ${this.osFd}`;
+  }
+
 }
 
 function toAddress(family: number, a: NativeAddress): Address {

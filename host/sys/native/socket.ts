@@ -1,6 +1,6 @@
-// NativeSocket: Python's socket.socket over a real non-blocking descriptor (the native backend).
+// The native backend's stream socket: a SocketImpl over a real non-blocking descriptor.
 //
-// Same public surface as Socket (it is one: `instanceof Socket` holds), different effects:
+// Same behaviour as the `net` backend's stream socket, different effects:
 //   readiness   the kernel's, from epoll, kept in the core by NativeStream (host/sys/native/stream.ts)
 //   recv        the kernel writes straight into the core's input-queue chunks; recv() copies out
 //   send        bounded by what is left of the channel's send window this pass. Small sends
@@ -10,34 +10,28 @@
 //               until EPOLLOUT after a short or refused send
 //   bind        bind(2): synchronous, EADDRINUSE at once, no SO_REUSEADDR unless asked
 // Everything the loop does stays the same: readiness marks the core and calls notifyReady().
+// Its descriptor's readiness state lives in NativeStream (stream.ts), changed only by its methods.
+import { Buffer } from "node:buffer";
 import { lookup } from "node:dns";
 import { isIP } from "node:net";
-import { Socket, checkBytes, noteAccepted, type BufferLimits } from "../../socket/socket.js";
-import { SOCK_STREAM, SOCK_DGRAM, SOL_SOCKET, SO_ERROR, AF_UNIX, AF_INET6 } from "../../core/constants.js";
-import { SocketError, errnoOf, codeOf } from "../../core/errors.js";
-import { FIELD, R, W } from "../../core/abi.js";
+import { SOL_SOCKET, SO_ERROR, AF_UNIX, AF_INET6, SOCK_STREAM } from "../../core/constants.js";
+import { SocketError, errnoOf, codeOf, checkInt } from "../../core/errors.js";
+import { FIELD } from "../../core/abi.js";
 import { type Address, checkIp, checkPath, describe, familyName, unboundAddress } from "../../core/address.js";
-import { native, nativeStats, type Addon, type NativeAddress } from "./addon.js";
+import { notifyReady, memoryFreed } from "../../core/wake.js";
+import { getEngine } from "../../core/engine.js";
+import type { SocketImpl } from "../seam.js";
+import { loadAddon, nativeStats, type Addon, type NativeAddress } from "./addon.js";
 import { NativeStream, NEG_EAGAIN } from "./stream.js";
-import { notifyReady, markDirty } from "../../core/wake.js";
-import { registerNativeStream } from "../../socket/backend.js";
-import { NativeDatagramSocket } from "./dgram.js";
 
 const EMPTY = Buffer.alloc(0);
+let A: Addon; // the addon, loaded by the first native socket
 const NEG_EINPROGRESS = -errnoOf("EINPROGRESS");
 // Errors from send(2) that mean the connection is gone: they become the pending error (SO_ERROR
 // reads it once in the kernel, and send(2) consumed it), so recv() and pendingError() see it too.
 const LOST = new Set(["ECONNRESET", "ECONNABORTED", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "ENETDOWN", "EHOSTDOWN"]);
 const INT_MAX = 2 ** 31 - 1;
 const DIRECT_MIN = 16384; // send() of at least this many bytes on an empty output queue goes to the kernel at once
-
-let A: Addon; // set when the first native socket is made
-
-function checkInt(v: unknown, what: string, min: number, max: number): number {
-  if (typeof v !== "number" || !Number.isInteger(v)) throw new TypeError(`${what} must be an integer, got ${describe(v)}`);
-  if (v < min || v > max) throw new RangeError(`${what} must be in ${min}..${max}, got ${v}`);
-  return v;
-}
 
 function toAddress(family: number, a: NativeAddress): Address {
   return a === null ? unboundAddress(family) : a;
@@ -51,31 +45,40 @@ function scopeOf(address: Address): number {
   return Array.isArray(address) && address.length === 4 && Number.isInteger(address[3]) ? (address[3] as number) : 0;
 }
 
-/** A SocketError for a -errno result. */
-function fail(rc: number, what: string): SocketError {
-  return SocketError.fromErrno(-rc, what);
-}
-
-/** A stream socket on a kernel descriptor, read and written without Node's streams. Python: socket.socket */
-export class NativeSocket extends Socket {
+/** A stream socket on a kernel descriptor, read and written without Node's streams. */
+export class NativeStreamSocket implements SocketImpl {
+  readonly backend = "native";
   readonly #s: NativeStream;
   #shutWr = false; // shutdown(SHUT_WR or SHUT_RDWR): EPIPE from send() is our own doing
   #unconnected = false; // a Unix connect() refused with EAGAIN: recv/send go to the kernel as they are
   #peer: Address | null = null; // from accept4: getpeername() while the connection is up
 
-  /** Python: socket.socket(family, type); `fd` adopts a connected descriptor (accept). */
-  constructor(family: number, type: number = SOCK_STREAM, fd?: number) {
-    super(family, type);
+  /** Python: socket.socket(family, SOCK_STREAM); `fd` adopts a connected descriptor (accept). */
+  constructor(readonly family: number, fd?: number) {
+    A ??= loadAddon();
     const adopted = fd !== undefined;
     if (fd === undefined) {
-      fd = A.socket(family, type);
-      if (fd < 0) {
-        super.close();
-        throw fail(fd, `socket(${familyName(family)}, SOCK_STREAM)`);
-      }
+      fd = A.socket(family, SOCK_STREAM);
+      if (fd < 0) throw SocketError.fromResult(fd, `socket(${familyName(family)}, SOCK_STREAM)`);
     }
-    this.#s = new NativeStream(A, fd, super.fileno());
+    let token: number;
+    try {
+      token = getEngine().openChannel("Socket");
+    } catch (err) {
+      A.close(fd);
+      throw err;
+    }
+    this.#s = new NativeStream(A, fd, token);
     if (adopted) this.#s.opened();
+  }
+
+  /** The core channel's token. */
+  get token(): number {
+    return this.#s.token;
+  }
+
+  get closed(): boolean {
+    return this.#s.state === "closed";
   }
 
   /** The kernel's descriptor (fileno() is the core's token, as on every backend); -1 once closed. */
@@ -83,15 +86,10 @@ export class NativeSocket extends Socket {
     return this.#s.state === "closed" ? -1 : this.#s.fd;
   }
 
-  #open(what: string): NativeStream {
-    const s = this.#s;
-    if (s.state === "closed") throw new SocketError("EBADF", `${what} on a closed socket`);
-    return s;
-  }
 
   /** Python: socket.bind(address) — bind(2), synchronous: EADDRINUSE throws here. */
-  override bind(address: Address): void {
-    const s = this.#open("bind()");
+  bind(address: Address): void {
+    const s = this.#s;
     if (s.state !== "fresh") throw new SocketError("EINVAL", `bind(${describe(address)}): socket is already ${s.state}`);
     let rc: number;
     if (this.family === AF_UNIX) rc = A.bind(s.fd, AF_UNIX, checkPath(address, "bind()"), 0, 0);
@@ -99,19 +97,17 @@ export class NativeSocket extends Socket {
       const t = checkIp(this.family, address, "bind()", true);
       rc = A.bind(s.fd, this.family, t.host, t.port, scopeOf(address));
     }
-    if (rc < 0) throw fail(rc, `bind(${describe(address)})`);
-    s.state = "bound";
+    if (rc < 0) throw SocketError.fromResult(rc, `bind(${describe(address)})`);
+    s.bound();
   }
 
   /** Python: socket.listen(backlog) — an unbound TCP socket gets an ephemeral port, as the kernel does. */
-  override listen(backlog = 5): void {
-    const s = this.#open("listen()");
-    checkInt(backlog, "listen(): backlog", 0, 65535);
+  listen(backlog: number): void {
+    const s = this.#s;
     if (s.state !== "fresh" && s.state !== "bound" && s.state !== "listening") throw new SocketError("EINVAL", `listen(): socket is ${s.state}`);
     const rc = A.listen(s.fd, backlog);
-    if (rc < 0) throw fail(rc, `listen(${backlog})`);
-    s.state = "listening";
-    s.sync();
+    if (rc < 0) throw SocketError.fromResult(rc, `listen(${backlog})`);
+    s.listening();
   }
 
   /**
@@ -120,18 +116,17 @@ export class NativeSocket extends Socket {
    * accept4 reports the peer's address itself: no getpeername(2) here, nor in the Dispatcher's
    * constructor (getpeername() answers from it while the connection is up).
    */
-  override acceptOrNull(): [Socket, Address] | null {
-    const s = this.#open("accept()");
+  acceptOrNull(): [NativeStreamSocket, Address] | null {
+    const s = this.#s;
     if (s.state !== "listening") throw new SocketError("EINVAL", "accept(): socket is not listening");
     const r = A.accept(s.fd, true);
     if (typeof r === "number") {
-      if (r !== NEG_EAGAIN) throw fail(r, "accept()");
+      if (r !== NEG_EAGAIN) throw SocketError.fromResult(r, "accept()");
       s.acceptDrained();
       return null;
     }
     s.acceptDrained(); // readable again only when epoll reports another pending connection, as select would
-    const sock = new NativeSocket(this.family, this.type, r[0]);
-    noteAccepted(sock);
+    const sock = new NativeStreamSocket(this.family, r[0]);
     const peer = toAddress(this.family, r[1]);
     sock.#peer = peer;
     return [sock, copyAddress(peer)];
@@ -142,8 +137,8 @@ export class NativeSocket extends Socket {
    * the kernel completed it at once (a Unix socket): handleConnect() always runs from the loop.
    * Errors the kernel reports at call time throw (ENOENT, ECONNREFUSED and EAGAIN for Unix paths).
    */
-  override connect(address: Address): void {
-    const s = this.#open("connect()");
+  connect(address: Address): void {
+    const s = this.#s;
     if (s.state === "connected" || s.state === "connecting") throw new SocketError(s.state === "connected" ? "EISCONN" : "EALREADY", `connect(${describe(address)})`);
     if (s.state === "listening") throw new SocketError("EINVAL", `connect(${describe(address)}): socket is listening`);
     if (this.family === AF_UNIX) {
@@ -156,11 +151,10 @@ export class NativeSocket extends Socket {
       return;
     }
     // A host name: resolved asynchronously, as the net backend does; failures reach handleError.
-    s.state = "connecting";
-    s.resolving = true;
+    s.resolveStarted();
     lookup(t.host, { family: this.family === AF_INET6 ? 6 : 4 }, (err, ip) => {
       if (s.state !== "connecting") return;
-      s.resolving = false;
+      s.resolveEnded();
       if (err) s.fail(typeof err.code === "string" ? err.code : "ENOTFOUND");
       else {
         try {
@@ -183,24 +177,19 @@ export class NativeSocket extends Socket {
         // unconnected socket polls as the kernel has it (readable and writable: POLLOUT|POLLHUP).
         // asyncore's connect() takes EAGAIN (connect_ex's EWOULDBLOCK) as in progress: so
         // handle_connect() runs, then recv()/send() meet the kernel's EINVAL/ENOTCONN.
-        s.state = "connecting";
         this.#unconnected = true;
-        s.engine.setField(s.token, FIELD.hostReady, R | W);
-        notifyReady(s.token);
+        s.unconnected();
       }
-      throw fail(rc, `connect(${describe(address)})`);
+      throw SocketError.fromResult(rc, `connect(${describe(address)})`);
     }
     // asyncore: a Unix connect the kernel completed at once still reaches handleConnect() from the
     // loop (CPython calls handle_connect_event() inside connect()); it reports EPOLLOUT at once
-    s.state = "connecting";
-    s.sync();
+    s.connecting();
   }
 
   /** Python: socket.recv(n, flags) — from the core's input queue; EAGAIN when empty, b'' at EOF. */
-  override recv(n: number, flags = 0): Buffer {
-    const s = this.#open("recv()");
-    checkInt(n, "recv(): bufferSize", 0, INT_MAX);
-    checkInt(flags, "recv(): flags", 0, INT_MAX);
+  recv(n: number, flags: number): Buffer {
+    const s = this.#s;
     if (flags !== 0 || this.#unconnected) return this.#recvFlags(s, n, flags);
     if (s.state === "connecting" && !s.resolving && s.error === null && typeof A.peername(s.fd) !== "number") {
       s.opened(); // the kernel has connected (its event is on the way): read as recv(2) would
@@ -226,19 +215,17 @@ export class NativeSocket extends Socket {
     if (flags & A.constants.MSG_OOB && got !== NEG_EAGAIN) {
       s.setUrgent(false); // read, or gone (EINVAL): watch for the next one
       s.sync();
-    }
-    if (got < 0) throw fail(got, "recv()");
+    } else if (got > 0 && !(flags & A.constants.MSG_PEEK)) s.recheckUrgent(); // past the urgent mark?
+    if (got < 0) throw SocketError.fromResult(got, "recv()");
     return buf.subarray(0, got);
   }
 
   /** Python: socket.send(data, flags) — send(2): the bytes the kernel took; EAGAIN when none. */
-  override send(data: Uint8Array, flags = 0): number {
-    const s = this.#open("send()");
-    checkBytes(data, "send()");
-    checkInt(flags, "send(): flags", 0, INT_MAX);
+  send(data: Uint8Array, flags: number): number {
+    const s = this.#s;
     if (this.#unconnected) {
       const n = A.send(s.fd, data, 0, data.length, flags);
-      if (n < 0) throw fail(n, "send()");
+      if (n < 0) throw SocketError.fromResult(n, "send()");
       nativeStats.bytesOut += n;
       return n;
     }
@@ -260,8 +247,15 @@ export class NativeSocket extends Socket {
         s.error === null && !s.hup && !this.#shutWr) {
       const n = e.pushOut(s.token, len === data.length ? data : data.subarray(0, len));
       if (n === 0) throw new SocketError("EAGAIN", "send(): no core memory for output (memory cap)");
-      if (!s.dirty) { s.dirty = true; markDirty(this); }
+      s.queueFlush(this);
       return n;
+    }
+    if (queued > 0 && s.state === "connected" && s.error === null && !s.hup) {
+      // send(data, flags) after small sends this pass: those go first (urgent data after the bytes before it)
+      s.flushCore(true);
+      if (e.field(s.token, FIELD.outLen) > 0) {
+        throw new SocketError(s.error ?? "EAGAIN", "send(): the bytes sent before are still waiting for the kernel");
+      }
     }
     // While connecting, the kernel says EAGAIN, or takes the bytes once it has connected.
     const n = A.send(s.fd, data, 0, len, flags);
@@ -269,12 +263,12 @@ export class NativeSocket extends Socket {
       if (n === NEG_EAGAIN) { if (s.state === "connected") s.block(); }
       else if (s.state === "connecting") s.fail(codeOf(-n)); // send(2) consumed the connect's error
       else if (LOST.has(codeOf(-n)) || (codeOf(-n) === "EPIPE" && !this.#shutWr)) s.fail(codeOf(-n));
-      throw fail(n, "send()");
+      throw SocketError.fromResult(n, "send()");
     }
     nativeStats.bytesOut += n; // past the core's queues: loopStats() adds these
     if (s.state === "connecting") s.opened(); // handleConnect() still comes from the loop
     if (n < len) s.block(); // the kernel's buffer is full now
-    if (!s.dirty) { s.dirty = true; markDirty(this); } // the window reopens at the end of this pass (flush())
+    s.queueFlush(this); // the window reopens at the end of this pass (flush())
     s.addSent(n);
     return n;
   }
@@ -283,83 +277,76 @@ export class NativeSocket extends Socket {
    * Python: socket.sendto(data, address) on a stream socket — the address is checked, then ignored
    * once connected (as Linux does); EPIPE before connect. Bounded by the send window like send().
    */
-  override sendto(data: Uint8Array, address: Address): number {
-    const s = this.#open("sendto()");
-    checkBytes(data, "sendto()");
+  sendto(data: Uint8Array, address: Address): number {
+    const s = this.#s;
     if (this.family === AF_UNIX) checkPath(address, "sendto()");
     else checkIp(this.family, address, "sendto()", false);
     if (s.state !== "connected" && s.state !== "connecting") throw new SocketError("EPIPE", "sendto(): the stream socket is not connected");
-    return this.send(data);
+    return this.send(data, 0);
   }
 
   /** Python: socket.recvfrom(n) on a stream socket — recv(n) and the peer's address. */
-  override recvfrom(n: number): [Buffer, Address] {
-    const data = this.recv(n);
+  recvfrom(n: number): [Buffer, Address] {
+    const data = this.recv(n, 0);
     const peer = A.peername(this.#s.fd);
     // asyncore: Python returns None as a stream socket's address; the peer keeps the tuple typed.
     return [data, typeof peer === "number" ? unboundAddress(this.family) : toAddress(this.family, peer)];
   }
 
   /** End of pass: reopens the send window and writes output the core holds (send() itself does not queue there). */
-  override flush(): void {
-    const s = this.#s;
-    s.dirty = false;
-    s.endPass();
-    s.flushCore();
+  flush(): void {
+    this.#s.passEnded();
   }
 
-  /** Sets this channel's send window and input pause bound (bytes); reading resumes if now below the bound. */
-  override setBufferLimits(limits: BufferLimits = {}): void {
-    super.setBufferLimits(limits);
+  /** The channel's limits changed in the core: reading resumes if now below the bound. */
+  limitsChanged(): void {
     this.#s.limitsChanged();
   }
 
   /** Python: socket.shutdown(how) */
   shutdown(how: number): void {
-    const s = this.#open("shutdown()");
-    checkInt(how, "shutdown(): how", 0, 2);
+    const s = this.#s;
     if (how !== A.constants.SHUT_RD && s.state === "connected" && s.error === null) s.flushCore(true); // queued bytes go first
     const rc = A.shutdown(s.fd, how);
-    if (rc < 0) throw fail(rc, "shutdown()");
+    if (rc < 0) throw SocketError.fromResult(rc, "shutdown()");
     if (how !== A.constants.SHUT_RD) this.#shutWr = true;
   }
 
   /** Python: socket.close() — close(2); bytes send() returned for are the kernel's to deliver. */
-  override close(): void {
+  close(): void {
     const s = this.#s;
     if (s.state === "closed") return;
     if (s.state === "connected" && s.error === null) s.flushCore(true);
     s.close();
-    super.close();
+    s.engine.core.chan_close(s.token);
+    memoryFreed();
   }
 
   /** Python: socket.getsockname() */
-  override getsockname(): Address {
-    const a = A.sockname(this.#open("getsockname()").fd);
-    if (typeof a === "number") throw fail(a, "getsockname()");
+  getsockname(): Address {
+    const a = A.sockname(this.#s.fd);
+    if (typeof a === "number") throw SocketError.fromResult(a, "getsockname()");
     return toAddress(this.family, a);
   }
 
   /** Python: socket.getpeername() — the kernel's answer (ENOTCONN until connected). */
-  override getpeername(): Address {
-    const s = this.#open("getpeername()");
+  getpeername(): Address {
+    const s = this.#s;
     if (this.#peer !== null && s.state === "connected" && s.error === null && !s.eof && !s.hup) return copyAddress(this.#peer);
     const a = A.peername(s.fd);
-    if (typeof a === "number") throw fail(a, "getpeername()");
+    if (typeof a === "number") throw SocketError.fromResult(a, "getpeername()");
     return toAddress(this.family, a);
   }
 
   /** Python: socket.setsockopt(level, option, value) — setsockopt(2) with an int. */
-  override setsockopt(level: number, option: number, value: number | boolean): void {
-    const s = this.#open("setsockopt()");
-    const v = typeof value === "boolean" ? Number(value) : checkInt(value, "setsockopt(): value", -(2 ** 31), INT_MAX);
-    const rc = A.setsockopt(s.fd, checkInt(level, "setsockopt(): level", 0, INT_MAX), checkInt(option, "setsockopt(): option", 0, INT_MAX), v);
-    if (rc < 0) throw fail(rc, `setsockopt(${level}, ${option}, ${v})`);
+  setsockopt(level: number, option: number, value: number): void {
+    const rc = A.setsockopt(this.#s.fd, checkInt(level, "setsockopt(): level", 0, INT_MAX), checkInt(option, "setsockopt(): option", 0, INT_MAX), value);
+    if (rc < 0) throw SocketError.fromResult(rc, `setsockopt(${level}, ${option}, ${value})`);
   }
 
   /** Python: socket.getsockopt(level, option) — getsockopt(2); SO_ERROR keeps reporting the pending error. */
-  override getsockopt(level: number, option: number): number {
-    const s = this.#open("getsockopt()");
+  getsockopt(level: number, option: number): number {
+    const s = this.#s;
     checkInt(level, "getsockopt(): level", 0, INT_MAX);
     checkInt(option, "getsockopt(): option", 0, INT_MAX);
     const soError = level === SOL_SOCKET && option === SO_ERROR;
@@ -369,19 +356,20 @@ export class NativeSocket extends Socket {
     try {
       v = A.getsockopt(s.fd, level, option);
     } catch (err) {
-      throw SocketError.fromErrno(Number((err as { code?: string }).code) || errnoOf("EIO"), `getsockopt(${level}, ${option})`);
+      throw SocketError.fromThrown(err, `getsockopt(${level}, ${option})`);
     }
     if (soError && v !== 0) s.fail(codeOf(v)); // read (and cleared) in the kernel: keep it pending here
     return v;
   }
 
   /** The pending error (the one SO_ERROR reports) as a SocketError, or null. */
-  override pendingError(): SocketError | null {
+  pendingError(): SocketError | null {
     return this.#s.error !== null ? new SocketError(this.#s.error) : null;
   }
 
   /** Resumes reading after input was consumed in the core outside recv() (AsyncChat's framer). */
   inputConsumed(): void {
+    this.#s.recheckUrgent(); // (nothing unless urgent data is pending)
     if (this.#s.engine.resumeOk) this.#s.consumed();
   }
 
@@ -390,17 +378,8 @@ export class NativeSocket extends Socket {
     return this.#s.state !== "closed" && this.#s.eof;
   }
 
-  /** Python: repr(socket) */
-  override toString(): string {
-    return `<Socket fd=${this.fileno()}, family=${familyName(this.family)}, type=SOCK_STREAM, ${this.#s.state}, native fd ${this.osFd}>`;
+  /** The state, for repr(). */
+  describe(): string {
+    return `${this.#s.state}, native fd ${this.osFd}`;
   }
 }
-
-registerNativeStream((family, type) => {
-  if (A === undefined) {
-    const a = native();
-    if (a === null) throw new Error("wasyncore: the native backend is not available");
-    A = a;
-  }
-  return type === SOCK_DGRAM ? new NativeDatagramSocket(family) : new NativeSocket(family, type);
-}, NativeSocket, NativeDatagramSocket);

@@ -1,11 +1,12 @@
-// One native stream descriptor adapted to core readiness: what host/sys/net/stream.ts is to libuv streams.
+// One native stream descriptor's state, kept in step with its core channel and its epoll interest.
 //
 // The kernel reports readiness (epoll, level-triggered); this turns it into the core's state:
 //   EPOLLIN  on a listener      → host-ready R until accept() finds the queue empty
 //   EPOLLOUT while connecting   → SO_ERROR decides: OPEN (writable), or the errno
 //   EPOLLIN/HUP/ERR             → recv(2) straight into the input queue's chunks (READABLE),
 //                                 0 bytes → EOF flag, an error → errno
-//   EPOLLPRI                    → host-ready X (urgent data) until recv(MSG_OOB)
+//   EPOLLPRI                    → host-ready X (urgent data) until recv(MSG_OOB), or until the
+//                                 application reads and poll(2) says the stream passed the mark
 //   EPOLLOUT after a full send  → the send window reopens (WRITABLE)
 // The send window: the kernel's buffer is the only send queue, so a channel's window bounds the
 // bytes send() hands the kernel per loop pass (counted in the in-flight field until the pass's
@@ -13,10 +14,10 @@
 // The events wanted follow from that state (want()); the kernel is told only when they change.
 import { Buffer } from "node:buffer"; // the global Buffer is a getter in Node: one call per use
 import { getEngine, type Engine } from "../../core/engine.js";
-import { FIELD, F_OPEN, F_EOF, R, X } from "../../core/abi.js";
+import { FIELD, F_OPEN, F_EOF, R, W, X } from "../../core/abi.js";
 import { SOL_SOCKET, SO_ERROR } from "../../core/constants.js";
-import { errnoOf, codeOf } from "../../core/errors.js";
-import { notifyReady } from "../../core/wake.js";
+import { errnoOf, codeOf, thrownErrno } from "../../core/errors.js";
+import { notifyReady, markDirty } from "../../core/wake.js";
 import { Interest, track, untrack, type Addon, type EpollTarget } from "./addon.js";
 
 /** The lifecycle of a stream socket. */
@@ -34,26 +35,36 @@ const capPaused = new Set<NativeStream>(); // stopped reading at the core's memo
 export class NativeStream implements EpollTarget {
   readonly engine: Engine = getEngine();
   readonly interest: Interest;
-  state: StreamState = "fresh";
+  // The state below changes only through this class's methods (one writer, as libuv's uv__io_start/stop).
+  #state: StreamState = "fresh";
+  #error: string | null = null;
+  #eof = false;
+  #hup = false;
+  private paused = false; // input queue at its bound, or the core at its memory cap
+  #blocked = false;
+  private urgent = false; // urgent data is pending until recv(MSG_OOB)
+  private acceptReady = false;
+  #resolving = false;
+  #sent = 0;
+  #dirty = false;
+
+  /** The lifecycle state. */
+  get state(): StreamState { return this.#state; }
   /** The pending error, the one SO_ERROR reports (the first one wins). */
-  error: string | null = null;
-  eof = false;
-  hup = false;
-  /** Input queue at its bound, or the core at its memory cap. */
-  paused = false;
+  get error(): string | null { return this.#error; }
+  /** The peer's EOF was read. */
+  get eof(): boolean { return this.#eof; }
+  /** EPOLLHUP: no more bytes either way. */
+  get hup(): boolean { return this.#hup; }
   /** The kernel's send buffer is full: wait for EPOLLOUT. */
-  blocked = false;
-  /** Urgent data is pending until recv(MSG_OOB). */
-  urgent = false;
-  acceptReady = false;
-  resolving = false;
+  get blocked(): boolean { return this.#blocked; }
+  /** A host name is being resolved before connect(2). */
+  get resolving(): boolean { return this.#resolving; }
   /** Bytes send() handed the kernel this pass (the send window's in-flight count). */
-  sent = 0;
-  /** Queued for the end-of-pass flush (markDirty) and not flushed yet. */
-  dirty = false;
+  get sent(): number { return this.#sent; }
 
   constructor(readonly a: Addon, readonly fd: number, readonly token: number) {
-    this.interest = new Interest(fd);
+    this.interest = new Interest(a, fd);
     track(fd, this);
   }
 
@@ -100,7 +111,7 @@ export class NativeStream implements EpollTarget {
         else if (ev & k.EPOLLERR) this.takeError();
       }
       if (ev & k.EPOLLPRI) this.setUrgent(true);
-      if (ev & k.EPOLLHUP) this.hup = true; // no more bytes either way: send() will say EPIPE
+      if (ev & k.EPOLLHUP) this.#hup = true; // no more bytes either way: send() will say EPIPE
       if (ev & (k.EPOLLOUT | k.EPOLLHUP)) this.unblock();
     } else return;
     this.sync();
@@ -109,15 +120,68 @@ export class NativeStream implements EpollTarget {
 
   /** The connection is up: the channel can take bytes. */
   opened(): void {
-    this.state = "connected";
+    this.#state = "connected";
     this.engine.core.chan_set_flags(this.token, F_OPEN, 0);
     this.sync();
+  }
+
+  /** bind(2) succeeded. */
+  bound(): void {
+    this.#state = "bound";
+  }
+
+  /** listen(2) succeeded: accept readiness from now on. */
+  listening(): void {
+    this.#state = "listening";
+    this.sync();
+  }
+
+  /** connect(2) is in progress (or completed at once: its EPOLLOUT is on the way). */
+  connecting(): void {
+    this.#state = "connecting";
+    this.#resolving = false;
+    this.sync();
+  }
+
+  /** A host name is being resolved; connecting() or fail() follows. */
+  resolveStarted(): void {
+    this.#state = "connecting";
+    this.#resolving = true;
+  }
+
+  /** The name lookup ended (connecting() or fail() follows). */
+  resolveEnded(): void {
+    this.#resolving = false;
+  }
+
+  /**
+   * A Unix connect(2) refused with EAGAIN (the listener's backlog is full): the unconnected socket
+   * polls as the kernel has it, readable and writable (POLLOUT|POLLHUP).
+   */
+  unconnected(): void {
+    this.#state = "connecting";
+    this.engine.setField(this.token, FIELD.hostReady, R | W);
+    notifyReady(this.token);
+  }
+
+  /** Queues `owner` for the end-of-pass flush once per pass. */
+  queueFlush(owner: { flush(): void }): void {
+    if (this.#dirty) return;
+    this.#dirty = true;
+    markDirty(owner);
+  }
+
+  /** The end of a pass (its flush): the window reopens and the core's queued output goes to the kernel. */
+  passEnded(): void {
+    this.#dirty = false;
+    this.endPass();
+    this.flushCore();
   }
 
   /** Records an error as the channel's errno (readable and writable, as select reports it). */
   fail(code: string): void {
     if (this.error !== null) return;
-    this.error = code;
+    this.#error = code;
     this.engine.setField(this.token, FIELD.errno, errnoOf(code) || errnoOf("EIO"));
   }
 
@@ -126,7 +190,7 @@ export class NativeStream implements EpollTarget {
     try {
       return this.a.getsockopt(this.fd, SOL_SOCKET, SO_ERROR);
     } catch (err) {
-      return Number((err as { code?: string }).code) || errnoOf("EIO");
+      return thrownErrno(err);
     }
   }
 
@@ -141,6 +205,23 @@ export class NativeStream implements EpollTarget {
     this.engine.setField(this.token, FIELD.hostReady, on ? X : 0);
   }
 
+  /**
+   * Input reached the application while urgent data was pending: is it still? Reading past the
+   * urgent mark ends it in the kernel (with SO_OOBINLINE the byte is part of the stream, and
+   * without it the stream skips the byte no one fetched with recv(MSG_OOB)); EPOLLPRI was not
+   * watched meanwhile, so ask poll(2). Checked when the application reads, not when the kernel's
+   * bytes enter the core, so handleExpt() still sees the urgent data that came with them.
+   */
+  recheckUrgent(): void {
+    if (!this.urgent || this.state !== "connected") return;
+    const k = this.a.constants;
+    const rc = this.a.poll(this.fd, k.EPOLLPRI);
+    if (rc >= 0 && (rc & k.EPOLLPRI) === 0) {
+      this.setUrgent(false);
+      this.sync(); // watch EPOLLPRI again for the next urgent byte
+    }
+  }
+
   /** A connection was accepted (or none was queued): ready again only when epoll reports another. */
   acceptDrained(): void {
     this.acceptReady = false;
@@ -150,21 +231,21 @@ export class NativeStream implements EpollTarget {
 
   private unblock(): void {
     if (!this.blocked) return;
-    this.blocked = false;
+    this.#blocked = false;
     this.engine.setField(this.token, FIELD.inflight, this.sent);
     if (this.engine.field(this.token, FIELD.outLen) > 0) this.flushCore(); // what the full kernel buffer left queued
   }
 
   /** send() handed the kernel `n` bytes: they count against the window until the pass ends; they are activity. */
   addSent(n: number): void {
-    this.sent += n;
+    this.#sent += n;
     if (!this.blocked) this.engine.setField(this.token, FIELD.inflight, this.sent);
   }
 
   /** The end of a pass: the window reopens; this pass's sends stamp the channel's last activity. */
-  endPass(): void {
+  private endPass(): void {
     if (this.sent === 0 || this.state === "closed") return;
-    this.sent = 0;
+    this.#sent = 0;
     const e = this.engine;
     if (e.stamping) e.setField(this.token, FIELD.tick, e.tick()); // only idle timeouts read the stamps
     if (!this.blocked) e.setField(this.token, FIELD.inflight, 0);
@@ -174,7 +255,7 @@ export class NativeStream implements EpollTarget {
   /** The kernel refused bytes: unwritable until EPOLLOUT. */
   block(): void {
     if (this.blocked) return;
-    this.blocked = true;
+    this.#blocked = true;
     this.engine.setField(this.token, FIELD.inflight, BLOCKED);
     this.sync();
   }
@@ -206,7 +287,7 @@ export class NativeStream implements EpollTarget {
       }
       core.in_commit(token, 0); // returns the reserved chunk
       if (n === 0) {
-        this.eof = true;
+        this.#eof = true;
         core.chan_set_flags(token, F_EOF, 0);
       } else if (n !== NEG_EAGAIN) this.fail(codeOf(-n));
       return;
@@ -224,6 +305,7 @@ export class NativeStream implements EpollTarget {
     const ptr = core.in_peek(token);
     const len = core.result_len();
     const want = n < avail ? n : avail;
+    if (this.urgent) this.recheckUrgent();
     if (ptr === 0 || len < want) { // spans chunks: the engine's general copy
       const data = e.takeIn(token, n);
       if (e.resumeOk) this.consumed();
@@ -295,7 +377,7 @@ export class NativeStream implements EpollTarget {
   close(): void {
     if (this.state === "closed") return;
     const rest = this.state === "connected" && this.error === null && !this.hup ? this.engine.takeOut(this.token) : null;
-    this.state = "closed";
+    this.#state = "closed";
     capPaused.delete(this);
     if (rest !== null && rest.length > 0) {
       new Lingerer(this.a, this.fd, this.interest, rest);

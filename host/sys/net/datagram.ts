@@ -1,152 +1,27 @@
-// Datagram sockets (SOCK_DGRAM): what Socket delegates to for AF_INET/AF_INET6 datagrams on the
-// `net` backend, and the record queue both backends share (host/native-dgram.ts is the native one).
-//
-// Each arriving datagram is stored whole in the channel's input queue in the core, as one record
-// carrying its length and source, so the channel is readable while any datagram is queued and
-// recvfrom(n) takes exactly one datagram (at most n bytes of it; the rest is discarded, as POSIX
-// does). Sends go to the kernel at once, as sendto() does.
-//
-// Input queue record (little-endian; the native addon's recvrecs() writes the same layout):
-//
-//   0        4      6      7      8                  8 + length
-//   +--------+------+------+------+------------------+--------------------------------+
-//   | length | port | alen | 0    | payload (length) | source (alen: IP text or path) |
-//   +--------+------+------+------+------------------+--------------------------------+
-//
-// On `net`, a datagram that does not fit (the channel's receive bound, recvPause, or the core's
-// memory cap) is dropped, as the kernel drops on a full receive buffer, and counted: loopStats()
-// reports those drops plus the kernel's own (Linux /proc/net/udp) as datagramsDropped. The native
-// backend stops reading at the bound instead: the rest waits in the kernel, as under CPython.
-import { isIP } from "node:net";
+// The `net` backend's datagram socket (AF_INET, AF_INET6): a SocketImpl over a libuv UDP handle
+// (dgram-handle.ts). Each arriving datagram is queued whole as one record (host/sys/records.ts);
+// a datagram that does not fit (the channel's recvPause, or the core's memory cap) is dropped, as
+// the kernel drops on a full receive buffer, and counted. Sends go to libuv at once, as sendto() does.
+import { Buffer } from "node:buffer";
 import { AF_INET6, AF_UNIX, SOL_SOCKET, SO_REUSEADDR, SO_ERROR, SO_KEEPALIVE, SO_BROADCAST, SO_SNDBUF, SO_RCVBUF } from "../../core/constants.js";
 import { SocketError, EngineAbortError, errnoOf } from "../../core/errors.js";
-import type { Engine } from "../../core/engine.js";
+import { getEngine, type Engine } from "../../core/engine.js";
 import { FIELD, F_DGRAM, F_OPEN } from "../../core/abi.js";
-import { type Address, checkIp, ipOut, unboundAddress, describe } from "../../core/address.js";
+import { type Address, checkIp, checkTarget, ipOut, unboundAddress, describe } from "../../core/address.js";
 import { notifyReady, memoryFreed } from "../../core/wake.js";
+import type { SocketImpl } from "../seam.js";
+import { HEADER, countDrop, takeRecord, trackDrops, untrackDrops, type DropSource } from "../records.js";
 import * as sys from "./dgram-handle.js";
 
-const HEADER = 8;
 const header = Buffer.alloc(HEADER);
 const hostBytes = Buffer.alloc(255);
 
-let queueDrops = 0; // dropped by the engine: receive bound or memory cap
-let closedKernelDrops = 0; // kernel drops of sockets already closed
-
-/** A datagram socket whose kernel drop counter (/proc/net/udp{,6}) counts in datagramsDropped. */
-export interface DropSource {
-  /** The socket's inode, or -1 (no OS socket yet, or not a UDP socket). */
-  inode(): number;
-  readonly isIpv6: boolean;
-  /** The kernel's drop count for this socket when last read. */
-  lastKernelDrops: number;
-}
-const open = new Set<DropSource>();
-
-/** Counts `src`'s kernel drops from now on (a datagram socket was made). */
-export function trackDrops(src: DropSource): void {
-  open.add(src);
-}
-
-/** `src` is closing: its kernel drops so far stay counted. */
-export function untrackDrops(src: DropSource): void {
-  if (!open.delete(src)) return;
-  refreshKernelDrops([src]);
-  closedKernelDrops += src.lastKernelDrops;
-}
-
-/** Datagrams dropped so far, engine-wide: by the engine's bounds and, where visible, by the kernel. */
-export function datagramsDropped(): number {
-  refreshKernelDrops(open);
-  let n = queueDrops + closedKernelDrops;
-  for (const p of open) n += p.lastKernelDrops;
-  return n;
-}
-
-/** Reads the kernel's drop counters of these sockets (one read of each /proc table). */
-function refreshKernelDrops(ports: Iterable<DropSource>): void {
-  for (const ipv6 of [false, true]) {
-    const byInode = new Map<number, DropSource>();
-    for (const p of ports) {
-      const ino = p.inode();
-      if (p.isIpv6 === ipv6 && ino >= 0) byInode.set(ino, p);
-    }
-    const drops = sys.kernelDrops(new Set(byInode.keys()), ipv6);
-    if (drops === null) continue;
-    for (const [ino, n] of drops) byInode.get(ino)!.lastKernelDrops = n;
-  }
-}
-
-/** A Python-style datagram address check: IP literal or 'localhost' (no synchronous DNS on Node). */
-export function checkTarget(family: number, address: unknown, what: string): { host: string; port: number } {
-  const t = checkIp(family, address, what, false);
-  if (isIP(t.host) === 0) {
-    throw new TypeError(`${what}: datagram sockets take an IP address or 'localhost' — resolve ${JSON.stringify(t.host)} first (dns.lookup)`);
-  }
-  return t;
-}
-
-/** Throws a TypeError naming `what` unless `data` is bytes. */
-export function checkData(data: unknown, what: string): Uint8Array {
-  if (!(data instanceof Uint8Array)) {
-    throw new TypeError(`${what}: data must be a Uint8Array or Buffer, got ${typeof data === "string" ? "a string (encode it first, e.g. Buffer.from(s))" : describe(data)}`);
-  }
-  return data;
-}
-
-/**
- * Queues one record (src[start, end), laid out as above) in the channel's input queue, or drops
- * and counts it when it does not fit the core's memory cap or (when `bounded`) the receive bound;
- * true if queued.
- */
-export function queueRecord(e: Engine, token: number, src: Uint8Array, start: number, end: number, bounded: boolean): boolean {
-  const need = end - start;
-  const queued = e.field(token, FIELD.inLen);
-  if ((bounded && queued > 0 && queued + need > e.field(token, FIELD.pause)) || !poolHasRoom(e, token, need)) {
-    queueDrops++;
-    return false;
-  }
-  if (e.pushIn(token, src, start, end) !== need) throw new EngineAbortError(`datagram record of ${need} bytes only partly queued`);
-  return true;
-}
-
-/** Takes the oldest record: at most n bytes of its datagram (the rest is discarded, as POSIX recvfrom() does) and its source. */
-export function takeRecord(e: Engine, t: number, family: number, n: number): [Buffer, Address] {
-  const core = e.core;
-  let ptr = core.in_peek(t);
-  let mem = e.bytes();
-  let len: number, port: number, alen: number;
-  if (core.result_len() >= HEADER) {
-    len = (mem[ptr] | (mem[ptr + 1] << 8) | (mem[ptr + 2] << 16) | (mem[ptr + 3] << 24)) >>> 0;
-    port = mem[ptr + 4] | (mem[ptr + 5] << 8);
-    alen = mem[ptr + 6];
-    if (core.in_consume(t, HEADER) < 0) throw new EngineAbortError("in_consume failed on a datagram header");
-  } else { // the header spans two chunks
-    const h = e.takeIn(t, HEADER);
-    len = h.readUInt32LE(0);
-    port = h.readUInt16LE(4);
-    alen = h[6];
-  }
-  const data = e.takeIn(t, Math.min(n, len));
-  if (data.length < len && core.in_consume(t, len - data.length) < 0) {
-    throw new EngineAbortError(`datagram of ${len} bytes missing from the queue`);
-  }
-  const enc = family === AF_UNIX ? "utf8" : "latin1";
-  let host = "";
-  if (alen > 0) {
-    ptr = core.in_peek(t);
-    mem = e.bytes();
-    if (core.result_len() >= alen) {
-      host = Buffer.from(mem.buffer, mem.byteOffset + ptr, alen).toString(enc);
-      if (core.in_consume(t, alen) < 0) throw new EngineAbortError("in_consume failed on a datagram source");
-    } else host = e.takeIn(t, alen).toString(enc);
-  }
-  memoryFreed();
-  return [data, family === AF_UNIX ? host : ipOut(family, host, port)];
-}
-
-/** The datagram half of a Socket on the `net` backend: bind, connect, sendto/recvfrom, options. */
-export class DatagramPort implements DropSource {
+/** A datagram socket over a libuv UDP handle (AF_INET, AF_INET6). */
+export class NetDatagramSocket implements SocketImpl, DropSource {
+  readonly backend = "net";
+  readonly osFd = -1;
+  readonly token: number;
+  private readonly engine: Engine = getEngine();
   /** The syscall layer's socket. */
   readonly port: sys.UdpPort;
   private state: "fresh" | "bound" | "connected" | "closed" = "fresh";
@@ -157,7 +32,13 @@ export class DatagramPort implements DropSource {
   lastKernelDrops = 0;
   private readonly options = new Map<number, number>();
 
-  constructor(private readonly engine: Engine, private readonly token: number, private readonly family: number) {
+  constructor(private readonly family: number) {
+    if (family === AF_UNIX) { // asyncore: Python has them; Node's net does not
+      throw new SocketError("EAFNOSUPPORT", "Socket(AF_UNIX, SOCK_DGRAM): Node has no Unix datagram sockets (the native backend has)");
+    }
+    const engine = this.engine;
+    this.token = engine.openChannel("Socket");
+    const token = this.token;
     this.port = new sys.UdpPort(family === AF_INET6, {
       onDatagram: (buf, host, port) => this.onDatagram(buf, host, port),
       onError: (code) => this.onError(code),
@@ -174,6 +55,10 @@ export class DatagramPort implements DropSource {
     trackDrops(this);
   }
 
+  get closed(): boolean {
+    return this.state === "closed";
+  }
+
   /** The socket's inode (DropSource). */
   inode(): number { return this.port.inode(); }
 
@@ -186,8 +71,8 @@ export class DatagramPort implements DropSource {
     const alen = Math.min(host.length, 255);
     const need = HEADER + alen + buf.length;
     const queued = e.field(this.token, FIELD.inLen);
-    if ((queued > 0 && queued + need > e.field(this.token, FIELD.pause)) || !poolHasRoom(e, this.token, need)) {
-      queueDrops++;
+    if ((queued > 0 && queued + need > e.field(this.token, FIELD.pause)) || e.core.in_room(this.token) < need) {
+      countDrop();
       return;
     }
     header.writeUInt32LE(buf.length, 0);
@@ -254,7 +139,6 @@ export class DatagramPort implements DropSource {
 
   /** Python: socket.sendto(data, address) — the whole datagram or an error; EAGAIN when the send window is full. */
   sendto(data: Uint8Array, address: Address): number {
-    checkData(data, "sendto()");
     if (address === undefined) throw new TypeError("sendto(): address is required (use send() on a connected socket)");
     const t = checkTarget(this.family, address, "sendto()");
     if (this.state === "connected") {
@@ -267,8 +151,8 @@ export class DatagramPort implements DropSource {
   }
 
   /** Python: socket.send(data) on a connected datagram socket. */
-  send(data: Uint8Array): number {
-    checkData(data, "send()");
+  send(data: Uint8Array, flags: number): number {
+    if (flags !== 0) throw new SocketError("EOPNOTSUPP", `send(<${data.length} bytes>, ${flags}): flags need the native backend`);
     if (this.state !== "connected") throw new SocketError("EDESTADDRREQ", "send(): the datagram socket is not connected (use sendto())");
     return this.transmit(data, null, 0, null);
   }
@@ -296,8 +180,40 @@ export class DatagramPort implements DropSource {
   }
 
   /** Python: socket.recv(n) on a datagram socket — one datagram's first n bytes. */
-  recv(n: number): Buffer {
+  recv(n: number, flags: number): Buffer {
+    if (flags !== 0) throw new SocketError("EOPNOTSUPP", `recv(${n}, ${flags}): flags need the native backend`);
     return this.recvfrom(n)[0];
+  }
+
+  /** Python: socket.listen() — EOPNOTSUPP. */
+  listen(): void {
+    throw new SocketError("EOPNOTSUPP", "listen(): not a stream socket (SOCK_DGRAM)");
+  }
+
+  /** Python: socket.accept() — EOPNOTSUPP. */
+  acceptOrNull(): null {
+    throw new SocketError("EOPNOTSUPP", "accept(): not a stream socket (SOCK_DGRAM)");
+  }
+
+  /** Python: socket.shutdown(how) — not on this backend. */
+  shutdown(how: number): void {
+    throw new SocketError("EOPNOTSUPP", `shutdown(${how}): needs the native backend`);
+  }
+
+  /** Nothing to resume: datagrams beyond the bound are dropped (and counted). */
+  limitsChanged(): void {}
+
+  /** Not a stream: nothing to resume. */
+  inputConsumed(): void {}
+
+  /** Not a stream: never at EOF. */
+  atEof(): boolean {
+    return false;
+  }
+
+  /** The state, for repr(). */
+  describe(): string {
+    return this.state;
   }
 
   /** Python: socket.getsockname() — ['0.0.0.0', 0] until bound (explicitly or by a first send). */
@@ -362,6 +278,8 @@ export class DatagramPort implements DropSource {
     untrackDrops(this);
     this.state = "closed";
     this.port.close();
+    this.engine.core.chan_close(this.token);
+    memoryFreed();
   }
 }
 
@@ -371,7 +289,3 @@ function checkOption(level: number, option: number, what: string): void {
   throw new SocketError("ENOPROTOOPT", `${what}(${describe(level)}, ${describe(option)}): option not available on a datagram socket`);
 }
 
-/** Can the core's pool take `need` more bytes without hitting its memory cap? (Conservative.) */
-function poolHasRoom(e: Engine, token: number, need: number): boolean {
-  return e.core.in_room(token) >= need;
-}

@@ -162,23 +162,6 @@ export class UdpPort {
   }
 }
 
-/**
- * Datagrams the kernel dropped on each listed socket's receive queue (its buffer was full), by
- * inode, from Linux's /proc/net/udp{,6} "drops" column; null where that is not available.
- */
-export function kernelDrops(inodes: Set<number>, ipv6: boolean): Map<number, number> | null {
-  const found = new Map<number, number>();
-  if (inodes.size === 0) return found;
-  let table: string;
-  try { table = readFileSync(ipv6 ? "/proc/net/udp6" : "/proc/net/udp", "latin1"); } catch { return null; }
-  for (const line of table.split("\n")) {
-    const cols = line.trim().split(/\s+/);
-    const ino = Number(cols[9]);
-    if (inodes.has(ino)) found.set(ino, Number(cols[12]) || 0);
-  }
-  return found;
-}
-
 /** A Linux socket-buffer default or limit ('rmem_default', 'rmem_max', ...), 0 where unknown. */
 export function kernelDefault(name: "rmem_default" | "rmem_max" | "wmem_default" | "wmem_max"): number {
   try { return Number(readFileSync(`/proc/sys/net/core/${name}`, "latin1").trim()) || 0; } catch { return 0; }

@@ -1,0 +1,29 @@
+// The syscall backends behind the seam (seam.ts): a new socket of either backend by name, and FileWrapper's I/O.
+import { SOCK_DGRAM } from "../core/constants.js";
+import type { BackendName, SocketImpl } from "./seam.js";
+import { NetStreamSocket } from "./net/socket.js";
+import { NetDatagramSocket } from "./net/datagram.js";
+import { NativeStreamSocket } from "./native/socket.js";
+import { NativeDatagramImpl } from "./native/dgram.js";
+import { dupDescriptor } from "./native/dup.js";
+import { openDescriptor, type OpenedFile } from "./net/fs.js";
+
+// FileWrapper's I/O (libuv pipes and synchronous file calls on both backends), through this door.
+export { SyncIo, StreamIo, type FileIo } from "./net/filestream.js";
+export { openStream, adoptStream, streamFd, closeQuietly, type OpenedFile } from "./net/fs.js";
+
+export type { BackendName, SocketImpl } from "./seam.js";
+
+/** A new socket of `backend`; `family` and `type` were checked by the caller. */
+export function openSocket(backend: BackendName, family: number, type: number): SocketImpl {
+  if (backend === "native") return type === SOCK_DGRAM ? new NativeDatagramImpl(family) : new NativeStreamSocket(family);
+  return type === SOCK_DGRAM ? new NetDatagramSocket(family) : new NetStreamSocket(family);
+}
+
+/**
+ * A descriptor of FileWrapper's own for `fd`: a true dup(2) on the native backend (any descriptor,
+ * shared offset, as CPython); on `net`, or where dup is not available, a reopen (host/sys/net/fs.ts).
+ */
+export function openFile(fd: number, backend: BackendName): OpenedFile {
+  return (backend === "native" ? dupDescriptor(fd) : null) ?? openDescriptor(fd);
+}
