@@ -14,3 +14,4 @@ export { TimerHandle, type TimerCallback } from "./asyncore/timers.js";
 export { compactTraceback } from "./asyncore/traceback.js";
 export { configure, loopStats, type EngineOptions, type LoopStats } from "./asyncore/stats.js";
 export { AsyncChat, SimpleProducer, findPrefixAtEnd, type Producer, type Terminator, type FifoEntry } from "./asyncore/chat.js";
+export * from "./tls/index.js"; // tls: Python's ssl (also the package's "wasyncore/tls" export)

@@ -118,7 +118,9 @@ export class AsyncChat extends Dispatcher {
     const sock = this.socket;
     // A subclass's own recv(), a closed socket (whose recv() raises) or anything but a stream
     // socket (datagrams, files) takes CPython's path: recv() and framing in JS.
-    if (this.recv === Dispatcher.prototype.recv && sock instanceof Socket && !sock.closed && sock.type === SOCK_STREAM) {
+    // tls: an SSLSocket's plaintext is not in the core: it goes through recv() too.
+    if (this.recv === Dispatcher.prototype.recv && sock instanceof Socket && !sock.closed && sock.type === SOCK_STREAM &&
+        (sock as { framesInJs?: boolean }).framesInJs !== true) {
       this.#readInCore(sock);
     } else {
       this.#readThroughRecv();

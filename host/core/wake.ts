@@ -4,8 +4,18 @@ import { FIELD, STAT } from "./abi.js";
 
 const waiters = new Map<number, () => void>(); // map id → resolve of its waiting pass
 
+// tls: a channel whose socket is wrapped in TLS hears of each of its readiness changes first.
+const watchers = new Map<number, () => void>();
+
+/** @internal Calls `fn` at each notifyReady(token), before the wake-up check; null stops it. (host/tls) */
+export function watchChannel(token: number, fn: (() => void) | null): void {
+  if (fn === null) watchers.delete(token);
+  else watchers.set(token, fn);
+}
+
 /** Called after any readiness change: wakes the pass waiting on the channel's map, if ready. */
 export function notifyReady(token: number): void {
+  if (watchers.size !== 0) watchers.get(token)?.(); // tls: the wrapper pumps first
   if (waiters.size === 0) return;
   const e = getEngine();
   if (e.core.chan_ready(token) !== 1) return;

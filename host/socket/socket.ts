@@ -44,6 +44,13 @@ export class Socket {
     if (type !== SOCK_STREAM && type !== SOCK_DGRAM) {
       throw new TypeError(`Socket: type must be SOCK_STREAM or SOCK_DGRAM, got ${describe(type)}`);
     }
+    // tls: an SSLSocket (host/tls/socket.ts) opens no channel: it shares its wrapped socket's, and
+    // overrides every method, so it has no implementation of its own.
+    if ((new.target as { wrapsChannel?: boolean }).wrapsChannel === true) {
+      this.family = family;
+      this.type = type;
+      return;
+    }
     const backend: BackendName = pending !== null ? pending.backend
       : new.target === NativeSocket || new.target === NativeDatagramSocket ? checkBackend("native", new.target.name)
       : backendForNewSocket();

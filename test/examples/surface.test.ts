@@ -11,6 +11,7 @@ async function surface(): Promise<Record<string, Record<string, string>>> {
     wasyncore: "../../host/index.js",
     "wasyncore/chat": "../../host/asyncore/chat.js",
     "wasyncore/sandbox": "../../host/sandbox/index.js",
+    "wasyncore/tls": "../../host/tls/index.js", // tls
   };
   const out: Record<string, Record<string, string>> = {};
   for (const [name, path] of Object.entries(entries)) {
