@@ -19,6 +19,7 @@ export default class SummaryReporter {
   onTestRunEnd(testModules, unhandledErrors, reason) {
     const projects = {};
     const failures = [];
+    const skips = [];
     const project = (name) => (projects[name] ??= { modules: 0, passed: 0, failed: 0, skipped: 0, otherFailures: 0 });
     for (const m of testModules) {
       const p = project(m.project.name || "default");
@@ -28,7 +29,10 @@ export default class SummaryReporter {
       for (const t of m.children.allTests()) {
         const r = t.result();
         if (r.state === "passed") p.passed += 1;
-        else if (r.state === "skipped") p.skipped += 1;
+        else if (r.state === "skipped") {
+          p.skipped += 1;
+          skips.push(`[${m.project.name}] ${file} > ${t.fullName}`);
+        }
         else if (r.state === "failed") {
           p.failed += 1;
           failedHere += 1;
@@ -60,6 +64,7 @@ export default class SummaryReporter {
       unhandledErrors: unhandledErrors.length,
       projects,
       failures,
+      skips,
     };
     if (reason !== "passed" && summary.failed === 0) {
       summary.failed = 1;
