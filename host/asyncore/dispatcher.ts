@@ -1,7 +1,7 @@
 // Dispatcher and DispatcherWithSend: asyncore.dispatcher's template methods over the core.
 import { Buffer } from "node:buffer";
 import { AF_INET, SOCK_STREAM, SOL_SOCKET, SO_REUSEADDR, SO_ERROR } from "../core/constants.js";
-import { SocketError, ExitNow, isDisconnect, checkBytes } from "../core/errors.js";
+import { SocketError, ExitNow, isDisconnect, checkBytes, locate } from "../core/errors.js";
 import { Socket } from "../socket/socket.js";
 import { closeOrphans, type BufferLimits } from "../socket/orphans.js";
 import { ChannelMap, socketMap, defaultInterest } from "./map.js";
@@ -300,9 +300,14 @@ export class Dispatcher {
     process.stderr.write(`log: ${String(message)}\n`);
   }
 
-  /** Python: dispatcher.log_info(message, type='info') */
+  /**
+   * Prints `type: message` unless `type` is in ignoreLogTypes: 'error' and 'warning' to stderr, other
+   * types ('info') to stdout (CPython prints all to stdout). Python: dispatcher.log_info(message, type='info')
+   */
   logInfo(message: unknown, type = "info"): void {
-    if (!this.ignoreLogTypes.has(type)) console.log(`${type}: ${String(message)}`);
+    if (this.ignoreLogTypes.has(type)) return;
+    if (type === "error" || type === "warning") console.error(`${type}: ${String(message)}`);
+    else console.log(`${type}: ${String(message)}`);
   }
 
   /** Python: dispatcher.handle_read_event() */
@@ -323,7 +328,7 @@ export class Dispatcher {
   handleConnectEvent(): void {
     const s = this.socket;
     const err = s ? s.getsockopt(SOL_SOCKET, SO_ERROR) : 0;
-    if (err !== 0) throw s!.pendingError() ?? SocketError.fromErrno(err);
+    if (err !== 0) throw locate(s!.pendingError() ?? SocketError.fromErrno(err), "connect", this.addr);
     settle(this, this.handleConnect());
     this.connected = true;
     this.connecting = false;

@@ -287,7 +287,7 @@ export function logTimerError(err: unknown, timer: TimerHandle): void {
   } catch {
     [type, value, info] = [typeof err, String(err), "[no traceback]"];
   }
-  console.log(`error: uncaptured exception in timer ${timer} (${type}:${value} ${info})`);
+  console.error(`error: uncaptured exception in timer ${timer} (${type}:${value} ${info})`);
 }
 
 /** Sets (seconds > 0) or clears (0 or null) a dispatcher's idle timeout (Dispatcher.setIdleTimeout). */

@@ -3,7 +3,7 @@
 // NativeSocket and NativeDatagramSocket are the types native sockets have (osFd, shutdown, flags).
 import { Buffer } from "node:buffer";
 import { AF_INET, AF_INET6, AF_UNIX, SOCK_STREAM, SOCK_DGRAM } from "../core/constants.js";
-import { SocketError, checkBytes, checkInt } from "../core/errors.js";
+import { SocketError, checkBytes, checkInt, locate } from "../core/errors.js";
 import { getEngine } from "../core/engine.js";
 import { FIELD } from "../core/abi.js";
 import { type Address, describe, familyName } from "../core/address.js";
@@ -84,7 +84,12 @@ export class Socket {
    * @throws SocketError (EADDRINUSE, EINVAL when already bound, EBADF when closed); TypeError for a bad address.
    */
   bind(address: Address): void {
-    this.#open("bind()").bind(address);
+    const impl = this.#open("bind()");
+    try {
+      impl.bind(address);
+    } catch (err) {
+      throw locate(err, "bind", address);
+    }
   }
 
   /**
@@ -121,7 +126,12 @@ export class Socket {
    * errors known now (bad address, missing Unix path, closed socket) throw at once.
    */
   connect(address: Address): void {
-    this.#open("connect()").connect(address);
+    const impl = this.#open("connect()");
+    try {
+      impl.connect(address);
+    } catch (err) {
+      throw locate(err, "connect", address);
+    }
   }
 
   /**
@@ -153,7 +163,11 @@ export class Socket {
   sendto(data: Uint8Array, address: Address): number {
     const impl = this.#open("sendto()");
     checkBytes(data, "sendto()");
-    return impl.sendto(data, address);
+    try {
+      return impl.sendto(data, address);
+    } catch (err) {
+      throw locate(err, "sendto", address);
+    }
   }
 
   /**
