@@ -10,6 +10,7 @@ export { Dispatcher } from "./asyncore/dispatcher.js";
 export { DispatcherWithSend } from "./asyncore/with-send.js";
 export { FileWrapper, FileDispatcher } from "./asyncore/file.js";
 export { loop, poll, poll2, pollOnce, read, write, readwrite, closeAll, type LoopOptions, type Handlers } from "./asyncore/loop.js";
+export { drain, type DrainOptions } from "./asyncore/drain.js";
 export { TimerHandle, type TimerCallback } from "./asyncore/timers.js";
 export { compactTraceback } from "./asyncore/traceback.js";
 export { configure, loopStats, type EngineOptions, type LoopStats } from "./asyncore/stats.js";
