@@ -4,7 +4,7 @@ export { SocketError, ExitNow, EngineAbortError, strerror } from "./core/errors.
 export type { Address } from "./core/address.js";
 export { Socket, NativeSocket, NativeDatagramSocket } from "./socket/socket.js";
 export { MSG_OOB, MSG_PEEK } from "./core/constants.js";
-export { SO_OOBINLINE, SO_LINGER, SO_RCVLOWAT, SO_SNDLOWAT, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT } from "./core/constants.js";
+export { SO_REUSEPORT, SO_OOBINLINE, SO_LINGER, SO_RCVLOWAT, SO_SNDLOWAT, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT } from "./core/constants.js";
 export { ChannelMap, socketMap, callLater, callEvery } from "./asyncore/map.js";
 export { Dispatcher } from "./asyncore/dispatcher.js";
 export { DispatcherWithSend } from "./asyncore/with-send.js";
