@@ -12,6 +12,7 @@
 // Everything the loop does stays the same: readiness marks the core and calls notifyReady().
 // Its descriptor's readiness state lives in NativeStream (stream.ts), changed only by its methods.
 import { Buffer } from "node:buffer";
+import cluster from "node:cluster";
 import { lookup } from "node:dns";
 import { isIP } from "node:net";
 import { SOL_SOCKET, SO_ERROR, SO_REUSEPORT, AF_UNIX, AF_INET6, SOCK_STREAM } from "../../core/constants.js";
@@ -37,7 +38,7 @@ let sharing = false;
 
 /** Do TCP binds to a fixed port set SO_REUSEPORT first? In a node:cluster worker, and where the cores helper said so. */
 function shareBinds(): boolean {
-  return sharing || process.env.NODE_UNIQUE_ID !== undefined; // (how node:cluster marks its workers)
+  return sharing || cluster.isWorker;
 }
 
 /** Makes TCP binds to a fixed port in this thread set SO_REUSEPORT first (the cores helper's workers). */

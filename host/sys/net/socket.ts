@@ -6,6 +6,7 @@
 // connection on a listener → host-ready READABLE; a write completed → in-flight bytes shrink.
 // Input readiness is exact (the bytes are here); WRITABLE is a hint bounded by the send window.
 import { Buffer } from "node:buffer";
+import cluster from "node:cluster";
 import { AF_INET6, AF_UNIX } from "../../core/constants.js";
 import { SocketError, errnoOf } from "../../core/errors.js";
 import { getEngine, type Engine } from "../../core/engine.js";
@@ -71,10 +72,15 @@ export class NetStreamSocket implements SocketImpl, RawSink {
       if (typeof h !== "string") this.boundAddr = path;
     } else {
       const t = checkIp(this.family, address, "bind()", true);
-      h = takeShared(t.host, t.port) ?? sys.bindTcp(this.family === AF_INET6, t.host, t.port, (this.options?.get("reuseport") ?? 0) !== 0);
+      // in a node:cluster worker every worker binds the port: with SO_REUSEPORT where Node's libuv can
+      const inCluster = t.port !== 0 && cluster.isWorker;
+      const reuse = (this.options?.get("reuseport") ?? 0) !== 0 || (inCluster && sys.reusePortSupported());
+      h = takeShared(t.host, t.port) ?? sys.bindTcp(this.family === AF_INET6, t.host, t.port, reuse);
       if (typeof h !== "string") {
         const a = sys.serverAddress(h);
         this.boundAddr = ipOut(this.family, a?.address ?? t.host, a?.port ?? t.port);
+      } else if (h === "EADDRINUSE" && inCluster && !reuse) {
+        throw new SocketError(h, `bind(${describe(address)}): in a node:cluster worker the net backend cannot share a port before Node 22.12 (this is Node ${process.versions.node}): use serveOnCores(), which passes one handle to its workers, or the native backend`);
       }
     }
     if (typeof h === "string") throw new SocketError(h, `bind(${describe(address)})`);
