@@ -8,6 +8,9 @@ import { defineConfig } from "vitest/config";
 const BOTH_BUILDS = ["install", "missing-addon"];
 const NET_ONLY: string[] = [
   ...BOTH_BUILDS.map((f) => `test/native/${f}.test.ts`),
+  // No backend: these run once. The API reference build; .ci/run's closing line on broken fixtures.
+  "test/examples/docs.test.ts",
+  "test/ci/closing-line.test.ts",
   // Output at the core's memory cap: native sends straight from the caller's Buffer to the kernel,
   // so output never takes core memory and there is no cap to wait on.
   "test/reliability/memory-cap-write.test.ts",
