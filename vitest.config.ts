@@ -12,6 +12,8 @@ const NET_ONLY: string[] = [
   // so output never takes core memory and there is no cap to wait on.
   "test/reliability/memory-cap-write.test.ts",
 ];
+// Checks of the package itself, not of a backend (the packed consumer runs on both backends by itself): run once.
+const ONCE = ["test/examples/consumer.test.ts", "test/examples/docs.test.ts"];
 const nativeBuilt = existsSync(new URL("./native/build/Release/wasyncore.node", import.meta.url));
 if (!nativeBuilt) {
   const failed = new URL("./native/build/FAILED.txt", import.meta.url);
@@ -34,7 +36,7 @@ export default defineConfig({
         test: { name: "net", include: ["test/**/*.test.ts"], exclude: [`test/native/!(${BOTH_BUILDS.join("|")}).test.ts`], env: { WASYNCORE_BACKEND: "net" } },
       },
       ...(nativeBuilt
-        ? [{ extends: true as const, test: { name: "native", include: ["test/**/*.test.ts"], exclude: NET_ONLY, env: { WASYNCORE_BACKEND: "native" } } }]
+        ? [{ extends: true as const, test: { name: "native", include: ["test/**/*.test.ts"], exclude: [...NET_ONLY, ...ONCE], env: { WASYNCORE_BACKEND: "native" } } }]
         : []),
     ],
   },

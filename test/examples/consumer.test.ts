@@ -5,6 +5,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { copyFileSync, existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { installPacked, root } from "./packed.js";
+import { missing } from "../support/index.js";
 
 const TSC = {
   "TypeScript 7": join(root, "node_modules/typescript/bin/tsc"),
@@ -26,8 +27,8 @@ function run(cmd: string, args: string[], cwd: string): { status: number | null;
   return { status: r.status, out: `${r.stdout}${r.stderr}`, stdout: r.stdout };
 }
 
-// Runs once (in the net project): the consumer itself runs on both backends.
-describe.skipIf(process.env.WASYNCORE_BACKEND === "native")("the packed package in a fresh strict TypeScript project", () => {
+// Runs once (vitest.config.ts: ONCE): the consumer itself runs on both backends.
+describe("the packed package in a fresh strict TypeScript project", () => {
   let app = "";
 
   beforeAll(() => {
@@ -59,7 +60,7 @@ describe.skipIf(process.env.WASYNCORE_BACKEND === "native")("the packed package 
     expect(r.status).toBe(0);
   }, 120_000);
 
-  it.skipIf(!nativeBuilt)("runs the consumer on the native backend (the addon the install built)", () => {
+  it.skipIf(missing("the native addon (npm run build:native)", !nativeBuilt))("runs the consumer on the native backend (the addon the install built)", () => {
     if (!existsSync(join(app, "out/main.js"))) run("node", [TSC["TypeScript 7"], "-p", "."], app);
     const r = run("node", ["out/main.js", "native", "cert.pem", "key.pem"], app);
     expect(r.stdout.trim(), r.out).toBe("consumer ok native");
