@@ -4,7 +4,7 @@ import { describe, it, expect, beforeAll, afterAll } from "vitest";
 import { execFileSync, spawnSync } from "node:child_process";
 import { copyFileSync, existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { installPacked, root } from "./packed.js";
+import { installPacked, packedTarball, root } from "./packed.js";
 import { missing } from "../support/index.js";
 
 const TSC = {
@@ -66,6 +66,14 @@ describe("the packed package in a fresh strict TypeScript project", () => {
     expect(r.stdout.trim(), r.out).toBe("consumer ok native");
     expect(r.status).toBe(0);
   }, 120_000);
+
+  it("ships the licenses and what consumers use: no tests, benchmarks, tools or TypeScript sources", () => {
+    const files = execFileSync("tar", ["tzf", packedTarball()], { encoding: "utf8" }).split("\n").filter(Boolean).map((f) => f.replace(/^package\//, ""));
+    for (const f of ["LICENSE", "LICENSE-PSF", "README.md", "CHANGELOG.md", "package.json", "build/core.wasm", "build/host/index.js", "build/host/index.d.ts"]) {
+      expect(files, f).toContain(f);
+    }
+    expect(files.filter((f) => /^(test|bench|tools|host|\.ci)\//.test(f) || f.startsWith("native/build/"))).toEqual([]);
+  });
 
   it("uses every export of wasyncore, wasyncore/chat, wasyncore/tls and wasyncore/sandbox, types included", () => {
     const source = readFileSync(join(root, "test/examples/consumer/main.ts"), "utf8");
