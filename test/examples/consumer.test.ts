@@ -1,5 +1,6 @@
-// The packed package in a fresh strict `nodenext` TypeScript project (no skipLibCheck): every shipped .d.ts and a
-// consumer that uses every public export type-check with TypeScript 7 and 5.9, and the consumer runs on both backends.
+// The packed package in a fresh strict `nodenext` TypeScript project (no skipLibCheck): every shipped .d.ts, the
+// README's examples and a consumer that uses every public export type-check with TypeScript 7 and 5.9, and the
+// consumer runs on both backends.
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
 import { execFileSync, spawnSync } from "node:child_process";
 import { copyFileSync, existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -19,7 +20,7 @@ const tsconfig = {
     types: ["node"], typeRoots: [join(root, "node_modules/@types")], outDir: "out", rootDir: ".",
   },
   // every .d.ts the package ships, reachable from its exports or not, and the consumer
-  include: ["main.ts", "node_modules/wasyncore/build/host/**/*.d.ts"],
+  include: ["main.ts", "readme-*.ts", "node_modules/wasyncore/build/host/**/*.d.ts"],
 };
 
 function run(cmd: string, args: string[], cwd: string): { status: number | null; out: string; stdout: string } {
@@ -30,11 +31,16 @@ function run(cmd: string, args: string[], cwd: string): { status: number | null;
 // Runs once (vitest.config.ts: ONCE): the consumer itself runs on both backends.
 describe("the packed package in a fresh strict TypeScript project", () => {
   let app = "";
+  let readmeExamples: string[] = [];
 
   beforeAll(() => {
     app = installPacked("consumer");
     copyFileSync(join(root, "test/examples/consumer/main.ts"), join(app, "main.ts"));
     writeFileSync(join(app, "tsconfig.json"), JSON.stringify(tsconfig, null, 2));
+    // the README's TypeScript examples that import the package (type-checked, not run: they serve fixed ports)
+    const readme = readFileSync(join(root, "README.md"), "utf8");
+    readmeExamples = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]).filter((code) => /from "wasyncore/.test(code));
+    readmeExamples.forEach((code, i) => writeFileSync(join(app, `readme-${i + 1}.ts`), code));
     const openssl = (args: string[]): void => { execFileSync("openssl", args, { cwd: app, stdio: "pipe" }); };
     openssl(["ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "key.pem"]);
     openssl(["req", "-x509", "-new", "-key", "key.pem", "-out", "cert.pem", "-days", "2", "-subj", "/CN=localhost"]);
@@ -45,7 +51,8 @@ describe("the packed package in a fresh strict TypeScript project", () => {
   });
 
   for (const [name, tsc] of Object.entries(TSC)) {
-    it(`type-checks with ${name}, strict nodenext, without skipLibCheck`, () => {
+    it(`type-checks with ${name}, strict nodenext, without skipLibCheck (the consumer, the README's examples, every .d.ts)`, () => {
+      expect(readmeExamples.length).toBeGreaterThanOrEqual(4);
       const r = run("node", [tsc, "-p", ".", "--noEmit"], app);
       expect(r.out).toBe("");
       expect(r.status).toBe(0);
