@@ -84,13 +84,13 @@ export class AsyncChat extends Dispatcher {
   #rawTerm: unknown = undefined; // the last getTerminator() answer, and its bytes
   #rawBytes: Terminator = null;
 
-  /** Python: async_chat.collect_incoming_data(data) — must be overridden. */
+  /** Called with each piece of input before the terminator; must be overridden (usually to buffer it). Python: collect_incoming_data */
   collectIncomingData(data: Buffer): void {
     void data;
     throw new Error(`${this.constructor.name}.collectIncomingData() must be implemented in the subclass`);
   }
 
-  /** Python: async_chat.found_terminator() — must be overridden. */
+  /** Called when the terminator (or the byte count) was reached; must be overridden. Python: async_chat.found_terminator() */
   foundTerminator(): void {
     throw new Error(`${this.constructor.name}.foundTerminator() must be implemented in the subclass`);
   }
@@ -334,7 +334,7 @@ export class AsyncChat extends Dispatcher {
 
   // ---- output ------------------------------------------------------------------------------
 
-  /** Python: async_chat.handle_write */
+  /** Sends from the output queue (initiateSend()). Python: async_chat.handle_write */
   override handleWrite(): void {
     this.initiateSend();
   }

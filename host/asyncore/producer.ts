@@ -18,7 +18,7 @@ export class SimpleProducer implements Producer {
   /** Bytes per more(). */
   bufferSize: number;
 
-  /** Python: simple_producer(data, buffer_size=512) */
+  /** A producer handing out `data` (copied) `bufferSize` bytes per more() call. Python: simple_producer(data, buffer_size=512) */
   constructor(data: Uint8Array, bufferSize = 512) {
     if (!(data instanceof Uint8Array)) throw new TypeError(`SimpleProducer: data must be a Uint8Array or Buffer, got ${describe(data)}`);
     if (typeof bufferSize !== "number" || !Number.isInteger(bufferSize)) throw new TypeError(`SimpleProducer: bufferSize must be an integer, got ${describe(bufferSize)}`);
