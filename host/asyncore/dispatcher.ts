@@ -146,11 +146,6 @@ export class Dispatcher {
   }
 
   /**
-<<<<<<< HEAD
-   * Sets this channel's send window and input pause bound (bytes), overriding configure()'s defaults.
-   * @throws TypeError/RangeError for a limit that is not an integer in 1..2^31; SocketError EBADF when closed.
-   */
-=======
    * Lets several sockets — in other processes or threads — bind and listen on this one's port; the
    * kernel spreads new connections over them. Call before bind(). Python has no helper for it:
    * `setsockopt(SOL_SOCKET, SO_REUSEPORT, 1)`.
@@ -160,8 +155,10 @@ export class Dispatcher {
     this.#requireSocket("setReusePort()").setsockopt(SOL_SOCKET, SO_REUSEPORT, 1);
   }
 
-  /** Sets this channel's send window and input pause bound, overriding configure()'s defaults. */
->>>>>>> main
+  /**
+   * Sets this channel's send window and input pause bound (bytes), overriding configure()'s defaults.
+   * @throws TypeError/RangeError for a limit that is not an integer in 1..2^31; SocketError EBADF when closed.
+   */
   setBufferLimits(limits: BufferLimits = {}): void {
     this.#requireSocket("setBufferLimits()").setBufferLimits(limits);
   }
