@@ -8,15 +8,14 @@ import { defineConfig } from "vitest/config";
 const BOTH_BUILDS = ["install", "missing-addon"];
 const NET_ONLY: string[] = [
   ...BOTH_BUILDS.map((f) => `test/native/${f}.test.ts`),
-  // No backend: these run once. The API reference build; .ci/run's closing line on broken fixtures.
-  "test/examples/docs.test.ts",
+  // No backend: .ci/run's closing line on broken fixtures runs once.
   "test/ci/closing-line.test.ts",
   // Output at the core's memory cap: native sends straight from the caller's Buffer to the kernel,
   // so output never takes core memory and there is no cap to wait on.
   "test/reliability/memory-cap-write.test.ts",
-  // The API reference does not depend on the backend: built once.
-  "test/examples/docs.test.ts",
 ];
+// Checks of the package itself, not of a backend (the packed consumer runs on both backends by itself): run once.
+const ONCE = ["test/examples/consumer.test.ts", "test/examples/docs.test.ts", "test/examples/build-if-stale.test.ts"];
 const nativeBuilt = existsSync(new URL("./native/build/Release/wasyncore.node", import.meta.url));
 if (!nativeBuilt) {
   const failed = new URL("./native/build/FAILED.txt", import.meta.url);
@@ -39,7 +38,7 @@ export default defineConfig({
         test: { name: "net", include: ["test/**/*.test.ts"], exclude: [`test/native/!(${BOTH_BUILDS.join("|")}).test.ts`], env: { WASYNCORE_BACKEND: "net" } },
       },
       ...(nativeBuilt
-        ? [{ extends: true as const, test: { name: "native", include: ["test/**/*.test.ts"], exclude: NET_ONLY, env: { WASYNCORE_BACKEND: "native" } } }]
+        ? [{ extends: true as const, test: { name: "native", include: ["test/**/*.test.ts"], exclude: [...NET_ONLY, ...ONCE], env: { WASYNCORE_BACKEND: "native" } } }]
         : []),
     ],
   },
