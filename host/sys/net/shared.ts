@@ -2,7 +2,8 @@
 import { AF_INET6 } from "../../core/constants.js";
 import { SocketError } from "../../core/errors.js";
 import { type Address, checkIp, describe } from "../../core/address.js";
-import { bindTcp, serverAddress, type ServerHandle } from "./handles.js";
+import cluster from "node:cluster";
+import { bindTcp, serverAddress, reusePortSupported, type ServerHandle } from "./handles.js";
 
 // Handles this process was given, by "host|port": the next bind() of that address takes one.
 const offered = new Map<string, ServerHandle[]>();
@@ -43,4 +44,19 @@ export function takeShared(host: string, port: number): ServerHandle | null {
 /** Closes a handle bindShared() made (the primary's copy, once the workers hold theirs). */
 export function closeShared(handle: object): void {
   (handle as ServerHandle).close();
+}
+
+/**
+ * @internal A stream socket's bind() of host:port: with SO_REUSEPORT when asked, or in a node:cluster
+ * worker where Node's libuv can (every worker binds the port). The handle, or the error code;
+ * in a cluster worker that cannot share, EADDRINUSE throws saying what to use instead.
+ */
+export function bindTcpAsked(ipv6: boolean, host: string, port: number, reusePort: boolean): ServerHandle | string {
+  const inCluster = port !== 0 && cluster.isWorker;
+  const reuse = reusePort || (inCluster && reusePortSupported());
+  const h = bindTcp(ipv6, host, port, reuse);
+  if (h === "EADDRINUSE" && inCluster && !reuse) {
+    throw new SocketError(h, `bind(${describe([host, port])}): in a node:cluster worker the net backend cannot share a port before Node 22.12 (this is Node ${process.versions.node}): use serveOnCores(), which passes one handle to its workers, or the native backend`);
+  }
+  return h;
 }

@@ -6,7 +6,6 @@
 // connection on a listener → host-ready READABLE; a write completed → in-flight bytes shrink.
 // Input readiness is exact (the bytes are here); WRITABLE is a hint bounded by the send window.
 import { Buffer } from "node:buffer";
-import cluster from "node:cluster";
 import { AF_INET6, AF_UNIX } from "../../core/constants.js";
 import { SocketError, errnoOf } from "../../core/errors.js";
 import { getEngine, type Engine } from "../../core/engine.js";
@@ -17,7 +16,7 @@ import type { SocketImpl } from "../seam.js";
 import * as sys from "./handles.js";
 import { adoptRaw, connectRaw, type RawStream, type RawSink, type RawTarget } from "./stream.js";
 import { optionName } from "./options.js";
-import { takeShared } from "./shared.js";
+import { takeShared, bindTcpAsked } from "./shared.js";
 import { DIRECT_MIN, STAGING, releaseStaging, retireStaging, staging, stagingView } from "./staging.js";
 
 type State = "fresh" | "bound" | "listening" | "connecting" | "connected" | "closed";
@@ -72,15 +71,10 @@ export class NetStreamSocket implements SocketImpl, RawSink {
       if (typeof h !== "string") this.boundAddr = path;
     } else {
       const t = checkIp(this.family, address, "bind()", true);
-      // in a node:cluster worker every worker binds the port: with SO_REUSEPORT where Node's libuv can
-      const inCluster = t.port !== 0 && cluster.isWorker;
-      const reuse = (this.options?.get("reuseport") ?? 0) !== 0 || (inCluster && sys.reusePortSupported());
-      h = takeShared(t.host, t.port) ?? sys.bindTcp(this.family === AF_INET6, t.host, t.port, reuse);
+      h = takeShared(t.host, t.port) ?? bindTcpAsked(this.family === AF_INET6, t.host, t.port, (this.options?.get("reuseport") ?? 0) !== 0);
       if (typeof h !== "string") {
         const a = sys.serverAddress(h);
         this.boundAddr = ipOut(this.family, a?.address ?? t.host, a?.port ?? t.port);
-      } else if (h === "EADDRINUSE" && inCluster && !reuse) {
-        throw new SocketError(h, `bind(${describe(address)}): in a node:cluster worker the net backend cannot share a port before Node 22.12 (this is Node ${process.versions.node}): use serveOnCores(), which passes one handle to its workers, or the native backend`);
       }
     }
     if (typeof h === "string") throw new SocketError(h, `bind(${describe(address)})`);
