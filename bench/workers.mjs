@@ -2,7 +2,7 @@
 // Several cores: HTTP and echo served by 1..N worker processes (serveOnCores) on each backend.
 //   node bench/workers.mjs --workers N      (also: node bench/run.mjs --workers N)
 // Options: --seconds S (load per run, default 4)  --rounds R (interleaved, default 2)  --conns C (default 64)
-//          --backends native,net  --kinds echo,http
+//          --backends native,net  --kinds echo,http  --render FILE (rewrite the section from a saved workers.json)
 // Reports per (backend, kind, workers): requests/s, server CPU per request (µs, user+sys summed over
 // the worker processes, median of the rounds) and how connections and requests spread over the workers.
 // Writes bench/out/workers.json and the "Several cores" section of bench/RESULTS.md.
@@ -20,7 +20,7 @@ const RESPONSE = Buffer.from('HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nCon
 const log = (msg) => process.stdout.write(`${msg}\n`);
 
 function parse(argv) {
-  const o = { workers: 2, seconds: 4, rounds: 2, conns: 64, backends: null, kinds: ['echo', 'http'], serve: null };
+  const o = { workers: 2, seconds: 4, rounds: 2, conns: 64, backends: null, kinds: ['echo', 'http'], serve: null, render: null };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const num = (name) => {
@@ -35,6 +35,7 @@ function parse(argv) {
     else if (a === '--backends') o.backends = argv[++i].split(',');
     else if (a === '--kinds') o.kinds = argv[++i].split(',');
     else if (a === '--serve') o.serve = argv[++i];
+    else if (a === '--render') o.render = argv[++i];
     else if (a === '--help' || a === '-h') {
       log(fs.readFileSync(SELF, 'utf8').split('\n').slice(1, 9).join('\n').replace(/^\/\/ ?/gm, ''));
       process.exit(0);
@@ -200,16 +201,18 @@ function render(rows, o, info) {
   const flat = [];
   for (const r of rows) {
     const one = rows.find((x) => x.backend === r.backend && x.kind === r.kind && x.workers === 1);
-    if (r.workers > 1 && one) flat.push(`${r.backend} ${r.kind} ×${r.workers}: ${(r.cpuPerRequest / one.cpuPerRequest).toFixed(2)}`);
+    if (r.workers > 1 && one) flat.push(`${r.backend} ${r.kind} ×${r.workers}: ${(r.cpuPerRequest / one.cpuPerRequest).toFixed(2)} (best runs ${(r.bestCpu / one.bestCpu).toFixed(2)})`);
   }
   lines.push('',
     `Scaling needs more cores than this machine has: it has ${info.cores}, and the load generator takes one of them, so more`,
-    'workers cannot add throughput here — they share the same cores (and this machine is shared with other jobs: the',
+    'workers cannot add throughput here — they time-share the same cores (and this machine is shared with other jobs: the',
     'requests/s column is noise). The figure that carries over to a larger machine is the CPU per request, the per-core',
-    'cost: with N workers each core does the same work per request as one worker does, so throughput grows with the cores',
-    `the workers get. CPU per request relative to 1 worker (1.00 = flat): ${flat.join('; ') || 'run with --workers 2 or more'}.`,
-    'Values above 1 here come from N workers time-sharing 2 cores with the load generator (more context switches and',
-    'fewer requests per wake-up), not from the workers sharing state: they share none.',
+    'cost: the workers share no state, so with a core each, each does the work per request one worker does, and',
+    'throughput grows with the cores they get. Measured here, CPU per request relative to 1 worker (1.00 = flat; median',
+    `of the rounds, and of each configuration's least disturbed run): ${flat.join('; ') || 'run with --workers 2 or more'}.`,
+    'Where it rises, more workers than free cores time-share them with the load generator (more context switches, fewer',
+    'requests per wake-up). We read that as this machine\'s cost, not one that grows with N where each worker has a core;',
+    'this machine cannot show it — rerun on one with more cores than workers + 1 to see the flat line.',
     'Connections spread by the kernel: SO_REUSEPORT\'s hash of the 4-tuple on native (uneven for few connections), and',
     'whichever worker process accept()s first on the shared handle on net.',
     '<!-- workers:end -->', '');
@@ -228,6 +231,7 @@ function writeSection(md) {
 export async function main(argv) {
   const o = parse(argv);
   if (o.serve !== null) return serve(o.serve, o.workers);
+  if (o.render !== null) return report(JSON.parse(fs.readFileSync(o.render, 'utf8')));
   if (!fs.existsSync(WASYNCORE_ENTRY)) { log('not built: run npm run build'); process.exit(1); }
   const api = await import(pathToFileURL(WASYNCORE_ENTRY).href);
   const backends = o.backends ?? (api.loopStats().backend === 'native' ? ['native', 'net'] : ['net']);
@@ -246,17 +250,24 @@ export async function main(argv) {
       log(`round ${round + 1}: ${key}: ${Math.round(r.rps)} req/s, ${r.cpuPerRequest.toFixed(1)} µs CPU/request, connections ${share(r.byWorker, 'accepted')}`);
     }
   }
-  const rows = [];
-  for (const [key, rs] of runs) {
-    const [backend, kind, n] = key.split('/');
-    const mid = rs.reduce((best, r) => (Math.abs(r.cpuPerRequest - median(rs.map((x) => x.cpuPerRequest))) < Math.abs(best.cpuPerRequest - median(rs.map((x) => x.cpuPerRequest))) ? r : best), rs[0]);
-    rows.push({ backend, kind, workers: Number(n), rps: median(rs.map((r) => r.rps)), cpuPerRequest: median(rs.map((r) => r.cpuPerRequest)), connShare: share(mid.byWorker, 'accepted'), reqShare: share(mid.byWorker, 'requests') });
-  }
   fs.mkdirSync(OUT_DIR, { recursive: true });
-  fs.writeFileSync(path.join(OUT_DIR, 'workers.json'), JSON.stringify({ options: o, info, runs: Object.fromEntries(runs), rows }, null, 2));
+  const saved = { options: o, info, runs: Object.fromEntries(runs) };
+  fs.writeFileSync(path.join(OUT_DIR, 'workers.json'), JSON.stringify(saved, null, 2));
+  report(saved);
+}
+
+/** The table from the runs (also from a saved bench/out/workers.json: --render FILE). */
+function report({ options: o, info, runs }) {
+  const rows = [];
+  for (const [key, rs] of Object.entries(runs)) {
+    const [backend, kind, n] = key.split('/');
+    const mid = median(rs.map((x) => x.cpuPerRequest));
+    const typical = rs.reduce((best, r) => (Math.abs(r.cpuPerRequest - mid) < Math.abs(best.cpuPerRequest - mid) ? r : best), rs[0]);
+    rows.push({ backend, kind, workers: Number(n), rps: median(rs.map((r) => r.rps)), cpuPerRequest: mid, bestCpu: Math.min(...rs.map((r) => r.cpuPerRequest)), connShare: share(typical.byWorker, 'accepted'), reqShare: share(typical.byWorker, 'requests') });
+  }
   const md = render(rows, o, info);
   log(`\n${md}`);
-  log(`wrote ${path.relative(process.cwd(), writeSection(md))}, ${path.relative(process.cwd(), path.join(OUT_DIR, 'workers.json'))}`);
+  log(`wrote ${path.relative(process.cwd(), writeSection(md))}`);
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === SELF) await main(process.argv.slice(2));

@@ -3,6 +3,7 @@
 import { describe, it, expect, afterEach } from "vitest";
 import * as net from "node:net";
 import { Buffer } from "node:buffer";
+import { missing, onBackend } from "../support/index.js";
 import { backend, built, serve, visits, visit, spread, refused, type Served } from "./helpers.js";
 
 // "Both backends": native for processes and threads, net for processes (Node 20's net cannot share a handle between threads).
@@ -16,7 +17,7 @@ async function start(n: number, mode: "process" | "thread"): Promise<Served> {
   return s;
 }
 
-describe.runIf(built).each(modes)("serveOnCores() with %s workers", (mode) => {
+describe.skipIf(missing("the built host (npm run build)", !built)).each(modes)("serveOnCores() with %s workers", (mode) => {
   it("spreads 1,000 connections over all 3 workers; stats() agrees per worker and in total", { timeout: 120_000 }, async () => {
     const s = await start(3, mode);
     expect(s.workers.length).toBe(3);
@@ -112,7 +113,7 @@ describe.runIf(built).each(modes)("serveOnCores() with %s workers", (mode) => {
   });
 });
 
-describe.runIf(built && backend === "net")("serveOnCores() threads on net", () => {
+describe.skipIf(missing("the built host (npm run build)", !built) || onBackend("native", "`serveOnCores()` threads"))("serveOnCores() threads on net", () => {
   it("are refused with an error that says what is needed", async () => {
     const { serveOnCores } = await import("../../host/index.js");
     await expect(serveOnCores(2, () => {}, { mode: "thread" })).rejects.toThrow(/threads need the native backend.*mode: 'process'/);
