@@ -18,6 +18,9 @@ export class CoreWorker {
   #ended!: (code: number) => void;
   #listeners = new Set<(m: FromWorker, w: CoreWorker) => void>();
 
+  /**
+   * @param index The worker's number, 0..count-1 (its `ctx.index`).
+   */
   constructor(readonly index: number, private readonly proc: ChildProcess | null, private readonly thread: Worker | null) {
     this.exited = new Promise((resolve) => { this.#ended = resolve; });
     const onMessage = (m: unknown): void => { if (isCoresMessage(m)) for (const fn of this.#listeners) fn(m as FromWorker, this); };
@@ -93,7 +96,9 @@ export interface PrimaryOptions {
 export class Cores {
   /** The served address: every worker listens on it. */
   readonly address: [string, number];
+  /** Processes or threads. */
   readonly mode: CoreMode;
+  /** The workers, by index (dead ones stay listed: `alive` is false). */
   readonly workers: readonly CoreWorker[];
   /** Resolves when every worker has ended. */
   readonly exited: Promise<void>;

@@ -12,6 +12,7 @@ export interface CoreContext {
   readonly index: number;
   /** How many workers serve. */
   readonly count: number;
+  /** Processes or threads. */
   readonly mode: CoreMode;
   /** The address to bind (the port the primary chose when 0 was asked); every worker binds the same. */
   readonly address: [string, number];
@@ -54,6 +55,7 @@ export type FromWorker =
 
 /** One worker's loopStats() with its identity, CPU and counters. */
 export interface WorkerStats extends LoopStats {
+  /** The worker's number (its `ctx.index`). */
   index: number;
   /** The worker's process id (a thread's is the primary's). */
   pid: number;
@@ -61,25 +63,40 @@ export interface WorkerStats extends LoopStats {
   threadId: number;
   /** CPU time of the worker's process in µs (user + system); null for a thread (Node has no per-thread CPU clock). */
   cpuMicros: number | null;
+  /** The worker's `ctx.counters`. */
   counters: Record<string, number>;
 }
 
 /** Every live worker's stats and their sums. */
 export interface CoresStats {
+  /** The stats of each worker that answered, by index. */
   workers: WorkerStats[];
-  /** Sums over the workers that answered: the LoopStats counters, the CPU (processes) and the counters. */
-  total: {
-    workers: number;
-    channels: number;
-    connected: number;
-    accepting: number;
-    eventsDispatched: number;
-    bytesIn: number;
-    bytesOut: number;
-    coreMemoryInUse: number;
-    cpuMicros: number | null;
-    counters: Record<string, number>;
-  };
+  /** Sums over the workers that answered. */
+  total: CoresTotal;
+}
+
+/** Sums of the workers' stats. */
+export interface CoresTotal {
+  /** Workers that answered. */
+  workers: number;
+  /** Open channels (listeners included). */
+  channels: number;
+  /** Connected channels. */
+  connected: number;
+  /** Accepting channels (one listener per worker while serving). */
+  accepting: number;
+  /** Events the workers' loops dispatched. */
+  eventsDispatched: number;
+  /** Bytes received. */
+  bytesIn: number;
+  /** Bytes sent. */
+  bytesOut: number;
+  /** Core memory in use. */
+  coreMemoryInUse: number;
+  /** CPU time of the worker processes in µs (user + system); null for threads. */
+  cpuMicros: number | null;
+  /** The workers' `ctx.counters`, summed by name. */
+  counters: Record<string, number>;
 }
 
 /** Is this one of the helper's messages? */
