@@ -113,6 +113,53 @@ describe.skipIf(missing("the built host (npm run build)", !built)).each(modes)("
   });
 });
 
+/** Is process `pid` gone? */
+function gone(pid: number): boolean {
+  try { process.kill(pid, 0); return false; } catch { return true; }
+}
+
+async function untilGone(pids: number[], ms = 20_000): Promise<void> {
+  const t0 = Date.now();
+  while (!pids.every(gone)) {
+    if (Date.now() - t0 > ms) throw new Error(`workers ${pids.filter((p) => !gone(p)).join(", ")} still running`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe.skipIf(missing("the built host (npm run build)", !built))("serveOnCores() worker processes on their own", () => {
+  it("one SIGTERMed alone drains and ends while the other serves; when the primary dies (SIGKILL) the rest drain and exit", { timeout: 120_000 }, async () => {
+    const s = await start(2, "process");
+    const [a, b] = s.workers.map((w) => w.pid);
+    process.kill(a, "SIGTERM");
+    await untilGone([a]);
+    expect((await s.stats()).workers.map((w) => w.index)).toEqual([1]);
+    const vs = await visits(s.port, 50, 8);
+    expect(vs.filter((v) => !v.ok)).toEqual([]);
+    expect(spread(vs)).toEqual({ 1: 50 });
+    // a client has asked for 1 MiB and read only its first bytes when the primary is killed
+    const SIZE = 1024 * 1024;
+    const c = net.connect(s.port, "127.0.0.1");
+    const parts: Buffer[] = [];
+    const end = new Promise<void>((r) => c.once("end", () => r()));
+    await new Promise<void>((resolve) => {
+      let greeted = false;
+      let begun = false;
+      c.on("data", (d: Buffer) => {
+        if (!greeted) { greeted = true; d = d.subarray(d.indexOf(10) + 1); c.write(`BIG ${SIZE}\n`); }
+        if (d.length > 0) parts.push(d);
+        if (d.length > 0 && !begun) { begun = true; c.pause(); resolve(); }
+      });
+    });
+    s.proc.kill("SIGKILL");
+    await new Promise((r) => setTimeout(r, 300));
+    c.resume();
+    await end;
+    expect(Buffer.concat(parts).length).toBe(SIZE);
+    c.destroy();
+    await untilGone([b]); // it drained (its connection closed itself) and ended: no orphan
+  });
+});
+
 describe.skipIf(missing("the built host (npm run build)", !built) || onBackend("native", "`serveOnCores()` threads"))("serveOnCores() threads on net", () => {
   it("are refused with an error that says what is needed", async () => {
     const { serveOnCores } = await import("../../host/index.js");
