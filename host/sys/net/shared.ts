@@ -1,9 +1,9 @@
 // Listening TCP handles shared between processes on the net backend: the cores helper's primary binds one, and the bind() of that address in each worker process takes the copy it was sent.
+import cluster from "node:cluster";
 import { AF_INET6 } from "../../core/constants.js";
 import { SocketError } from "../../core/errors.js";
 import { type Address, checkIp, describe } from "../../core/address.js";
-import cluster from "node:cluster";
-import { bindTcp, serverAddress, reusePortSupported, type ServerHandle } from "./handles.js";
+import { bindTcp, reusePortSupported, serverAddress, type ServerHandle } from "./handles.js";
 
 // Handles this process was given, by "host|port": the next bind() of that address takes one.
 const offered = new Map<string, ServerHandle[]>();
@@ -47,16 +47,16 @@ export function closeShared(handle: object): void {
 }
 
 /**
- * @internal A stream socket's bind() of host:port: with SO_REUSEPORT when asked, or in a node:cluster
- * worker where Node's libuv can (every worker binds the port). The handle, or the error code;
- * in a cluster worker that cannot share, EADDRINUSE throws saying what to use instead.
+ * @internal A TCP bind() of host:port on the net backend: a handle offered for it, else a new one. In a
+ * node:cluster worker every worker binds the port, with SO_REUSEPORT where Node's libuv can; where it
+ * cannot, the second worker's EADDRINUSE says what to use instead. Returns the handle or an error code.
  */
-export function bindTcpAsked(ipv6: boolean, host: string, port: number, reusePort: boolean): ServerHandle | string {
+export function bindPort(v6: boolean, host: string, port: number, reusePort: boolean, address: Address): ServerHandle | string {
   const inCluster = port !== 0 && cluster.isWorker;
   const reuse = reusePort || (inCluster && reusePortSupported());
-  const h = bindTcp(ipv6, host, port, reuse);
+  const h = takeShared(host, port) ?? bindTcp(v6, host, port, reuse);
   if (h === "EADDRINUSE" && inCluster && !reuse) {
-    throw new SocketError(h, `bind(${describe([host, port])}): in a node:cluster worker the net backend cannot share a port before Node 22.12 (this is Node ${process.versions.node}): use serveOnCores(), which passes one handle to its workers, or the native backend`);
+    throw new SocketError(h, `bind(${describe(address)}): in a node:cluster worker the net backend cannot share a port before Node 22.12 (this is Node ${process.versions.node}): use serveOnCores(), which passes one handle to its workers, or the native backend`);
   }
   return h;
 }
