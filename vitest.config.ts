@@ -21,10 +21,21 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: "net", include: ["test/**/*.test.ts"], exclude: ["test/native/**"], env: { WASYNCORE_BACKEND: "net" } },
+        test: { name: "net", include: ["test/**/*.test.ts"], exclude: ["test/native/**", "test/net-public/**"], env: { WASYNCORE_BACKEND: "net" } },
+      },
+      // `net` over Node's public node:net/node:dgram API (where process.binding is refused): its own
+      // tests and a subset of the suite (diagnostics.test.ts asserts the libuv path's null reason).
+      {
+        extends: true,
+        test: {
+          name: "net-public",
+          include: ["test/net-public/**/*.test.ts", "test/asyncore/*.test.ts", "test/chat/*.test.ts", "test/udp/*.test.ts", "test/files/*.test.ts", "test/reliability/faults-network.test.ts"],
+          exclude: ["test/asyncore/diagnostics.test.ts"],
+          env: { WASYNCORE_BACKEND: "net", WASYNCORE_NET_PUBLIC: "1" },
+        },
       },
       ...(nativeBuilt
-        ? [{ extends: true as const, test: { name: "native", include: ["test/**/*.test.ts"], exclude: NET_ONLY, env: { WASYNCORE_BACKEND: "native" } } }]
+        ? [{ extends: true as const, test: { name: "native", include: ["test/**/*.test.ts"], exclude: [...NET_ONLY, "test/net-public/**"], env: { WASYNCORE_BACKEND: "native" } } }]
         : []),
     ],
   },

@@ -1,0 +1,108 @@
+// The public-API fallback's listening side (no process.binding): a bind that is only recorded and
+// checked, then a node:net Server that binds and listens at listen(). See public-socket.ts.
+//
+// Node's public API has no synchronous bind: net.Server binds inside listen(), after resolving the
+// host with dns.lookup, which answers even an IP literal on the next tick. So listen() lends
+// net.js a dns.lookup that answers IP literals inside the call, for the duration of that call
+// only: the handle is then bound and listening when listen() returns, and getsockname() has the
+// port (as with the libuv handles). Where a Node version resolves differently, the bind happens
+// on the next tick and getsockname() gives the asked port (0 for an ephemeral one) until then.
+// A bind or listen error (EADDRINUSE) is emitted by Node on the next tick: it reaches the owner
+// through onError, and the socket reports it on its next pass (its accept() throws it).
+import dns from "node:dns";
+import * as net from "node:net";
+import { lstatSync } from "node:fs";
+import { dirname } from "node:path";
+
+/** What a listener reports to its socket. */
+export interface ListenSink {
+  /** A connection arrived (paused: it reads once the owner resumes it). */
+  onConnection(sock: net.Socket): void;
+  /** The bind or listen failed (a code such as 'EADDRINUSE'), or the listener failed later. */
+  onError(code: string): void;
+}
+
+// dns.lookup's callback forms: (host, cb) and (host, options, cb).
+type LookupCb = (err: NodeJS.ErrnoException | null, address: string, family: number) => void;
+
+/** A dns.lookup that answers an IP literal inside the call (what lookup() itself does one tick later). */
+function literalLookup(original: typeof dns.lookup): typeof dns.lookup {
+  return function lookup(host: string, options: unknown, cb?: unknown): void {
+    const done = (typeof options === "function" ? options : cb) as LookupCb;
+    const all = typeof options === "object" && options !== null && (options as { all?: boolean }).all === true;
+    const family = net.isIP(host);
+    if (family === 0 || all || typeof done !== "function") {
+      (original as (...a: unknown[]) => void)(host, options, cb);
+      return;
+    }
+    done(null, host, family);
+  } as typeof dns.lookup;
+}
+
+/**
+ * What a real bind() of a Unix socket path would say at once: EADDRINUSE when the path exists,
+ * ENOENT/ENOTDIR/EACCES when its directory cannot be reached, else null. Abstract names (leading NUL) pass.
+ */
+export function unixBindError(path: string): string | null {
+  if (path.startsWith("\0")) return null;
+  try {
+    lstatSync(path);
+    return "EADDRINUSE";
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "ENOENT") return (err as NodeJS.ErrnoException).code ?? "EACCES";
+  }
+  try {
+    return lstatSync(dirname(path)).isDirectory() ? null : "ENOTDIR";
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code ?? "ENOENT";
+  }
+}
+
+/** A listening node:net Server: TCP (host, port) or a Unix socket path. */
+export class PublicListener {
+  private readonly server: net.Server;
+  private closed = false;
+
+  constructor(sink: ListenSink) {
+    // pauseOnConnect: a connection reads nothing until accept() hands it to a socket, as the kernel
+    // keeps a queued connection's bytes; allowHalfOpen: the peer's FIN is an EOF, not a close.
+    this.server = net.createServer({ pauseOnConnect: true, allowHalfOpen: true });
+    this.server.on("connection", (sock: net.Socket) => {
+      if (this.closed) sock.destroy();
+      else sink.onConnection(sock);
+    });
+    this.server.on("error", (err: NodeJS.ErrnoException) => {
+      // A failed bind or listen; errors after that (accept's EMFILE) are skipped, as libuv's handle does.
+      if (!this.closed && !this.server.listening) sink.onError(typeof err.code === "string" ? err.code : "EIO");
+    });
+  }
+
+  /** Binds and listens on host:port (an IP literal) or a Unix path. Errors arrive through the sink. */
+  listen(where: { host: string; port: number } | { path: string }, backlog: number): void {
+    // exclusive: this process binds its own handle even inside a cluster worker, as bind(2) would.
+    if ("path" in where) {
+      this.server.listen({ path: where.path, backlog, exclusive: true });
+      return;
+    }
+    const original = dns.lookup;
+    dns.lookup = literalLookup(original);
+    try {
+      this.server.listen({ host: where.host, port: where.port, backlog, exclusive: true });
+    } finally {
+      dns.lookup = original;
+    }
+  }
+
+  /** The bound address once bound (a TCP listener), else null. */
+  address(): { address: string; port: number } | null {
+    const a = this.server.address();
+    return a !== null && typeof a === "object" ? { address: a.address, port: a.port } : null;
+  }
+
+  /** Stops listening (Node unlinks a Unix socket's path, as libuv does). */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.server.close();
+  }
+}
