@@ -70,7 +70,9 @@ export interface LoopStats {
   backend: BackendName;
   /**
    * Why `backend` is not 'native' although native was wanted (the default, where the addon is
-   * missing or does not load; or WASYNCORE_BACKEND asking for what cannot be had), else null.
+   * missing or does not load; or WASYNCORE_BACKEND asking for what cannot be had), and on 'net'
+   * that sockets use the public node:net/node:dgram API and why (process.binding refused by Node's
+   * permission model, or WASYNCORE_NET_PUBLIC=1); else null.
    */
   backendReason: string | null;
 }
