@@ -2,7 +2,7 @@
 // later), where process.binding is refused: the `net` backend falls back to node:net/node:dgram
 // (issue 14, "The package"). The child uses the built package (build/host/, made by `npm run build`).
 import { describe, it, expect } from "vitest";
-import { spawn } from "node:child_process";
+import { spawn, execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
@@ -88,5 +88,59 @@ describe.skipIf(!existsSync(lib))(`a server under ${PERMISSION} --allow-fs-read=
     expect(r.code).toBe(0);
     const lines = r.err.split("\n").filter((l) => /^WASYNCORE \d+: sockets use/.test(l));
     expect(lines).toEqual([expect.stringMatching(/: sockets use the net backend over Node's public node:net\/node:dgram API \(process\.binding is refused by Node's permission model\)$/)]);
+  });
+});
+
+// FileDispatcher on the child's terminal (Python's pty gives it one): TTYs too need a handle Node
+// makes through process.binding('tty_wrap') on the libuv path; here tty.ReadStream makes it.
+let hasPty = true;
+try { execFileSync("python3", ["-c", "import pty"], { stdio: "ignore" }); } catch { hasPty = false; }
+const ttyChild = `
+import { FileDispatcher, ChannelMap, loop } from ${JSON.stringify(lib)};
+const map = new ChannelMap();
+class LineReader extends FileDispatcher {
+  writable() { return false; }
+  handleRead() { process.stdout.write("got " + JSON.stringify(this.recv(100).toString()) + "\\n"); this.close(); }
+}
+new LineReader(0, map);
+process.stdout.write("ready\\n");
+await loop({ map, timeout: 1 });
+process.stdout.write("done\\n");
+`;
+const ptyDriver = `
+import os, pty, sys, time
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(sys.argv[1], sys.argv[1:])
+out = b""
+deadline = time.time() + 15
+sent = False
+while time.time() < deadline and b"done" not in out:
+    try:
+        d = os.read(fd, 1000)
+    except OSError:
+        break
+    if not d:
+        break
+    out += d
+    if b"ready" in out and not sent:
+        os.write(fd, b"hello\\n")
+        sent = True
+os.waitpid(pid, 0)
+sys.stdout.write(out.decode())
+`;
+
+describe.skipIf(!hasPty || !existsSync(lib))(`a terminal under ${PERMISSION}`, () => {
+  it("FileDispatcher reads a line typed on the child's terminal", async () => {
+    const argv = [process.execPath, PERMISSION, "--allow-fs-read=*", "--no-warnings", "--input-type=module", "-e", ttyChild];
+    const env: Record<string, string | undefined> = { ...process.env, WASYNCORE_NET_PUBLIC: undefined, WASYNCORE_BACKEND: undefined };
+    for (const k of Object.keys(env)) if (env[k] === undefined) delete env[k];
+    const py = spawn("python3", ["-c", ptyDriver, ...argv], { env: env as NodeJS.ProcessEnv, stdio: ["ignore", "pipe", "inherit"], timeout: 30_000 });
+    let out = "";
+    py.stdout!.on("data", (d) => (out += d));
+    const status = await new Promise((r) => py.on("exit", r));
+    expect(status).toBe(0);
+    expect(out).toContain('got "hello\\n"');
+    expect(out).toContain("done");
   });
 });
