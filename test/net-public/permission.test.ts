@@ -5,6 +5,7 @@ import { describe, it, expect } from "vitest";
 import { spawn, execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { missing } from "../support/index.js";
 
 const lib = fileURLToPath(new URL("../../build/host/index.js", import.meta.url));
 const PERMISSION = process.allowedNodeEnvironmentFlags.has("--permission") ? "--permission" : "--experimental-permission";
@@ -71,7 +72,7 @@ udpClient.close();
 console.log(JSON.stringify({ refused, results, backend, backendReason }));
 `;
 
-describe.skipIf(!existsSync(lib))(`a server under ${PERMISSION} --allow-fs-read=*`, () => {
+describe.skipIf(missing("the built host (build/host)", !existsSync(lib)))(`a server under ${PERMISSION} --allow-fs-read=*`, () => {
   it("serves TCP (IPv4, IPv6) and UDP over the public API, and loopStats() says why", async () => {
     const r = await child(program, { WASYNCORE_BACKEND: undefined, WASYNCORE_NET_PUBLIC: undefined, NODE_DEBUG: undefined });
     expect(r.err).toBe("");
@@ -130,7 +131,7 @@ os.waitpid(pid, 0)
 sys.stdout.write(out.decode())
 `;
 
-describe.skipIf(!hasPty || !existsSync(lib))(`a terminal under ${PERMISSION}`, () => {
+describe.skipIf(missing("python3 with pty", !hasPty) || missing("the built host (build/host)", !existsSync(lib)))(`a terminal under ${PERMISSION}`, () => {
   it("FileDispatcher reads a line typed on the child's terminal", async () => {
     const argv = [process.execPath, PERMISSION, "--allow-fs-read=*", "--no-warnings", "--input-type=module", "-e", ttyChild];
     const env: Record<string, string | undefined> = { ...process.env, WASYNCORE_NET_PUBLIC: undefined, WASYNCORE_BACKEND: undefined };

@@ -7,8 +7,10 @@
 // only: the handle is then bound and listening when listen() returns, and getsockname() has the
 // port (as with the libuv handles). Where a Node version resolves differently, the bind happens
 // on the next tick and getsockname() gives the asked port (0 for an ephemeral one) until then.
-// A bind or listen error (EADDRINUSE) is emitted by Node on the next tick: it reaches the owner
-// through onError, and the socket reports it on its next pass (its accept() throws it).
+// A bind or listen error (EADDRINUSE) is emitted by Node on the next tick; listen() sees it being
+// scheduled (process.nextTick, watched for the call) and returns it, so the socket's listen() throws
+// it as on the libuv path. One that comes later reaches the owner through onError, and the socket
+// reports it on its next pass (its accept() throws it).
 import dns from "node:dns";
 import * as net from "node:net";
 import { lstatSync } from "node:fs";
@@ -77,20 +79,33 @@ export class PublicListener {
     });
   }
 
-  /** Binds and listens on host:port (an IP literal) or a Unix path. Errors arrive through the sink. */
-  listen(where: { host: string; port: number } | { path: string }, backlog: number): void {
-    // exclusive: this process binds its own handle even inside a cluster worker, as bind(2) would.
-    if ("path" in where) {
-      this.server.listen({ path: where.path, backlog, exclusive: true });
-      return;
-    }
-    const original = dns.lookup;
-    dns.lookup = literalLookup(original);
+  /**
+   * Binds and listens on host:port (an IP literal) or a Unix path. Returns the bind or listen error
+   * (a code such as 'EADDRINUSE') when it is known during the call, else null; a later one arrives
+   * through the sink.
+   */
+  listen(where: { host: string; port: number } | { path: string }, backlog: number): string | null {
+    // Node emits a failed bind or listen on the next tick (process.nextTick(emitErrorNT, server, err)):
+    // watching nextTick for the length of the call sees the error while listen() can still throw it.
+    let failed: string | null = null;
+    const server = this.server;
+    const originalTick = process.nextTick;
+    process.nextTick = function nextTick(this: unknown, fn: (...a: unknown[]) => void, ...args: unknown[]): void {
+      if (args[0] === server && args[1] instanceof Error) failed ??= (args[1] as NodeJS.ErrnoException).code ?? "EIO";
+      originalTick.call(process, fn, ...args);
+    } as typeof process.nextTick;
+    const originalLookup = dns.lookup;
+    if (!("path" in where)) dns.lookup = literalLookup(originalLookup);
     try {
-      this.server.listen({ host: where.host, port: where.port, backlog, exclusive: true });
+      // exclusive: this process binds its own handle even inside a cluster worker, as bind(2) would.
+      if ("path" in where) server.listen({ path: where.path, backlog, exclusive: true });
+      else server.listen({ host: where.host, port: where.port, backlog, exclusive: true });
     } finally {
-      dns.lookup = original;
+      dns.lookup = originalLookup;
+      process.nextTick = originalTick;
     }
+    if (failed !== null) this.close(); // its 'error' event then goes nowhere
+    return failed;
   }
 
   /** The bound address once bound (a TCP listener), else null. */

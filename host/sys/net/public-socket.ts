@@ -4,8 +4,9 @@
 // in the input queue (READABLE); end → EOF flag; error → errno (READABLE|WRITABLE); connect → OPEN;
 // a queued connection on a listener → host-ready READABLE; a write completed → in-flight shrinks.
 // asyncore: bind() only checks the address (Node has no public synchronous bind); listen() or
-// connect() binds. A bind or listen error (EADDRINUSE) arrives a tick later: the next pass
-// reports it (accept() throws it into handleError). Slower than socket.ts: see public-stream.ts.
+// connect() binds, so EADDRINUSE is thrown by listen() (see public-listen.ts; where Node reports it
+// later, the next pass does: accept() throws it into handleError) or fails the connect. Slower
+// than socket.ts: see public-stream.ts.
 import { Buffer } from "node:buffer";
 import type * as net from "node:net";
 import { AF_INET6, AF_UNIX } from "../../core/constants.js";
@@ -84,14 +85,17 @@ export class PublicStreamSocket implements SocketImpl, RawSink {
       if (this.state !== "fresh") throw new SocketError("EINVAL", `listen(): socket is ${this.state}`);
       this.bind(this.family === AF_UNIX ? `\0wasyncore-${process.pid}-${this.token}` : ["", 0]);
     }
+    const what = `listen(${backlog}) on ${describe(this.boundAddr)}`;
     const l = new PublicListener({
       onConnection: (sock) => this.onConnection(sock),
-      onError: (code) => this.fail(code, `listen(${backlog}) on ${describe(this.boundAddr)}`),
+      onError: (code) => this.fail(code, what),
     });
+    const a = this.boundAddr!;
+    const err = l.listen(typeof a === "string" ? { path: a } : { host: a[0], port: a[1] }, Math.max(backlog, 1));
+    const at = typeof a === "string" ? { address: a } : { address: a[0], port: a[1] };
+    if (err !== null) throw new SocketError(err, what, at); // still bound (to nothing yet), as after a failed listen(2)
     this.listener = l;
     this.state = "listening";
-    const a = this.boundAddr!;
-    l.listen(typeof a === "string" ? { path: a } : { host: a[0], port: a[1] }, Math.max(backlog, 1));
     const real = l.address();
     if (real !== null) this.boundAddr = ipOut(this.family, real.address, real.port);
   }
