@@ -11,6 +11,8 @@ const NET_ONLY: string[] = [
   // Output at the core's memory cap: native sends straight from the caller's Buffer to the kernel,
   // so output never takes core memory and there is no cap to wait on.
   "test/reliability/memory-cap-write.test.ts",
+  // The API reference does not depend on the backend: built once.
+  "test/examples/docs.test.ts",
 ];
 const nativeBuilt = existsSync(new URL("./native/build/Release/wasyncore.node", import.meta.url));
 if (!nativeBuilt) {

@@ -1,6 +1,6 @@
 // Dispatcher and DispatcherWithSend: asyncore.dispatcher's template methods over the core.
 import { Buffer } from "node:buffer";
-import { AF_INET, SOCK_STREAM, SOL_SOCKET, SO_REUSEADDR, SO_ERROR } from "../core/constants.js";
+import { AF_INET, SOCK_STREAM, SOL_SOCKET, SO_REUSEADDR, SO_REUSEPORT, SO_ERROR } from "../core/constants.js";
 import { SocketError, ExitNow, isDisconnect, checkBytes, locate } from "../core/errors.js";
 import { Socket } from "../socket/socket.js";
 import { closeOrphans, type BufferLimits } from "../socket/orphans.js";
@@ -131,6 +131,16 @@ export class Dispatcher {
     } catch (err) {
       if (!(err instanceof SocketError)) throw err;
     }
+  }
+
+  /**
+   * Lets several sockets — in other processes or threads — bind and listen on this one's port; the
+   * kernel spreads new connections over them. Call before bind(). Python has no helper for it:
+   * `setsockopt(SOL_SOCKET, SO_REUSEPORT, 1)`.
+   * @throws SocketError ENOPROTOOPT where the backend cannot (net before Node 22.12: its message says what is needed).
+   */
+  setReusePort(): void {
+    this.#requireSocket("setReusePort()").setsockopt(SOL_SOCKET, SO_REUSEPORT, 1);
   }
 
   /** Sets this channel's send window and input pause bound, overriding configure()'s defaults. */

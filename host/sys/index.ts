@@ -6,7 +6,7 @@ import { NetDatagramSocket } from "./net/datagram.js";
 import { PublicStreamSocket } from "./net/public-socket.js";
 import { PublicDatagramSocket } from "./net/public-datagram.js";
 import { netPublicReason } from "./net/uv.js";
-import { NativeStreamSocket } from "./native/socket.js";
+import { NativeStreamSocket, setShareBinds } from "./native/socket.js";
 import { NativeDatagramImpl } from "./native/dgram.js";
 import { dupDescriptor } from "./native/dup.js";
 import { openDescriptor, type OpenedFile } from "./net/fs.js";
@@ -17,6 +17,10 @@ export { openStream, adoptStream, streamFd, closeQuietly, type OpenedFile } from
 
 export type { BackendName, SocketImpl } from "./seam.js";
 export { netPublicReason } from "./net/uv.js";
+
+// Several cores on one port (host/cores/): the net backend's shared handles, the native backend's SO_REUSEPORT binds.
+export { bindShared, offerShared, closeShared } from "./net/shared.js";
+export { setShareBinds };
 
 /** A new socket of `backend`; `family` and `type` were checked by the caller. */
 export function openSocket(backend: BackendName, family: number, type: number): SocketImpl {
