@@ -25,7 +25,7 @@ function child(source: string, env: Record<string, string | undefined>): Promise
 
 // An echo server and a client over TCP (IPv4 and IPv6) and a UDP echo, one map, in the child.
 const program = `
-const { AF_INET, AF_INET6, SOCK_DGRAM, ChannelMap, Dispatcher, DispatcherWithSend, Socket, closeAll, loop, loopStats } = await import(${JSON.stringify(lib)});
+const { AF_INET, AF_INET6, SOCK_DGRAM, SOL_SOCKET, SO_REUSEPORT, ChannelMap, Dispatcher, DispatcherWithSend, Socket, closeAll, loop, loopStats } = await import(${JSON.stringify(lib)});
 let refused = "no";
 try { process.binding("tcp_wrap"); } catch (err) { refused = err.code; }
 const map = new ChannelMap();
@@ -65,6 +65,9 @@ const retry = async (fn) => {
 };
 await retry(() => { const [d, from] = udpServer.recvfrom(100); udpServer.sendto(d, from); });
 results.udp = await retry(() => udpClient.recvfrom(100)[0].toString());
+const probe = new Socket(AF_INET);
+try { probe.setsockopt(SOL_SOCKET, SO_REUSEPORT, 1); results.reusePort = "set"; } catch (err) { results.reusePort = err.code; }
+probe.close();
 const { backend, backendReason } = loopStats({ map });
 closeAll({ map });
 udpServer.close();
@@ -79,7 +82,10 @@ describe.skipIf(missing("the built host (build/host)", !existsSync(lib)))(`a ser
     expect(r.code).toBe(0);
     const got = JSON.parse(r.out);
     expect(got.refused).toBe("ERR_ACCESS_DENIED");
-    expect(got.results).toEqual({ tcp4: true, tcp6: true, udp: "ping" });
+    // SO_REUSEPORT: net.Server's listen({ reusePort }) from Node 22.12, else ENOPROTOOPT (never the permission error)
+    const [major, minor] = process.versions.node.split(".").map(Number);
+    const reusePort = major > 22 || (major === 22 && minor >= 12) ? "set" : "ENOPROTOOPT";
+    expect(got.results).toEqual({ tcp4: true, tcp6: true, udp: "ping", reusePort });
     expect(got.backend).toBe("net");
     expect(got.backendReason).toMatch(/public node:net\/node:dgram API, slower than its libuv handles \(process\.binding is refused by Node's permission model\)$/);
   });

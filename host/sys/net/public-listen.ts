@@ -60,6 +60,12 @@ export function unixBindError(path: string): string | null {
   }
 }
 
+/** Does net.Server's listen() take `reusePort` (SO_REUSEPORT; Node >= 22.12)? */
+export function publicReusePort(): boolean {
+  const [major, minor] = process.versions.node.split(".").map(Number);
+  return major > 22 || (major === 22 && minor >= 12);
+}
+
 /** A listening node:net Server: TCP (host, port) or a Unix socket path. */
 export class PublicListener {
   private readonly server: net.Server;
@@ -84,7 +90,7 @@ export class PublicListener {
    * (a code such as 'EADDRINUSE') when it is known during the call, else null; a later one arrives
    * through the sink.
    */
-  listen(where: { host: string; port: number } | { path: string }, backlog: number): string | null {
+  listen(where: { host: string; port: number; reusePort?: boolean } | { path: string } | { handle: object }, backlog: number): string | null {
     // Node emits a failed bind or listen on the next tick (process.nextTick(emitErrorNT, server, err)):
     // watching nextTick for the length of the call sees the error while listen() can still throw it.
     let failed: string | null = null;
@@ -95,11 +101,12 @@ export class PublicListener {
       originalTick.call(process, fn, ...args);
     } as typeof process.nextTick;
     const originalLookup = dns.lookup;
-    if (!("path" in where)) dns.lookup = literalLookup(originalLookup);
+    if ("host" in where) dns.lookup = literalLookup(originalLookup);
     try {
       // exclusive: this process binds its own handle even inside a cluster worker, as bind(2) would.
-      if ("path" in where) server.listen({ path: where.path, backlog, exclusive: true });
-      else server.listen({ host: where.host, port: where.port, backlog, exclusive: true });
+      if ("handle" in where) server.listen(where.handle, backlog); // a bound handle another process sent (cores)
+      else if ("path" in where) server.listen({ path: where.path, backlog, exclusive: true });
+      else server.listen({ host: where.host, port: where.port, backlog, exclusive: true, ...(where.reusePort ? { reusePort: true } : {}) });
     } finally {
       dns.lookup = originalLookup;
       process.nextTick = originalTick;

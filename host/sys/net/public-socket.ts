@@ -9,7 +9,8 @@
 // than socket.ts: see public-stream.ts.
 import { Buffer } from "node:buffer";
 import type * as net from "node:net";
-import { AF_INET6, AF_UNIX } from "../../core/constants.js";
+import cluster from "node:cluster";
+import { AF_INET6, AF_UNIX, SOL_SOCKET, SO_REUSEPORT } from "../../core/constants.js";
 import { SocketError, errnoOf } from "../../core/errors.js";
 import { getEngine, type Engine } from "../../core/engine.js";
 import { FIELD, F_OPEN, F_EOF, R } from "../../core/abi.js";
@@ -19,7 +20,8 @@ import type { SocketImpl } from "../seam.js";
 import type { RawSink, RawTarget } from "./stream.js";
 import { unixPathError } from "./handles.js";
 import { optionName } from "./options.js";
-import { PublicListener, unixBindError } from "./public-listen.js";
+import { PublicListener, publicReusePort, unixBindError } from "./public-listen.js";
+import { takeShared } from "./shared.js";
 import { PublicStream, adoptPublic, connectPublic } from "./public-stream.js";
 
 type State = "fresh" | "bound" | "listening" | "connecting" | "connected" | "closed";
@@ -91,8 +93,20 @@ export class PublicStreamSocket implements SocketImpl, RawSink {
       onError: (code) => this.fail(code, what),
     });
     const a = this.boundAddr!;
-    const err = l.listen(typeof a === "string" ? { path: a } : { host: a[0], port: a[1] }, Math.max(backlog, 1));
+    let err: string | null;
+    let reuse = false;
+    if (typeof a === "string") err = l.listen({ path: a }, Math.max(backlog, 1));
+    else {
+      // as sys/net/shared.ts: a handle the cores helper sent for this address, else a bind, with
+      // SO_REUSEPORT in a node:cluster worker where Node can
+      const shared = takeShared(a[0], a[1]);
+      reuse = (this.options?.get("reuseport") ?? 0) !== 0 || (a[1] !== 0 && cluster.isWorker && publicReusePort());
+      err = shared !== null ? l.listen({ handle: shared }, Math.max(backlog, 1)) : l.listen({ host: a[0], port: a[1], reusePort: reuse }, Math.max(backlog, 1));
+    }
     const at = typeof a === "string" ? { address: a } : { address: a[0], port: a[1] };
+    if (err === "EADDRINUSE" && typeof a !== "string" && a[1] !== 0 && cluster.isWorker && !reuse) {
+      throw new SocketError(err, `${what}: in a node:cluster worker the net backend cannot share a port before Node 22.12 (this is Node ${process.versions.node}): use serveOnCores() or the native backend`, at);
+    }
     if (err !== null) throw new SocketError(err, what, at); // still bound (to nothing yet), as after a failed listen(2)
     this.listener = l;
     this.state = "listening";
@@ -370,6 +384,12 @@ export class PublicStreamSocket implements SocketImpl, RawSink {
 
   /** Python: socket.setsockopt(level, option, value) */
   setsockopt(level: number, option: number, value: number): void {
+    if (level === SOL_SOCKET && option === SO_REUSEPORT) { // net.Server's listen({ reusePort }) sets it
+      if (!publicReusePort()) throw new SocketError("ENOPROTOOPT", `setsockopt(SOL_SOCKET, SO_REUSEPORT): the net backend needs Node >= 22.12 for it (this is Node ${process.versions.node}); the native backend has it on any Node`);
+      if (this.state === "listening") throw new SocketError("EINVAL", "setsockopt(SOL_SOCKET, SO_REUSEPORT): set it before listen() (the public API sets it at bind)");
+      this.setOption("reuseport", value);
+      return;
+    }
     const name = optionName(level, option, "setsockopt");
     if (name === "nodelay" && this.family === AF_UNIX) throw new SocketError("EOPNOTSUPP", "setsockopt(IPPROTO_TCP, TCP_NODELAY): not a TCP socket (AF_UNIX)");
     this.setOption(name, value);
