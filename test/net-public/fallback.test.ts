@@ -216,6 +216,49 @@ describe.each([ipv4, ipv6])("the same guarantees as the libuv path over $name", 
   });
 });
 
+describe.each([ipv4, ipv6])("close() over $name", (family: Family) => {
+  it.each(modes)("delivers every byte send() took before it, then the peer reads b'' ($name)", async ({ usePoll }) => {
+    const map = new ChannelMap();
+    const payload = Buffer.from(Array.from({ length: 1 << 20 }, (_, i) => (i * 13) & 0xff));
+    let taken = 0;
+    const got: Buffer[] = [];
+    let eof = false;
+    class Reader extends Dispatcher {
+      override writable(): boolean { return false; }
+      override handleRead(): void {
+        const d = this.recv(65536);
+        if (d.length === 0) { eof = true; this.close(); } else got.push(d);
+      }
+      override handleError(err: unknown): void { throw err; }
+    }
+    class Server extends Dispatcher {
+      override handleAccepted(sock: Socket): void { new Reader(sock, map); }
+      override handleError(err: unknown): void { throw err; }
+    }
+    class Writer extends Dispatcher {
+      override handleConnect(): void {
+        for (let n = 1; n > 0 && taken < payload.length;) { n = this.send(payload.subarray(taken)); taken += n; }
+        this.close(); // at once: what send() took must still arrive
+      }
+      override handleError(err: unknown): void { throw err; }
+    }
+    try {
+      const server = new Server(null, map);
+      server.createSocket(family.af);
+      server.bind(family.addr());
+      server.listen(5);
+      const w = new Writer(null, map);
+      w.createSocket(family.af);
+      w.connect(server.socket!.getsockname());
+      await loopUntil(map, () => eof, usePoll, { passes: 5000, seconds: 20 });
+      expect(taken).toBeGreaterThan(0);
+      expect(Buffer.concat(got).equals(payload.subarray(0, taken))).toBe(true);
+    } finally {
+      closeAll({ map });
+    }
+  });
+});
+
 describe("datagrams over node:dgram", () => {
   it.each([[AF_INET, "127.0.0.1"], [AF_INET6, "::1"]] as const)("bind() is synchronous and throws EADDRINUSE at once (family %i)", (af, host) => {
     const a = new Socket(af, SOCK_DGRAM);

@@ -60,6 +60,8 @@ export function unixBindError(path: string): string | null {
   }
 }
 
+function ignore(): void {}
+
 /** Does net.Server's listen() take `reusePort` (SO_REUSEPORT; Node >= 22.12)? */
 export function publicReusePort(): boolean {
   const [major, minor] = process.versions.node.split(".").map(Number);
@@ -76,6 +78,7 @@ export class PublicListener {
     // keeps a queued connection's bytes; allowHalfOpen: the peer's FIN is an EOF, not a close.
     this.server = net.createServer({ pauseOnConnect: true, allowHalfOpen: true });
     this.server.on("connection", (sock: net.Socket) => {
+      sock.on("error", ignore); // until accept() hands it to a socket that listens for its errors
       if (this.closed) sock.destroy();
       else sink.onConnection(sock);
     });
