@@ -4,6 +4,7 @@
 // `net-public` project (WASYNCORE_NET_PUBLIC=1); the libuv path is switched back per test to compare.
 import { describe, it, expect, afterEach } from "vitest";
 import { Buffer } from "node:buffer";
+import dns from "node:dns";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -100,6 +101,38 @@ describe.each([ipv4, ipv6])("bind() over $name", (family: Family) => {
       expect(client.calls[0]).toBe("handleError");
       expect((client.error as SocketError).code).toBe("EADDRINUSE");
     } finally {
+      closeAll({ map });
+    }
+  });
+});
+
+// Where net.js resolves the host some other way than through dns.lookup (a future Node), listen()
+// cannot bind at once: the asked port stands until the bind, and a bind error arrives a pass later.
+// Simulated here by a dns.lookup that cannot be replaced for the call.
+describe.each(modes)("where listen() binds a tick later ($name)", ({ usePoll }) => {
+  it("getsockname() gives port 0 until bound, and EADDRINUSE reaches handleError on a later pass", async () => {
+    const original = dns.lookup;
+    Object.defineProperty(dns, "lookup", { configurable: true, enumerable: true, get: () => original, set: () => {} });
+    const map = new ChannelMap();
+    try {
+      const first = new Recorder(null, map);
+      first.createSocket(AF_INET);
+      first.bind(["127.0.0.1", 0]);
+      first.listen(5);
+      expect(first.socket!.getsockname()).toEqual(["127.0.0.1", 0]); // not bound yet
+      await loopUntil(map, () => (first.socket!.getsockname() as [string, number])[1] > 0, usePoll);
+      const port = (first.socket!.getsockname() as [string, number])[1];
+      const second = new Recorder(null, map);
+      second.createSocket(AF_INET);
+      second.bind(["127.0.0.1", port]);
+      second.listen(5); // returns: the bind happens a tick later
+      await loopUntil(map, () => second.calls.length > 0, usePoll);
+      expect(second.calls[0]).toBe("handleError");
+      const e = second.error as SocketError;
+      expect([e.code, e.errno, e.syscall, e.address, e.port]).toEqual(["EADDRINUSE", 98, "listen", "127.0.0.1", port]);
+      expect(first.calls).toEqual([]);
+    } finally {
+      Object.defineProperty(dns, "lookup", { configurable: true, enumerable: true, writable: true, value: original });
       closeAll({ map });
     }
   });

@@ -50,7 +50,8 @@ export class PublicStreamSocket implements SocketImpl, RawSink {
   private boundAddr: Address | null = null; // what bind() asked; the real address once listening
   private peerAddr: Address | null = null;
   private errorCode: string | null = null;
-  private errorWhat = "";
+  private errorWhat = ""; // the call a late listen error belongs to, and its address (SocketError's details)
+  private errorAt: { address?: string; port?: number } = {};
   private readPaused = false;
   private stash: Buffer[] = NONE_STASHED;
   private options: Map<string, number> | null = null;
@@ -88,11 +89,12 @@ export class PublicStreamSocket implements SocketImpl, RawSink {
       this.bind(this.family === AF_UNIX ? `\0wasyncore-${process.pid}-${this.token}` : ["", 0]);
     }
     const what = `listen(${backlog}) on ${describe(this.boundAddr)}`;
+    const a = this.boundAddr!;
+    const at = typeof a === "string" ? { address: a } : { address: a[0], port: a[1] };
     const l = new PublicListener({
       onConnection: (sock) => this.onConnection(sock),
-      onError: (code) => this.fail(code, what),
+      onError: (code) => { this.fail(code, what); this.errorAt = at; },
     });
-    const a = this.boundAddr!;
     let err: string | null;
     let reuse = false;
     if (typeof a === "string") err = l.listen({ path: a }, Math.max(backlog, 1));
@@ -103,7 +105,6 @@ export class PublicStreamSocket implements SocketImpl, RawSink {
       reuse = (this.options?.get("reuseport") ?? 0) !== 0 || (a[1] !== 0 && cluster.isWorker && publicReusePort());
       err = shared !== null ? l.listen({ handle: shared }, Math.max(backlog, 1)) : l.listen({ host: a[0], port: a[1], reusePort: reuse }, Math.max(backlog, 1));
     }
-    const at = typeof a === "string" ? { address: a } : { address: a[0], port: a[1] };
     if (err === "EADDRINUSE" && typeof a !== "string" && a[1] !== 0 && cluster.isWorker && !reuse) {
       throw new SocketError(err, `${what}: in a node:cluster worker the net backend cannot share a port before Node 22.12 (this is Node ${process.versions.node}): use serveOnCores() or the native backend`, at);
     }
@@ -124,7 +125,7 @@ export class PublicStreamSocket implements SocketImpl, RawSink {
   /** Python: socket.accept() — null when nothing is pending; throws a listen error that arrived late. */
   acceptOrNull(): [PublicStreamSocket, Address] | null {
     if (this.state !== "listening") throw new SocketError("EINVAL", "accept(): socket is not listening");
-    if (this.errorCode !== null) throw new SocketError(this.errorCode, this.errorWhat);
+    if (this.errorCode !== null) throw new SocketError(this.errorCode, this.errorWhat, this.errorAt);
     const sock = this.accepted.shift();
     if (this.accepted.length === 0) this.engine.setField(this.token, FIELD.hostReady, 0);
     if (!sock) return null;
@@ -405,7 +406,7 @@ export class PublicStreamSocket implements SocketImpl, RawSink {
 
   /** The pending error (the one SO_ERROR reports) as a SocketError, or null. */
   pendingError(): SocketError | null {
-    return this.errorCode ? new SocketError(this.errorCode, this.errorWhat || undefined) : null;
+    return this.errorCode ? new SocketError(this.errorCode, this.errorWhat || undefined, this.errorAt) : null;
   }
 
   private setOption(name: string, v: number): void {
