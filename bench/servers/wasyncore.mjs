@@ -4,12 +4,16 @@
 // "STATS <loopStats() as JSON, plus the backend>". When WASYNCORE_BACKEND names a backend
 // this machine cannot load, prints "UNAVAILABLE <why>"; a socket on another backend than the
 // one asked for is an error (the numbers would be labelled wrong).
+// WASYNCORE_SHAPE=writable (http, echo): the handlers extend Dispatcher itself, keep their own
+// output buffer and override writable() (the common asyncore shape, asked every pass); the
+// default shape is DispatcherWithSend, whose writability the library tracks.
 import { existsSync } from 'node:fs';
 import { announcePort, modeFromArgv, RequestCounter, responses, unavailable } from './common.mjs';
 
 const ENTRY = new URL('../../build/host/index.js', import.meta.url);
 const CHAT_ENTRY = new URL('../../build/host/asyncore/chat.js', import.meta.url);
 const NEWLINE = Buffer.from('\n');
+const EMPTY = Buffer.alloc(0);
 const ACCEPTS_PER_EVENT = 64;
 
 async function loadApi(mode) {
@@ -59,8 +63,54 @@ function handlerClass(api, mode) {
     }
   }
 
-  if (mode === 'http') return HttpHandler;
-  if (mode === 'echo') return EchoHandler;
+  /** The asyncore shape that overrides writable(): sends from handleRead, the rest from handleWrite. */
+  class WritableHandler extends api.Dispatcher {
+    out = EMPTY;
+
+    readChunk() {
+      return Handler.prototype.readChunk.call(this);
+    }
+
+    queue(data) {
+      this.out = this.out.length ? Buffer.concat([this.out, data]) : data;
+      this.handleWrite();
+    }
+
+    writable() {
+      return this.out.length > 0;
+    }
+
+    handleWrite() {
+      const n = this.send(this.out);
+      this.out = n === this.out.length ? EMPTY : this.out.subarray(n);
+    }
+
+    handleClose() {
+      this.close();
+    }
+  }
+
+  class WritableHttp extends WritableHandler {
+    counter = new RequestCounter();
+
+    handleRead() {
+      const data = this.readChunk();
+      if (!data?.length) return;
+      const n = this.counter.feed(data);
+      if (n) this.queue(responses(n));
+    }
+  }
+
+  class WritableEcho extends WritableHandler {
+    handleRead() {
+      const data = this.readChunk();
+      if (data?.length) this.queue(data);
+    }
+  }
+
+  const writableShape = process.env.WASYNCORE_SHAPE === 'writable';
+  if (mode === 'http') return writableShape ? WritableHttp : HttpHandler;
+  if (mode === 'echo') return writableShape ? WritableEcho : EchoHandler;
 
   return class LineEcho extends AsyncChat {
     constructor(sock) {
