@@ -5,6 +5,7 @@ import { native, nativeUnavailable } from "../../host/sys/native/addon.js";
 import { queueSend, withdrawSend, runBatch, batchStats } from "../../host/sys/native/batch.js";
 import { AF_INET, SOCK_STREAM, Dispatcher, closeAll, poll } from "../../host/index.js";
 import { getEngine } from "../../host/core/engine.js";
+import { missing } from "../support/index.js";
 
 const addon = native();
 
@@ -36,7 +37,7 @@ function drain(fd: number, want: number): Buffer {
   return buf.subarray(0, got);
 }
 
-describe.skipIf(addon === null)(`sendmany${addon === null ? ` (skipped: ${nativeUnavailable()})` : ""}`, () => {
+describe.skipIf(missing("the native addon", addon === null))(`sendmany${addon === null ? ` (skipped: ${nativeUnavailable()})` : ""}`, () => {
   it("sends each region to its descriptor in order and reports each result, errors included, without stopping", () => {
     const a = addon!;
     const [c1, s1] = pair();
@@ -93,7 +94,8 @@ describe.skipIf(addon === null)(`sendmany${addon === null ? ` (skipped: ${native
   });
 });
 
-describe.skipIf(addon === null || process.env.WASYNCORE_BACKEND !== "native")("end-of-pass flush on the native backend", () => {
+// test/native/ runs in the native project only (vitest.config.ts)
+describe.skipIf(missing("the native addon", addon === null))("end-of-pass flush on the native backend", () => {
   afterEach(() => closeAll());
 
   it("flushes the small sends of many channels in one sendmany per pass, every byte in order", async () => {
