@@ -26,9 +26,31 @@ async function loadApi(mode) {
   return api;
 }
 
+/**
+ * The echo handlers read with socket.recvInto() into one shared 64 KiB buffer (Python's
+ * recv_into: no fresh Buffer per read; send() takes or copies what it is given), where the
+ * build has it; recv(65536) otherwise. EOF → handleClose(), as Dispatcher.recv() does.
+ */
+const INBUF = Buffer.alloc(65536);
+let INTO = false;
+
+function readInto(handler) {
+  let n;
+  try {
+    n = handler.socket.recvInto(INBUF);
+  } catch (err) {
+    if (err?.code === 'EAGAIN') return -1;
+    throw err;
+  }
+  if (n === 0) handler.handleClose();
+  return n;
+}
+
 /** Handler classes for each mode; all reply through the API's own send paths. */
 function handlerClass(api, mode) {
   const { DispatcherWithSend, AsyncChat } = api;
+  // WASYNCORE_BENCH_READ=recv: the recv(65536) path even where recvInto exists (to compare the two)
+  INTO = typeof api.Socket?.prototype?.recvInto === 'function' && process.env.WASYNCORE_BENCH_READ !== 'recv';
 
   class Handler extends DispatcherWithSend {
     readChunk() {
@@ -58,6 +80,11 @@ function handlerClass(api, mode) {
 
   class EchoHandler extends Handler {
     handleRead() {
+      if (INTO) {
+        const n = readInto(this);
+        if (n > 0) this.send(INBUF.subarray(0, n));
+        return;
+      }
       const data = this.readChunk();
       if (data?.length) this.send(data);
     }
@@ -103,6 +130,11 @@ function handlerClass(api, mode) {
 
   class WritableEcho extends WritableHandler {
     handleRead() {
+      if (INTO) {
+        const n = readInto(this);
+        if (n > 0) this.queue(Buffer.from(INBUF.subarray(0, n))); // queue() may keep it: its own copy
+        return;
+      }
       const data = this.readChunk();
       if (data?.length) this.queue(data);
     }
