@@ -61,17 +61,59 @@ interface Settled { version: string | null; alpn: string | null; cipher: [string
 
 type State = "tcp" | "handshake" | "open" | "shutdown" | "unwrapped" | "closed";
 
-/** The duplex TLSSocket reads ciphertext from and writes ciphertext to: the memory BIO pair. */
+/** Node's JSStreamSocket, as far as CipherPipe uses it: its handle takes ciphertext for OpenSSL. */
+interface StreamWrap { _handle?: { readBuffer?(b: Buffer): void } | null }
+
+/**
+ * The duplex TLSSocket reads ciphertext from and writes ciphertext to: the memory BIO pair.
+ * Its hot paths skip the stream machinery (per record it cost more than OpenSSL's work):
+ * feed() hands ciphertext straight to the TLS handle while the pipe flows with nothing queued,
+ * and the TLS handle's writes (cork(), write()..., uncork(): Node's JSStreamSocket) reach
+ * onWrite as one buffer, without Writable's queue. end() still runs _final() as a Duplex's.
+ */
 class CipherPipe extends Duplex {
+  #corked = 0;
+  #batch: Buffer[] = [];
+  #cbs: (() => void)[] = [];
+  #wrap: StreamWrap | null = null;
+
   constructor(private readonly onWrite: (chunk: Buffer, cb: () => void) => void, private readonly onFinal: () => void) {
     super({ allowHalfOpen: true });
   }
+
+  /** Finds the JS stream wrapper Node's TLSSocket put around this pipe (its handle's readBuffer() is the fast path). */
+  bind(t: tls.TLSSocket): void {
+    const wrap = (t as unknown as { _handle?: { _parentWrap?: StreamWrap | null } })._handle?._parentWrap;
+    this.#wrap = wrap !== undefined && wrap !== null && typeof wrap._handle?.readBuffer === "function" ? wrap : null;
+  }
+
+  /** Ciphertext from the peer, in order: straight to OpenSSL when nothing waits in the pipe. */
+  feed(data: Buffer): void {
+    const h = this.#wrap?._handle;
+    if (h != null && this.readableFlowing === true && this.readableLength === 0) h.readBuffer!(data);
+    else this.push(data);
+  }
+
   override _read(): void {}
+  override cork(): void { this.#corked++; }
+  override uncork(): void {
+    if (this.#corked === 0 || --this.#corked > 0 || this.#batch.length === 0) return;
+    const bufs = this.#batch, cbs = this.#cbs;
+    this.#batch = [];
+    this.#cbs = [];
+    this.onWrite(bufs.length === 1 ? bufs[0] : Buffer.concat(bufs), cbs.length === 1 ? cbs[0] : () => { for (const cb of cbs) cb(); });
+  }
+  override write(chunk: unknown, enc?: unknown, cb?: unknown): boolean {
+    const done = (typeof enc === "function" ? enc : typeof cb === "function" ? cb : () => {}) as () => void;
+    const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array);
+    if (this.#corked > 0) {
+      this.#batch.push(buf);
+      this.#cbs.push(done);
+    } else this.onWrite(buf, done);
+    return true;
+  }
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
     this.onWrite(chunk, cb);
-  }
-  override _writev(chunks: { chunk: Buffer }[], cb: (err?: Error | null) => void): void {
-    this.onWrite(chunks.length === 1 ? chunks[0].chunk : Buffer.concat(chunks.map((c) => c.chunk)), cb);
   }
   override _final(cb: (err?: Error | null) => void): void {
     this.onFinal();
@@ -216,7 +258,8 @@ export class SSLSocket extends Socket {
     }
     t.on("error", this.#onTlsError);
     t.on("end", this.#onTlsEnd);
-    t.on("readable", this.#onTlsReadable);
+    t.on("data", this.#onPlain);
+    pipe.bind(t);
     this.#tls = t;
     this.#pipe = pipe;
     this.#state = "handshake";
@@ -279,8 +322,12 @@ export class SSLSocket extends Socket {
     this.#changed();
   };
 
-  readonly #onTlsReadable = (): void => {
-    if (this.#drainPlain()) this.#changed();
+  /** Decrypted bytes, as OpenSSL produces them (inside feed(), or a tick later for bytes queued in the pipe). */
+  readonly #onPlain = (c: Buffer): void => {
+    if (c.length === 0 || this.#tls === null) return;
+    this.#plain.push(c);
+    this.#plainLen += c.length;
+    if (!this.#busy) this.#changed(); // (inside the pump, #step syncs readiness after #pumpIn)
   };
 
   #fail(err: SSLError): void {
@@ -297,8 +344,9 @@ export class SSLSocket extends Socket {
 
   #onCipher(chunk: Buffer, cb: () => void): void {
     if (this.#rawClosed) { cb(); return; }
-    this.#cipherOut = chunk;
-    this.#cipherCb = cb;
+    const before = this.#cipherOut, beforeCb = this.#cipherCb;
+    this.#cipherOut = before === null ? chunk : Buffer.concat([before, chunk]);
+    this.#cipherCb = beforeCb === null ? cb : () => { beforeCb(); cb(); };
     this.#onEvent();
   }
 
@@ -366,8 +414,7 @@ export class SSLSocket extends Socket {
       }
       if (this.#state === "shutdown") this.#feedRecords(data);
       else {
-        this.#pipe!.push(data);
-        this.#drainPlain();
+        this.#pipe!.feed(data);
       }
     }
   }
@@ -387,9 +434,8 @@ export class SSLSocket extends Socket {
     while (!this.#tlsEnded && !this.#readEnded() && held.length >= 5) {
       const len = 5 + held.readUInt16BE(3);
       if (held.length < len) break;
-      this.#pipe!.push(held.subarray(0, len));
+      this.#pipe!.feed(held.subarray(0, len));
       held = held.subarray(len);
-      this.#drainPlain();
     }
     this.#held = held;
   }
@@ -402,20 +448,6 @@ export class SSLSocket extends Socket {
   #discardInput(): void {
     const have = this.#e.field(this.#token, FIELD.inLen);
     if (have > 0) try { this.#raw.recv(have); } catch { /* gone */ }
-  }
-
-  /** Takes what OpenSSL decrypted; true when there was some. */
-  #drainPlain(): boolean {
-    const t = this.#tls;
-    if (t === null) return false;
-    let got = false;
-    for (let c = t.read() as Buffer | null; c !== null; c = t.read() as Buffer | null) {
-      if (c.length === 0) continue;
-      this.#plain.push(c);
-      this.#plainLen += c.length;
-      got = true;
-    }
-    return got;
   }
 
   /** Sets the channel's readiness from the TLS state (see the file's header). */
