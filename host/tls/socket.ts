@@ -62,7 +62,17 @@ interface Settled { version: string | null; alpn: string | null; cipher: [string
 type State = "tcp" | "handshake" | "open" | "shutdown" | "unwrapped" | "closed";
 
 /** Node's JSStreamSocket, as far as CipherPipe uses it: its handle takes ciphertext for OpenSSL. */
-interface StreamWrap { _handle?: { readBuffer?(b: Buffer): void } | null }
+interface StreamWrap {
+  _handle?: { readBuffer?(b: Buffer): void; finishWrite?(req: object, status: number): void } | null;
+  doWrite?(req: object, bufs: Buffer[]): number;
+  finishWrite?(handle: object, status: number): void;
+  [key: symbol]: unknown;
+}
+
+/** A symbol-keyed field of Node's JSStreamSocket, found by its description (undefined if this Node has none). */
+function wrapSymbol(wrap: StreamWrap, name: string): symbol | undefined {
+  return Object.getOwnPropertySymbols(wrap).find((k) => k.description === name);
+}
 
 /**
  * The duplex TLSSocket reads ciphertext from and writes ciphertext to: the memory BIO pair.
@@ -85,6 +95,26 @@ class CipherPipe extends Duplex {
   bind(t: tls.TLSSocket): void {
     const wrap = (t as unknown as { _handle?: { _parentWrap?: StreamWrap | null } })._handle?._parentWrap;
     this.#wrap = wrap !== undefined && wrap !== null && typeof wrap._handle?.readBuffer === "function" ? wrap : null;
+    if (this.#wrap !== null) this.#fastWrites(this.#wrap);
+  }
+
+  /**
+   * Node's JSStreamSocket completes every ciphertext write of OpenSSL through a setImmediate; this
+   * one completes it on the next tick once the wrapped socket took the bytes (same bookkeeping:
+   * its current-write field, so a shutdown still waits for the write). Skipped where this Node's
+   * JSStreamSocket differs.
+   */
+  #fastWrites(wrap: StreamWrap): void {
+    const current = wrapSymbol(wrap, "kCurrentWriteRequest"), closing = wrapSymbol(wrap, "kPendingClose");
+    const stock = wrap.doWrite, finish = wrap.finishWrite;
+    if (current === undefined || closing === undefined || typeof stock !== "function" || typeof finish !== "function") return;
+    wrap.doWrite = (req: object, bufs: Buffer[]): number => {
+      const handle = wrap._handle;
+      if (handle == null || wrap[closing] === true || wrap[current] !== null) return stock.call(wrap, req, bufs);
+      wrap[current] = req;
+      this.onWrite(bufs.length === 1 ? bufs[0] : Buffer.concat(bufs), () => process.nextTick(() => finish.call(wrap, handle, 0)));
+      return 0;
+    };
   }
 
   /** Ciphertext from the peer, in order: straight to OpenSSL when nothing waits in the pipe. */
