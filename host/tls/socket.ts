@@ -513,6 +513,7 @@ export class SSLSocket extends Socket {
   /** The context in use; an sniCallback may set another one for this connection. Python: SSLSocket.context */
   get context(): SSLContext { return this.#ctx; }
   /** Switches this connection to another context (from an sniCallback). */
+  /** @throws TypeError when ctx is not an SSLContext. */
   set context(ctx: SSLContext) {
     if (ctx === null || typeof ctx !== "object" || typeof (ctx as SSLContext).secureContext !== "function") throw new TypeError(`context must be an SSLContext, got ${describe(ctx)}`);
     this.#ctx = ctx;
@@ -525,6 +526,9 @@ export class SSLSocket extends Socket {
   /**
    * Completes the handshake: returns once it is done; throws SSLWantReadError/SSLWantWriteError
    * while it waits for the peer or for room, the SSLError when it failed. Python: do_handshake()
+   * @throws SSLWantReadError / SSLWantWriteError while the handshake waits (call again on the next event).
+   * @throws SSLError (SSLCertVerificationError, SSLEOFError...) when the handshake failed.
+   * @throws SocketError ENOTCONN before the connection is up, EBADF after close(), or the connection's error.
    */
   doHandshake(): void {
     this.#open("doHandshake()");
@@ -541,7 +545,13 @@ export class SSLSocket extends Socket {
     throw this.#cipherOut !== null ? new SSLWantWriteError() : new SSLWantReadError();
   }
 
-  /** Decrypted bytes (up to n); empty at the peer's close. Python: SSLSocket.recv(buflen) */
+  /**
+   * Decrypted bytes (up to n); empty at the peer's close. Python: SSLSocket.recv(buflen)
+   * @throws SocketError EAGAIN when nothing is decrypted yet (doHandshakeOnConnect), EBADF after close(), or the connection's error.
+   * @throws SSLWantReadError when nothing is decrypted yet (doHandshakeOnConnect: false).
+   * @throws SSLError when TLS failed; SSLEOFError at a ragged EOF when suppressRaggedEofs is false.
+   * @throws RangeError when n is not an integer >= 0.
+   */
   override recv(n: number): Buffer {
     this.#open("recv()");
     if (typeof n !== "number" || !Number.isInteger(n) || n < 0) throw new RangeError(`recv(): bufferSize must be an integer >= 0, got ${describe(n)}`);
@@ -594,6 +604,11 @@ export class SSLSocket extends Socket {
    * Encrypts and sends what the send window takes; the byte count. When nothing fits: with
    * doHandshakeOnConnect a SocketError EAGAIN (Dispatcher.send() returns 0), else SSLWantWriteError.
    * Python: SSLSocket.send(data)
+   * @throws SocketError EAGAIN when the send window is full (doHandshakeOnConnect), EPIPE after unwrap() or a
+   *   reset, EBADF after close().
+   * @throws SSLWantWriteError when the window is full, SSLWantReadError before the handshake (doHandshakeOnConnect: false).
+   * @throws SSLError when TLS failed.
+   * @throws TypeError when data is not bytes.
    */
   override send(data: Uint8Array): number {
     this.#open("send()");
@@ -631,6 +646,9 @@ export class SSLSocket extends Socket {
    * Shuts TLS down (close_notify both ways) and returns the wrapped plain socket, on the same
    * channel; until both close_notify alerts are through it throws SSLWantReadError, and the
    * channel turns readable when they are (call it again then). Python: SSLSocket.unwrap()
+   * @throws SSLWantReadError until both close_notify alerts are through.
+   * @throws SSLError "shutdown while in init" during the handshake, or the TLS failure.
+   * @throws SocketError EBADF after close().
    */
   unwrap(): Socket {
     this.#open("unwrap()");
@@ -710,7 +728,10 @@ export class SSLSocket extends Socket {
     this.#raw.close();
   }
 
-  /** Python: SSLSocket.getpeercert(binary_form=False) — a dict as Python's, DER bytes, or null. */
+  /**
+   * Python: SSLSocket.getpeercert(binary_form=False) — a dict as Python's, DER bytes, or null.
+   * @throws RangeError before the handshake is done (Python: ValueError).
+   */
   getpeercert(binaryForm = false): PeerCertificate | Buffer | null {
     const st = this.#settled;
     if (st === null) throw new RangeError("getpeercert(): handshake not done yet");
@@ -737,11 +758,20 @@ export class SSLSocket extends Socket {
 
   // ---- the rest is the wrapped socket's ----
 
-  /** Python: socket.bind(address) */
+  /**
+   * Python: socket.bind(address)
+   * @throws SocketError as Socket.bind(), EBADF after close().
+   */
   override bind(address: Address): void { this.#open("bind()"); this.#raw.bind(address); }
-  /** Python: socket.listen(backlog) — accept() then returns server-side SSLSockets. */
+  /**
+   * Python: socket.listen(backlog) — accept() then returns server-side SSLSockets.
+   * @throws SocketError as Socket.listen(), EBADF after close().
+   */
   override listen(backlog = 5): void { this.#open("listen()"); this.#raw.listen(backlog); }
-  /** Starts a connect; the handshake starts when it completes. Python: socket.connect(address) */
+  /**
+   * Starts a connect; the handshake starts when it completes. Python: socket.connect(address)
+   * @throws SocketError as Socket.connect(), EBADF after close().
+   */
   override connect(address: Address): void { this.#open("connect()"); this.#raw.connect(address); }
 
   /** @internal accept() on a wrapped listener: the connection wrapped server-side, or null. */
@@ -754,13 +784,25 @@ export class SSLSocket extends Socket {
     return [s, pair[1]];
   }
 
-  /** Python: socket.getsockname() */
+  /**
+   * Python: socket.getsockname()
+   * @throws SocketError as the wrapped socket's, EBADF after close().
+   */
   override getsockname(): Address { this.#open("getsockname()"); return this.#raw.getsockname(); }
-  /** Python: socket.getpeername() */
+  /**
+   * Python: socket.getpeername()
+   * @throws SocketError as the wrapped socket's, EBADF after close().
+   */
   override getpeername(): Address { this.#open("getpeername()"); return this.#raw.getpeername(); }
-  /** Python: socket.setsockopt(level, option, value) */
+  /**
+   * Python: socket.setsockopt(level, option, value)
+   * @throws SocketError as the wrapped socket's, EBADF after close().
+   */
   override setsockopt(level: number, option: number, value: number | boolean): void { this.#open("setsockopt()"); this.#raw.setsockopt(level, option, value); }
-  /** Python: socket.getsockopt(level, option) — SO_ERROR also reports a failed handshake (its SSL_ERROR_* number). */
+  /**
+   * Python: socket.getsockopt(level, option) — SO_ERROR also reports a failed handshake (its SSL_ERROR_* number).
+   * @throws SocketError as the wrapped socket's, EBADF after close().
+   */
   override getsockopt(level: number, option: number): number {
     this.#open("getsockopt()");
     if (level === SOL_SOCKET && option === SO_ERROR && this.#error !== null) return this.#error.errno;
@@ -770,12 +812,21 @@ export class SSLSocket extends Socket {
   override pendingError(): SocketError | null {
     return this.#error ?? this.#raw.pendingError();
   }
-  /** Sets the channel's send window and input pause bound (the wrapped socket's). */
+  /**
+   * Sets the channel's send window and input pause bound (the wrapped socket's).
+   * @throws SocketError as the wrapped socket's, EBADF after close().
+   */
   override setBufferLimits(limits: BufferLimits = {}): void { this.#open("setBufferLimits()"); this.#raw.setBufferLimits(limits); this.#changed(); }
 
-  /** Not on a TLS socket. Python: SSLSocket.sendto raises ValueError. */
+  /**
+   * Not on a TLS socket. Python: SSLSocket.sendto raises ValueError.
+   * @throws TypeError always.
+   */
   override sendto(_data: Uint8Array, _address: Address): number { throw new TypeError("sendto() is not allowed on an SSLSocket"); }
-  /** Not on a TLS socket. Python: SSLSocket.recvfrom raises ValueError. */
+  /**
+   * Not on a TLS socket. Python: SSLSocket.recvfrom raises ValueError.
+   * @throws TypeError always.
+   */
   override recvfrom(_n: number): [Buffer, Address] { throw new TypeError("recvfrom() is not allowed on an SSLSocket"); }
 
   /** @internal */ override inputConsumed(): void { this.#changed(); }
