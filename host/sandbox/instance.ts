@@ -74,6 +74,7 @@ export class ModuleInstance {
   private memory!: WebAssembly.Memory;
   private exports!: ServerExports;
   private scheduled = false;
+  private hostPasses = 0;
   private running = false;
   private stopped = false;
   private finish!: (err: WasmServerError | null) => void;
@@ -131,7 +132,10 @@ export class ModuleInstance {
   /** Is the module still serving? */
   get alive(): boolean { return !this.stopped; }
   /** Passes run so far (-1 once stopped). */
-  get passes(): number { return this.stopped ? -1 : Number(this.exports.server_passes()); }
+  get passes(): number {
+    if (this.stopped) return -1;
+    return typeof this.exports.server_passes === "function" ? Number(this.exports.server_passes()) : this.hostPasses;
+  }
 
   /** Memory and sockets in use now. */
   stats(): { passes: number; memoryBytes: number; sockets: SocketStats } {
@@ -150,6 +154,7 @@ export class ModuleInstance {
     this.running = true;
     let r: number;
     this.onPass(true);
+    this.hostPasses++;
     try {
       r = this.exports.server_pass();
     } catch (err) {

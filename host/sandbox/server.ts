@@ -171,7 +171,7 @@ export class WasmServer {
 
   /** Memory and sockets in use by the module now (its process's RSS included). */
   stats(): Promise<ModuleStats> {
-    if (this.stopped) return Promise.reject(new WasmServerError(this.name, "not running"));
+    if (this.stopped) return Promise.reject(new WasmServerError(this.name, `not running${this.error ? ` (${this.error.message})` : ""}`));
     const id = this.nextId++;
     return new Promise((resolve) => {
       this.statsWaiters.set(id, resolve);

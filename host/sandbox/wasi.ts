@@ -66,14 +66,14 @@ export class WasiShim {
     } catch { /* a closed log is not the module's failure */ }
   }
 
-  private take(n: number): boolean {
+  private take(which: 0 | 1, n: number): boolean {
     const now = Date.now();
     this.tokens = Math.min(LOG_BYTES_PER_SECOND * 4, this.tokens + ((now - this.refilled) * LOG_BYTES_PER_SECOND) / 1000);
     this.refilled = now;
     if (this.tokens >= n) {
       this.tokens -= n;
       if (this.dropped) {
-        this.emit(1, `(${this.dropped} bytes of output dropped: over ${LOG_BYTES_PER_SECOND} B/s)`);
+        this.emit(which, `(${this.dropped} bytes of output dropped: over ${LOG_BYTES_PER_SECOND} B/s)`);
         this.opts.onDropped?.(this.dropped);
         this.dropped = 0;
       }
@@ -84,7 +84,7 @@ export class WasiShim {
   }
 
   private write(which: 0 | 1, bytes: Uint8Array): void {
-    if (!this.take(bytes.length)) return;
+    if (!this.take(which, bytes.length)) return;
     let text = this.pending[which] + Buffer.from(bytes).toString("utf8");
     let nl: number;
     while ((nl = text.indexOf("\n")) >= 0 || text.length > MAX_LINE) {
