@@ -1,7 +1,7 @@
 // Dispatcher and DispatcherWithSend: asyncore.dispatcher's template methods over the core.
 import { Buffer } from "node:buffer";
-import { AF_INET, SOCK_STREAM, SOL_SOCKET, SO_REUSEADDR, SO_ERROR } from "../core/constants.js";
-import { SocketError, ExitNow, isDisconnect, checkBytes } from "../core/errors.js";
+import { AF_INET, SOCK_STREAM, SOL_SOCKET, SO_REUSEADDR, SO_REUSEPORT, SO_ERROR } from "../core/constants.js";
+import { SocketError, ExitNow, isDisconnect, checkBytes, locate } from "../core/errors.js";
 import { Socket } from "../socket/socket.js";
 import { closeOrphans, type BufferLimits } from "../socket/orphans.js";
 import { ChannelMap, socketMap, defaultInterest } from "./map.js";
@@ -23,10 +23,13 @@ export class Dispatcher {
   #ignoreLogTypes: Set<string> | null = null; // made on first use: a Set per connection costs ~200 bytes
   /** Log types logInfo() drops (default: warning). Python: dispatcher.ignore_log_types */
   get ignoreLogTypes(): Set<string> { return (this.#ignoreLogTypes ??= new Set(["warning"])); }
+  /** Replaces the set of log types logInfo() drops. */
   set ignoreLogTypes(types: Set<string>) { this.#ignoreLogTypes = types; }
   /** The wrapped socket (kept after close, as in asyncore). Python: dispatcher.socket */
   socket: Socket | null = null;
+  /** @internal The map the channel belongs to. */
   protected _map: ChannelMap;
+  /** @internal The channel's key in its map while open. */
   protected _fileno: number | null = null;
   #flags = 0; // ES-private: subclasses (CPython tests too) use names like `flag` freely
 
@@ -60,6 +63,7 @@ export class Dispatcher {
   }
   /** Python: dispatcher.connected */
   get connected(): boolean { return this.#flag(F_CONNECTED); }
+  /** Sets the connected flag (the loop and connect/accept set it; subclasses may too). */
   set connected(v: boolean) {
     if (this.#flag(F_CONNECTED) === v) return;
     this.#setFlag(F_CONNECTED, v);
@@ -67,12 +71,15 @@ export class Dispatcher {
   }
   /** Python: dispatcher.accepting */
   get accepting(): boolean { return this.#flag(F_ACCEPTING); }
+  /** Sets the accepting flag (listen() sets it). */
   set accepting(v: boolean) { this.#setFlag(F_ACCEPTING, v); }
   /** Python: dispatcher.connecting */
   get connecting(): boolean { return this.#flag(F_CONNECTING); }
+  /** Sets the connecting flag (connect() sets it). */
   set connecting(v: boolean) { this.#setFlag(F_CONNECTING, v); }
   /** Free for subclasses; asyncore never sets it. Python: dispatcher.closing */
   get closing(): boolean { return this.#flag(F_CLOSING); }
+  /** Sets the closing flag (free for subclasses). */
   set closing(v: boolean) { this.#setFlag(F_CLOSING, v); }
 
   /** Python: repr(dispatcher) */
@@ -126,18 +133,28 @@ export class Dispatcher {
     }
   }
 
+  /**
+   * Lets several sockets — in other processes or threads — bind and listen on this one's port; the
+   * kernel spreads new connections over them. Call before bind(). Python has no helper for it:
+   * `setsockopt(SOL_SOCKET, SO_REUSEPORT, 1)`.
+   * @throws SocketError ENOPROTOOPT where the backend cannot (net before Node 22.12: its message says what is needed).
+   */
+  setReusePort(): void {
+    this.#requireSocket("setReusePort()").setsockopt(SOL_SOCKET, SO_REUSEPORT, 1);
+  }
+
   /** Sets this channel's send window and input pause bound, overriding configure()'s defaults. */
   setBufferLimits(limits: BufferLimits = {}): void {
     this.#requireSocket("setBufferLimits()").setBufferLimits(limits);
   }
 
-  /** Interest the core can hold for this channel when its class keeps the library's readable()/writable(). */
+  /** @internal Interest the core can hold for this channel when its class keeps the library's readable()/writable(). */
   knownInterest(): number {
     return (this.readable() ? R : 0) | (this.writable() ? W : 0);
   }
 
   /**
-   * Tells the core that the answer of a library-tracked writable()/readable() changed. Channels
+   * @internal Tells the core that the answer of a library-tracked writable()/readable() changed. Channels
    * whose class overrides them are asked every pass instead, so this does nothing for them.
    */
   protected interestChanged(): void {
@@ -300,9 +317,14 @@ export class Dispatcher {
     process.stderr.write(`log: ${String(message)}\n`);
   }
 
-  /** Python: dispatcher.log_info(message, type='info') */
+  /**
+   * Prints `type: message` unless `type` is in ignoreLogTypes: 'error' and 'warning' to stderr, other
+   * types ('info') to stdout (CPython prints all to stdout). Python: dispatcher.log_info(message, type='info')
+   */
   logInfo(message: unknown, type = "info"): void {
-    if (!this.ignoreLogTypes.has(type)) console.log(`${type}: ${String(message)}`);
+    if (this.ignoreLogTypes.has(type)) return;
+    if (type === "error" || type === "warning") console.error(`${type}: ${String(message)}`);
+    else console.log(`${type}: ${String(message)}`);
   }
 
   /** Python: dispatcher.handle_read_event() */
@@ -323,7 +345,7 @@ export class Dispatcher {
   handleConnectEvent(): void {
     const s = this.socket;
     const err = s ? s.getsockopt(SOL_SOCKET, SO_ERROR) : 0;
-    if (err !== 0) throw s!.pendingError() ?? SocketError.fromErrno(err);
+    if (err !== 0) throw locate(s!.pendingError() ?? SocketError.fromErrno(err), "connect", this.addr);
     settle(this, this.handleConnect());
     this.connected = true;
     this.connecting = false;
@@ -390,7 +412,7 @@ export class Dispatcher {
 defaultInterest.add(Dispatcher.prototype.readable);
 defaultInterest.add(Dispatcher.prototype.writable);
 
-/** Routes a handler's rejected promise to handleError (the loop does not wait for it). */
+/** @internal Routes a handler's rejected promise to handleError (the loop does not wait for it). */
 export function settle(obj: { handleError(err: unknown): void }, ret: unknown): void {
   if (ret !== undefined && ret !== null && typeof (ret as Promise<unknown>).then === "function") {
     (ret as Promise<unknown>).then(undefined, (err: unknown) => {

@@ -13,7 +13,13 @@ import { SyncIo, StreamIo, openFile, type FileIo } from "../sys/index.js";
 import { currentBackend } from "../socket/backend.js";
 
 /** What FileWrapper and FileDispatcher accept: a descriptor, an object with fileno() or fd, or a Node stream. */
-export type FileLike = number | { fileno(): number } | { fd: number } | Readable | Writable;
+export type FileLike = number | {
+  /** The OS descriptor (Python's file objects). */
+  fileno(): number;
+} | {
+  /** The OS descriptor (a Node FileHandle). */
+  fd: number;
+} | Readable | Writable;
 
 /** Resolves a FileLike to a descriptor number, or to a stream to take over. */
 function resolve(f: unknown): number | Readable | Writable {

@@ -11,11 +11,17 @@ import { waitForEvents, runDueTimers, pendingTimers, nextTimerDelay, cancelMapTi
 
 /** An object the loop can dispatch to (a Dispatcher, or any object with these hooks). */
 export interface Handlers {
+  /** Called when the channel is readable (read(), readwrite()). */
   handleReadEvent(): void;
+  /** Called when the channel is writable (write(), readwrite()). */
   handleWriteEvent(): void;
+  /** Called for urgent (out-of-band) data (readwrite() with POLLPRI). */
   handleExptEvent(): void;
+  /** Called when the peer hung up or a disconnect error was raised. */
   handleClose(): void;
+  /** Called with any other error a handler threw. */
   handleError(err: unknown): void;
+  /** Whether the channel closed (then no further handler is called in this pass). */
   isClosed?(): boolean;
 }
 

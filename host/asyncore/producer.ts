@@ -7,6 +7,7 @@ const EMPTY = Buffer.alloc(0);
 
 /** Anything AsyncChat.pushWithProducer() takes: more() returns bytes, empty when done. */
 export interface Producer {
+  /** The next bytes to send; an empty result (or null/undefined) means the producer is exhausted. Python: producer.more() */
   more(): Uint8Array | null | undefined;
 }
 

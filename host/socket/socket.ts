@@ -3,10 +3,10 @@
 // NativeSocket and NativeDatagramSocket are the types native sockets have (osFd, shutdown, flags).
 import { Buffer } from "node:buffer";
 import { AF_INET, AF_INET6, AF_UNIX, SOCK_STREAM, SOCK_DGRAM } from "../core/constants.js";
-import { SocketError, checkBytes, checkInt } from "../core/errors.js";
+import { SocketError, checkBytes, checkInt, locate } from "../core/errors.js";
 import { getEngine } from "../core/engine.js";
 import { FIELD } from "../core/abi.js";
-import { type Address, describe, familyName } from "../core/address.js";
+import { type Address, type AddressOf, describe, familyName } from "../core/address.js";
 import { notifyReady } from "../core/wake.js";
 import { openSocket, type BackendName, type SocketImpl } from "../sys/index.js";
 import { backendForNewSocket, checkBackend } from "./backend.js";
@@ -19,10 +19,13 @@ const INT_MAX = 2 ** 31 - 1;
 // The implementation behind a Socket, for this module only (NativeSocket's extras): never in the .d.ts.
 let implOf: (s: Socket) => SocketImpl;
 
-/** A non-blocking socket whose buffers live in the core. Python: socket.socket */
-export class Socket {
+/**
+ * A non-blocking socket whose buffers live in the core. Python: socket.socket
+ * @typeParam F - the address family (AF_INET, AF_INET6, AF_UNIX), which types the addresses it reports.
+ */
+export class Socket<F extends number = number> {
   /** Python: socket.family */
-  readonly family!: number;
+  readonly family!: F;
   /** Python: socket.type */
   readonly type!: number;
   readonly #impl!: SocketImpl; // (each constructor path that does not return another socket sets all three)
@@ -37,7 +40,7 @@ export class Socket {
    * Python: socket.socket(family, type). The socket gets the backend configure() chose (native or net).
    * @throws TypeError for an unknown family or type; SocketError EMFILE when the core's channel table is full.
    */
-  constructor(family: number = AF_INET, type: number = SOCK_STREAM) {
+  constructor(family: F = AF_INET as F, type: number = SOCK_STREAM) {
     if (family !== AF_INET && family !== AF_INET6 && family !== AF_UNIX) {
       throw new TypeError(`Socket: family must be AF_INET, AF_INET6 or AF_UNIX, got ${describe(family)}`);
     }
@@ -84,7 +87,12 @@ export class Socket {
    * @throws SocketError (EADDRINUSE, EINVAL when already bound, EBADF when closed); TypeError for a bad address.
    */
   bind(address: Address): void {
-    this.#open("bind()").bind(address);
+    const impl = this.#open("bind()");
+    try {
+      impl.bind(address);
+    } catch (err) {
+      throw locate(err, "bind", address);
+    }
   }
 
   /**
@@ -101,8 +109,8 @@ export class Socket {
    * Python: socket.accept() — a connected socket and its peer's address.
    * @throws SocketError EAGAIN when no connection is pending.
    */
-  accept(): [Socket, Address] {
-    const pair = this.acceptOrNull();
+  accept(): [Socket<F>, AddressOf<F>] {
+    const pair = this.acceptOrNull() as [Socket<F>, AddressOf<F>] | null;
     if (pair === null) throw new SocketError("EAGAIN", "accept()");
     return pair;
   }
@@ -121,7 +129,12 @@ export class Socket {
    * errors known now (bad address, missing Unix path, closed socket) throw at once.
    */
   connect(address: Address): void {
-    this.#open("connect()").connect(address);
+    const impl = this.#open("connect()");
+    try {
+      impl.connect(address);
+    } catch (err) {
+      throw locate(err, "connect", address);
+    }
   }
 
   /**
@@ -153,17 +166,21 @@ export class Socket {
   sendto(data: Uint8Array, address: Address): number {
     const impl = this.#open("sendto()");
     checkBytes(data, "sendto()");
-    return impl.sendto(data, address);
+    try {
+      return impl.sendto(data, address);
+    } catch (err) {
+      throw locate(err, "sendto", address);
+    }
   }
 
   /**
    * Python: socket.recvfrom(n) — one datagram (at most n bytes; the rest is discarded) and its
    * source. On a stream socket, recv(n) and the peer's address.
    */
-  recvfrom(n: number): [Buffer, Address] {
+  recvfrom(n: number): [Buffer, AddressOf<F>] {
     const impl = this.#open("recvfrom()");
     checkInt(n, "recvfrom(): bufferSize", 0, INT_MAX);
-    return impl.recvfrom(n);
+    return impl.recvfrom(n) as [Buffer, AddressOf<F>];
   }
 
   /** @internal Resumes a paused stream after input was consumed in the core outside recv() (AsyncChat's framer). */
@@ -193,17 +210,21 @@ export class Socket {
     this.#impl.close();
   }
 
-  /** Python: socket.getsockname() */
-  getsockname(): Address {
-    return this.#open("getsockname()").getsockname();
+  /**
+   * The local address: `[host, port]` (AF_INET), `[host, port, flowinfo, scopeId]` (AF_INET6) or a path
+   * (AF_UNIX, `''` when unbound). Python: socket.getsockname()
+   * @throws SocketError EBADF when closed.
+   */
+  getsockname(): AddressOf<F> {
+    return this.#open("getsockname()").getsockname() as AddressOf<F>;
   }
 
   /**
-   * Python: socket.getpeername()
-   * @throws SocketError ENOTCONN unless connected.
+   * The peer's address, in getsockname()'s shapes. Python: socket.getpeername()
+   * @throws SocketError ENOTCONN unless connected; EBADF when closed.
    */
-  getpeername(): Address {
-    return this.#open("getpeername()").getpeername();
+  getpeername(): AddressOf<F> {
+    return this.#open("getpeername()").getpeername() as AddressOf<F>;
   }
 
   /**
@@ -233,9 +254,9 @@ export class Socket {
 }
 
 /** A stream socket on a kernel descriptor (the native backend): what `new Socket()` gives there. Python: socket.socket */
-export class NativeSocket extends Socket {
+export class NativeSocket<F extends number = number> extends Socket<F> {
   /** Python: socket.socket(family, SOCK_STREAM) on the native backend. */
-  constructor(family: number, type: number = SOCK_STREAM) {
+  constructor(family: F, type: number = SOCK_STREAM) {
     super(family, type);
   }
 
@@ -255,9 +276,9 @@ export class NativeSocket extends Socket {
 }
 
 /** A datagram socket on a kernel descriptor (the native backend). Python: socket.socket(family, SOCK_DGRAM) */
-export class NativeDatagramSocket extends Socket {
+export class NativeDatagramSocket<F extends number = number> extends Socket<F> {
   /** Python: socket.socket(family, SOCK_DGRAM) on the native backend. */
-  constructor(family: number) {
+  constructor(family: F) {
     super(family, SOCK_DGRAM);
   }
 

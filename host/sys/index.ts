@@ -3,7 +3,7 @@ import { SOCK_DGRAM } from "../core/constants.js";
 import type { BackendName, SocketImpl } from "./seam.js";
 import { NetStreamSocket } from "./net/socket.js";
 import { NetDatagramSocket } from "./net/datagram.js";
-import { NativeStreamSocket } from "./native/socket.js";
+import { NativeStreamSocket, setShareBinds } from "./native/socket.js";
 import { NativeDatagramImpl } from "./native/dgram.js";
 import { dupDescriptor } from "./native/dup.js";
 import { openDescriptor, type OpenedFile } from "./net/fs.js";
@@ -13,6 +13,10 @@ export { SyncIo, StreamIo, type FileIo } from "./net/filestream.js";
 export { openStream, adoptStream, streamFd, closeQuietly, type OpenedFile } from "./net/fs.js";
 
 export type { BackendName, SocketImpl } from "./seam.js";
+
+// Several cores on one port (host/cores/): the net backend's shared handles, the native backend's SO_REUSEPORT binds.
+export { bindShared, offerShared, closeShared } from "./net/shared.js";
+export { setShareBinds };
 
 /** A new socket of `backend`; `family` and `type` were checked by the caller. */
 export function openSocket(backend: BackendName, family: number, type: number): SocketImpl {

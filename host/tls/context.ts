@@ -28,21 +28,53 @@ export const CERT_REQUIRED = 2;
 
 /** TLS protocol versions for minimumVersion/maximumVersion. Python: ssl.TLSVersion */
 export const TLSVersion = Object.freeze({
-  MINIMUM_SUPPORTED: -2, MAXIMUM_SUPPORTED: -1, SSLv3: 0x300, TLSv1: 0x301, TLSv1_1: 0x302, TLSv1_2: 0x303, TLSv1_3: 0x304,
+  /** The lowest version Node's OpenSSL supports. */
+  MINIMUM_SUPPORTED: -2,
+  /** The highest version Node's OpenSSL supports. */
+  MAXIMUM_SUPPORTED: -1,
+  /** SSL 3.0 (refused: Node's OpenSSL has none). */
+  SSLv3: 0x300,
+  /** TLS 1.0. */
+  TLSv1: 0x301,
+  /** TLS 1.1. */
+  TLSv1_1: 0x302,
+  /** TLS 1.2 (the default minimum). */
+  TLSv1_2: 0x303,
+  /** TLS 1.3. */
+  TLSv1_3: 0x304,
 });
 /** A TLSVersion value. */
 export type TLSVersionValue = (typeof TLSVersion)[keyof typeof TLSVersion];
 
 /** What a default context is for. Python: ssl.Purpose */
-export const Purpose = Object.freeze({ SERVER_AUTH: "SERVER_AUTH", CLIENT_AUTH: "CLIENT_AUTH" } as const);
+export const Purpose = Object.freeze({
+  /** A context for a client, which authenticates servers. */
+  SERVER_AUTH: "SERVER_AUTH",
+  /** A context for a server, which may authenticate clients. */
+  CLIENT_AUTH: "CLIENT_AUTH",
+} as const);
 /** A Purpose value. */
 export type PurposeValue = (typeof Purpose)[keyof typeof Purpose];
 
 /** TLS alerts an sniCallback may return to refuse a handshake. Python: ssl.AlertDescription */
 export const AlertDescription = Object.freeze({
-  ALERT_DESCRIPTION_HANDSHAKE_FAILURE: 40, ALERT_DESCRIPTION_ACCESS_DENIED: 49, ALERT_DESCRIPTION_INTERNAL_ERROR: 80,
+  /** handshake_failure (40). */
+  ALERT_DESCRIPTION_HANDSHAKE_FAILURE: 40,
+  /** access_denied (49). */
+  ALERT_DESCRIPTION_ACCESS_DENIED: 49,
+  /** internal_error (80). */
+  ALERT_DESCRIPTION_INTERNAL_ERROR: 80,
+  /** unrecognized_name (112). */
   ALERT_DESCRIPTION_UNRECOGNIZED_NAME: 112,
 });
+
+/** One entry of SSLContext.getCiphers(). */
+export interface CipherInfo {
+  /** OpenSSL's cipher name, upper-case, e.g. 'TLS_AES_256_GCM_SHA384'. */
+  name: string;
+  /** The protocol it belongs to: 'TLSv1.3' or 'TLSv1.2'. */
+  protocol: string;
+}
 
 /** Python's sni_callback(ssl_socket, server_name, ssl_context): undefined/null to go on, an alert number to refuse. */
 export type SNICallback = (sock: SSLSocket, serverName: string, ctx: SSLContext) => number | null | undefined | void;
@@ -115,6 +147,7 @@ export class SSLContext {
 
   /** CERT_NONE, CERT_OPTIONAL or CERT_REQUIRED. Python: SSLContext.verify_mode */
   get verifyMode(): number { return this.#verifyMode; }
+  /** Sets whether and how peers' certificates are verified. */
   set verifyMode(v: number) {
     if (v !== CERT_NONE && v !== CERT_OPTIONAL && v !== CERT_REQUIRED) throw new RangeError(`verifyMode must be CERT_NONE, CERT_OPTIONAL or CERT_REQUIRED, got ${describe(v)}`);
     if (v === CERT_NONE && this.#checkHostname) throw new RangeError("verifyMode: cannot set CERT_NONE while checkHostname is enabled");
@@ -123,6 +156,7 @@ export class SSLContext {
 
   /** Does a client check the server's name against its certificate? Python: SSLContext.check_hostname */
   get checkHostname(): boolean { return this.#checkHostname; }
+  /** Sets whether a client checks the server's name against its certificate. */
   set checkHostname(v: boolean) {
     if (typeof v !== "boolean") throw new TypeError(`checkHostname must be a boolean, got ${describe(v)}`);
     if (v && this.#verifyMode === CERT_NONE) this.#verifyMode = CERT_REQUIRED; // as Python 3.7+
@@ -131,10 +165,12 @@ export class SSLContext {
 
   /** The lowest TLS version allowed (default TLSv1_2). Python: SSLContext.minimum_version */
   get minimumVersion(): number { return this.#minimum; }
+  /** Sets the lowest TLS version allowed (a TLSVersion value). */
   set minimumVersion(v: number) { this.#minimum = this.#version(v, "minimumVersion"); this.#changed(); }
 
   /** The highest TLS version allowed (default MAXIMUM_SUPPORTED). Python: SSLContext.maximum_version */
   get maximumVersion(): number { return this.#maximum; }
+  /** Sets the highest TLS version allowed (a TLSVersion value). */
   set maximumVersion(v: number) { this.#maximum = this.#version(v, "maximumVersion"); this.#changed(); }
 
   #version(v: unknown, what: string): number {
@@ -229,7 +265,7 @@ export class SSLContext {
   }
 
   /** The enabled ciphers, as Python's get_ciphers() lists them (name and protocol). */
-  getCiphers(): { name: string; protocol: string }[] {
+  getCiphers(): CipherInfo[] {
     return tls.getCiphers().map((name) => ({ name: name.toUpperCase(), protocol: name.startsWith("tls_") ? "TLSv1.3" : "TLSv1.2" }));
   }
 

@@ -450,6 +450,7 @@ export class SSLSocket extends Socket {
 
   /** The context in use; an sniCallback may set another one for this connection. Python: SSLSocket.context */
   get context(): SSLContext { return this.#ctx; }
+  /** Switches this connection to another context (from an sniCallback). */
   set context(ctx: SSLContext) {
     if (ctx === null || typeof ctx !== "object" || typeof (ctx as SSLContext).secureContext !== "function") throw new TypeError(`context must be an SSLContext, got ${describe(ctx)}`);
     this.#ctx = ctx;

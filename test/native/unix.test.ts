@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { AF_UNIX, ChannelMap, Dispatcher, Socket, SocketError, closeAll, configure, loop } from "../../host/index.js";
 import { native } from "../../host/sys/native/addon.js";
+import { missing } from "../support/index.js";
 
 const built = native() !== null;
 let dir = "";
@@ -48,7 +49,7 @@ function fullListener(): { path: string; listener: Socket; held: Socket[] } {
   throw new Error("the listener's backlog never filled");
 }
 
-describe.skipIf(!built)("native Unix sockets and the kernel", () => {
+describe.skipIf(missing("the native addon", !built))("native Unix sockets and the kernel", () => {
   it("socket.connect() to a listener with a full backlog raises EAGAIN, as Python's does", () => {
     const { path, listener, held } = fullListener();
     expect(held.length).toBeGreaterThan(0);
