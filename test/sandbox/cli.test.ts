@@ -67,6 +67,16 @@ describe("wasyncore run", () => {
     expect(c.stdout).toBe("");
   });
 
+  it("Ctrl-C (SIGINT to the whole process group) stops it gracefully: exit 0, not a module failure", async () => {
+    const c = cli(["run", echo, "--listen", "127.0.0.1:0"], { detached: true });
+    const port = await listeningPort(c, "echo.host.wasm");
+    expect(await echoOnce(port, "before")).toBe("before");
+    process.kill(-c.proc.pid!, "SIGINT");
+    const { code } = await c.exit;
+    expect(code).toBe(0);
+    expect(c.stderr).not.toMatch(/stopped|died/);
+  });
+
   it("leaves no module process behind when the runner itself is killed", async () => {
     const c = cli(["run", echo, "--listen", "127.0.0.1:0"]);
     const port = await listeningPort(c, "echo.host.wasm");
