@@ -7,11 +7,13 @@ import { join } from "node:path";
 import {
   AF_INET, AF_INET6, AF_UNIX, SOCK_STREAM, SOCK_DGRAM, SOL_SOCKET, SO_REUSEADDR, SO_ERROR, SO_KEEPALIVE, SO_BROADCAST,
   SO_SNDBUF, SO_RCVBUF, IPPROTO_TCP, TCP_NODELAY, POLLIN, POLLOUT, POLLPRI, POLLHUP, POLLERR, POLLNVAL, MSG_OOB, MSG_PEEK,
-  SO_OOBINLINE, SO_LINGER, SO_RCVLOWAT, SO_SNDLOWAT, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT,
+  SO_REUSEPORT, SO_OOBINLINE, SO_LINGER, SO_RCVLOWAT, SO_SNDLOWAT, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT,
   SocketError, ExitNow, EngineAbortError, strerror, Socket, NativeSocket, NativeDatagramSocket,
   ChannelMap, socketMap, callLater, callEvery, Dispatcher, DispatcherWithSend, FileWrapper, FileDispatcher,
   loop, poll, poll2, pollOnce, read, write, readwrite, closeAll, TimerHandle, compactTraceback, configure, loopStats,
-  AsyncChat, SimpleProducer, findPrefixAtEnd,
+  AsyncChat, SimpleProducer, findPrefixAtEnd, drain, serveOnCores, Cores, CoreWorker,
+  type DrainOptions, type ServeOnCoresOptions, type CoreMode, type CoreSetup, type CoreContext, type WorkerStats,
+  type CoresStats, type CoresTotal,
   SSLContext, createDefaultContext, PROTOCOL_TLS_CLIENT, PROTOCOL_TLS_SERVER, CERT_NONE, CERT_OPTIONAL, CERT_REQUIRED,
   TLSVersion, Purpose, AlertDescription, SSLSocket, SSLError, SSLWantReadError, SSLWantWriteError, SSLEOFError,
   SSLZeroReturnError, SSLCertVerificationError, SSL_ERROR_SSL, SSL_ERROR_WANT_READ, SSL_ERROR_WANT_WRITE,
@@ -284,6 +286,30 @@ assert.equal(serverOptions.memoryMb, 16);
 assert.ok(new sandbox.WasmServerError("m.wasm", "x") instanceof Error);
 assert.equal(typeof sandbox.SOCK_NAMESPACE, "string");
 assert.ok(sandbox.SOCK_IMPORTS && sandbox.SERVER_EXPORTS && sandbox.WASIX_IMPORTS);
+
+// Several cores and graceful stop (serving on cores is tested in test/cores): the names resolve with their types.
+assert.equal(SO_REUSEPORT, 15);
+const drainMap = new ChannelMap();
+const drainOptions: DrainOptions = { map: drainMap, timeout: 1 };
+assert.equal(await drain(drainOptions), true); // an empty map drains at once
+const coreMode: CoreMode = "process";
+const coreSetup: CoreSetup = (ctx: CoreContext) => { assert.ok(ctx.index < ctx.count); };
+const coresOptions: ServeOnCoresOptions = { mode: coreMode, address: ["127.0.0.1", 0], drainTimeout: 1 };
+assert.ok(typeof serveOnCores === "function" && typeof Cores === "function" && typeof CoreWorker === "function" && typeof coreSetup === "function");
+const noWorkers: WorkerStats[] = [];
+const coresStats: CoresStats | null = null;
+const coresTotal: CoresTotal | null = null;
+assert.ok(coresOptions.mode === "process" && noWorkers.length === 0 && coresStats === null && coresTotal === null);
+
+// The sandbox's validator, limits and ABI table.
+assert.throws(() => sandbox.checkModule(new Uint8Array([1, 2, 3]), 16), (e: unknown) => e instanceof sandbox.ModuleRefused);
+const shape: sandbox.ModuleShape | null = null;
+const socketLimits: sandbox.SocketLimits = sandbox.DEFAULT_SOCKET_LIMITS;
+const v1: sandbox.AbiVersion | undefined = sandbox.ABI_VERSIONS[sandbox.SOCK_NAMESPACE];
+assert.ok(v1 !== undefined && v1.imports.length > 0 && shape === null && typeof socketLimits === "object");
+assert.ok(sandbox.MAX_TABLE_ELEMENTS > 0 && typeof sandbox.DEFAULT_LIMITS === "object" && sandbox.WASI_SHIM_IMPORTS.includes("fd_write"));
+const moduleStats: sandbox.ModuleStats | null = null;
+assert.equal(moduleStats, null);
 
 // Limits and stats.
 const limits: BufferLimits = { sendWindow: 1 << 16, recvPause: 1 << 18 };
