@@ -7,10 +7,10 @@ import { join } from "node:path";
 import {
   AF_INET, AF_INET6, AF_UNIX, SOCK_STREAM, SOCK_DGRAM, SOL_SOCKET, SO_REUSEADDR, SO_ERROR, SO_KEEPALIVE, SO_BROADCAST,
   SO_SNDBUF, SO_RCVBUF, IPPROTO_TCP, TCP_NODELAY, POLLIN, POLLOUT, POLLPRI, POLLHUP, POLLERR, POLLNVAL, MSG_OOB, MSG_PEEK,
-  SO_OOBINLINE, SO_LINGER, SO_RCVLOWAT, SO_SNDLOWAT, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT,
+  SO_REUSEPORT, SO_OOBINLINE, SO_LINGER, SO_RCVLOWAT, SO_SNDLOWAT, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT,
   SocketError, ExitNow, EngineAbortError, strerror, Socket, NativeSocket, NativeDatagramSocket,
   ChannelMap, socketMap, callLater, callEvery, Dispatcher, DispatcherWithSend, FileWrapper, FileDispatcher,
-  loop, poll, poll2, pollOnce, read, write, readwrite, closeAll, TimerHandle, compactTraceback, configure, loopStats,
+  loop, poll, poll2, pollOnce, read, write, readwrite, closeAll, drain, TimerHandle, compactTraceback, configure, loopStats,
   AsyncChat, SimpleProducer, findPrefixAtEnd,
   SSLContext, createDefaultContext, PROTOCOL_TLS_CLIENT, PROTOCOL_TLS_SERVER, CERT_NONE, CERT_OPTIONAL, CERT_REQUIRED,
   TLSVersion, Purpose, AlertDescription, SSLSocket, SSLError, SSLWantReadError, SSLWantWriteError, SSLEOFError,
@@ -21,7 +21,9 @@ import {
   type BackendName, type FileLike, type LoopOptions, type Handlers, type TimerCallback, type TimerMap, type TimerOwner,
   type EngineOptions, type LoopStats, type Producer, type Terminator, type FifoEntry, type TLSVersionValue,
   type PurposeValue, type SNICallback, type CipherInfo, type WrapOptions, type PeerCertificate, type RDN,
-  type SSLErrorDetails,
+  type SSLErrorDetails, type DrainOptions,
+  serveOnCores, Cores, CoreWorker, type ServeOnCoresOptions, type CoreMode, type CoreSetup, type CoreContext,
+  type WorkerStats, type CoresStats,
 } from "wasyncore";
 import * as chat from "wasyncore/chat";
 import * as tlsEntry from "wasyncore/tls";
@@ -39,7 +41,7 @@ assert.equal(loopStats().backend, backend);
 
 // Constants are numbers with Linux's values.
 const numbers: number[] = [AF_INET, AF_INET6, AF_UNIX, SOCK_STREAM, SOCK_DGRAM, SOL_SOCKET, SO_REUSEADDR, SO_ERROR,
-  SO_KEEPALIVE, SO_BROADCAST, SO_SNDBUF, SO_RCVBUF, IPPROTO_TCP, TCP_NODELAY, POLLIN, POLLOUT, POLLPRI, POLLHUP, POLLERR,
+  SO_KEEPALIVE, SO_BROADCAST, SO_REUSEPORT, SO_SNDBUF, SO_RCVBUF, IPPROTO_TCP, TCP_NODELAY, POLLIN, POLLOUT, POLLPRI, POLLHUP, POLLERR,
   POLLNVAL, MSG_OOB, MSG_PEEK, SO_OOBINLINE, SO_LINGER, SO_RCVLOWAT, SO_SNDLOWAT, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT,
   PROTOCOL_TLS_CLIENT, PROTOCOL_TLS_SERVER, CERT_NONE, CERT_OPTIONAL, CERT_REQUIRED, SSL_ERROR_SSL, SSL_ERROR_WANT_READ,
   SSL_ERROR_WANT_WRITE, SSL_ERROR_WANT_X509_LOOKUP, SSL_ERROR_SYSCALL, SSL_ERROR_ZERO_RETURN, SSL_ERROR_WANT_CONNECT,
@@ -284,6 +286,29 @@ assert.equal(serverOptions.memoryMb, 16);
 assert.ok(new sandbox.WasmServerError("m.wasm", "x") instanceof Error);
 assert.equal(typeof sandbox.SOCK_NAMESPACE, "string");
 assert.ok(sandbox.SOCK_IMPORTS && sandbox.SERVER_EXPORTS && sandbox.WASIX_IMPORTS);
+
+// drain(): a listening server stops accepting, the map empties.
+const drainMap = new ChannelMap();
+const listening = new Dispatcher(null, drainMap);
+listening.createSocket(AF_INET);
+listening.setReuseAddr();
+if (backend === "native") listening.setReusePort(); // net needs Node >= 22.12 for it
+listening.bind(["127.0.0.1", 0]);
+listening.listen(5);
+const drainOptions: DrainOptions = { map: drainMap, timeout: 5 };
+const drained: boolean = await drain(drainOptions);
+assert.equal(drained, true);
+assert.equal(drainMap.size, 0);
+
+// Several cores: the names and their types (serveOnCores forks this script, so it is not started here).
+const mode: CoreMode = "process";
+const setup: CoreSetup = (ctx: CoreContext) => { assert.ok(ctx.index < ctx.count); };
+const coreOptions: ServeOnCoresOptions = { mode, address: ["127.0.0.1", 0] };
+const sumWorkers = (s: CoresStats): number => s.workers.reduce((n: number, w: WorkerStats) => n + w.channels, 0);
+assert.equal(typeof serveOnCores, "function");
+assert.ok(typeof Cores === "function" && typeof CoreWorker === "function" && typeof setup === "function");
+assert.equal(sumWorkers({ workers: [], total: { workers: 0 } } as unknown as CoresStats), 0);
+assert.equal(coreOptions.mode, "process");
 
 // Limits and stats.
 const limits: BufferLimits = { sendWindow: 1 << 16, recvPause: 1 << 18 };
