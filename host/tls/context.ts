@@ -273,7 +273,7 @@ export class SSLContext {
    * Wraps a stream socket (connected or not, listening or not) in TLS; the result keeps its fileno().
    * Python: SSLContext.wrap_socket(sock, server_side, do_handshake_on_connect, suppress_ragged_eofs, server_hostname)
    */
-  wrapSocket(sock: Socket, options: WrapOptions = {}): SSLSocket {
+  wrapSocket<F extends number>(sock: Socket<F>, options: WrapOptions = {}): SSLSocket<F> {
     return new SSLSocket(sock, this, options);
   }
 

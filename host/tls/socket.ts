@@ -27,7 +27,7 @@ import { SocketError, checkBytes } from "../core/errors.js";
 import { FIELD, F_OPEN, F_EOF, R, W } from "../core/abi.js";
 import { getEngine, type Engine } from "../core/engine.js";
 import { notifyReady, watchChannel } from "../core/wake.js";
-import { type Address, describe, familyName } from "../core/address.js";
+import { type Address, type AddressOf, describe, familyName } from "../core/address.js";
 import { SSLError, SSLWantReadError, SSLWantWriteError, SSLEOFError, SSLCertVerificationError, sslErrorFrom } from "./errors.js";
 import { peerCertDict, type PeerCertificate } from "./cert.js";
 import type { SSLContext } from "./context.js";
@@ -102,7 +102,7 @@ function checkWrap(sock: unknown, ctx: SSLContext, options: unknown): Socket {
 }
 
 /** A TLS connection over a stream Socket, on that socket's channel. Python: ssl.SSLSocket */
-export class SSLSocket extends Socket {
+export class SSLSocket<F extends number = number> extends Socket<F> {
   /** @internal Socket's constructor opens no channel for this class: it uses the wrapped socket's. */
   static readonly wrapsChannel = true;
   /** Is this the server side? Python: SSLSocket.server_side */
@@ -141,8 +141,8 @@ export class SSLSocket extends Socket {
   #settled: Settled | null = null;
 
   /** @internal Use SSLContext.wrapSocket(). */
-  constructor(sock: Socket, ctx: SSLContext, options: WrapOptions = {}) {
-    super(checkWrap(sock, ctx, options).family, SOCK_STREAM);
+  constructor(sock: Socket<F>, ctx: SSLContext, options: WrapOptions = {}) {
+    super(checkWrap(sock, ctx, options).family as F, SOCK_STREAM);
     this.#raw = sock;
     this.#ctx = ctx;
     this.#e = getEngine();
@@ -693,9 +693,9 @@ export class SSLSocket extends Socket {
   }
 
   /** Python: socket.getsockname() */
-  override getsockname(): Address { this.#open("getsockname()"); return this.#raw.getsockname(); }
+  override getsockname(): AddressOf<F> { this.#open("getsockname()"); return this.#raw.getsockname() as AddressOf<F>; }
   /** Python: socket.getpeername() */
-  override getpeername(): Address { this.#open("getpeername()"); return this.#raw.getpeername(); }
+  override getpeername(): AddressOf<F> { this.#open("getpeername()"); return this.#raw.getpeername() as AddressOf<F>; }
   /** Python: socket.setsockopt(level, option, value) */
   override setsockopt(level: number, option: number, value: number | boolean): void { this.#open("setsockopt()"); this.#raw.setsockopt(level, option, value); }
   /** Python: socket.getsockopt(level, option) — SO_ERROR also reports a failed handshake (its SSL_ERROR_* number). */
@@ -714,7 +714,7 @@ export class SSLSocket extends Socket {
   /** Not on a TLS socket. Python: SSLSocket.sendto raises ValueError. */
   override sendto(_data: Uint8Array, _address: Address): number { throw new TypeError("sendto() is not allowed on an SSLSocket"); }
   /** Not on a TLS socket. Python: SSLSocket.recvfrom raises ValueError. */
-  override recvfrom(_n: number): [Buffer, Address] { throw new TypeError("recvfrom() is not allowed on an SSLSocket"); }
+  override recvfrom(_n: number): never { throw new TypeError("recvfrom() is not allowed on an SSLSocket"); }
 
   /** @internal */ override inputConsumed(): void { this.#changed(); }
   /** @internal */ override atEof(): boolean { return this.#plainLen === 0 && (this.#tlsEnded || this.#rawEof); }

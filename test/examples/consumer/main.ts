@@ -265,6 +265,10 @@ class TlsClient extends DispatcherWithSend {
     if (tlsGot === "over tls") { this.close(); tlsServer.close(); closeAll({ map: tlsMap }); }
   }
 }
+const sslTyped = clientCtx.wrapSocket(new Socket(AF_INET), { serverHostname: "localhost" });
+const [sslHost, sslPort]: InetAddress = sslTyped.getsockname(); // SSLSocket<AF_INET> reports [host, port]
+assert.deepEqual([sslHost, sslPort], ["0.0.0.0", 0]);
+sslTyped.close();
 const tlsServer = new TlsServer(tlsMap);
 new TlsClient(tlsServer.socket!.getsockname(), tlsMap);
 await loop({ map: tlsMap, timeout: 0.05, count: 4000 });
