@@ -106,7 +106,7 @@ describe("handing a socket to another dispatcher", () => {
           const s = this.socket!;
           this.socket = null; // a later close() of this object cannot close the socket now
           const echo = new Echo(s, map);
-          echo.setIdleTimeout(0.3);
+          echo.setIdleTimeout(1.5);
           old.close();
         }
         override handleWrite(): void {}
