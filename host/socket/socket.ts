@@ -151,6 +151,28 @@ export class Socket<F extends number = number> {
   }
 
   /**
+   * Python: socket.recv_into(buffer, nbytes=0, flags=0) — reads up to `nbytes` (0: `buffer.length`)
+   * into `buffer` from its start without allocating, and returns how many; 0 means the peer closed.
+   * @throws SocketError EAGAIN when nothing is buffered (as recv()); TypeError unless `buffer` is a
+   * Uint8Array; RangeError when `nbytes` exceeds it.
+   */
+  recvInto(buffer: Uint8Array, nbytes = 0, flags = 0): number {
+    if (!(buffer instanceof Uint8Array)) throw new TypeError(`recvInto(): buffer must be a Uint8Array or Buffer, got ${describe(buffer)}`);
+    checkInt(nbytes, "recvInto(): nbytes", 0, INT_MAX);
+    checkInt(flags, "recvInto(): flags", 0, INT_MAX);
+    if (nbytes > buffer.length) throw new RangeError(`recvInto(): nbytes ${nbytes} is larger than the buffer (${buffer.length} bytes)`);
+    const n = nbytes === 0 ? buffer.length : nbytes;
+    // A subclass that reads its own way (SSLSocket's recv decrypts) keeps it: copy what its recv() returns.
+    const impl = this.recv === Socket.prototype.recv ? this.#open("recvInto()") : null;
+    if (impl === null || impl.recvInto === undefined || n === 0) {
+      const data = this.recv(n, flags);
+      buffer.set(data);
+      return data.length;
+    }
+    return impl.recvInto(buffer, n, flags);
+  }
+
+  /**
    * Python: socket.send(data, flags) — the bytes taken (what fits in the send window).
    * @throws SocketError EAGAIN when nothing fits; TypeError unless `data` is bytes.
    */
