@@ -23,7 +23,7 @@ import {
   type PurposeValue, type SNICallback, type CipherInfo, type WrapOptions, type PeerCertificate, type RDN,
   type SSLErrorDetails, type DrainOptions,
   serveOnCores, Cores, CoreWorker, type ServeOnCoresOptions, type CoreMode, type CoreSetup, type CoreContext,
-  type WorkerStats, type CoresStats,
+  type WorkerStats, type CoresStats, type CoresTotal,
 } from "wasyncore";
 import * as chat from "wasyncore/chat";
 import * as tlsEntry from "wasyncore/tls";
@@ -280,16 +280,28 @@ const tlsErrors: SSLError[] = [new SSLError(SSL_ERROR_SSL, "x", sslDetails), new
   new SSLEOFError(), new SSLZeroReturnError(), new SSLCertVerificationError(18, "self-signed certificate")];
 assert.ok(tlsErrors.every((e) => e instanceof SocketError) && rdn.length === 1);
 
-// wasyncore/sandbox: its names resolve with their types.
+// wasyncore/sandbox: its names resolve with their types; checkModule() refuses what is not a server module.
 const endpoint: sandbox.Endpoint = sandbox.parseEndpoint("127.0.0.1:8080", "listen");
 assert.deepEqual([endpoint.host, endpoint.port], ["127.0.0.1", 8080]);
 assert.equal(new sandbox.Grants(["127.0.0.1:0"]).mayBind("127.0.0.1", 0), true);
-assert.equal(typeof sandbox.WasmServer, "function");
+assert.equal(typeof sandbox.WasmServer.start, "function");
+assert.ok(new sandbox.WasmServerError("m.wasm", "x") instanceof Error);
 const serverOptions: sandbox.ServerOptions = { listen: ["127.0.0.1:0"], memoryMb: 16 };
 assert.equal(serverOptions.memoryMb, 16);
-assert.ok(new sandbox.WasmServerError("m.wasm", "x") instanceof Error);
-assert.equal(typeof sandbox.SOCK_NAMESPACE, "string");
-assert.ok(sandbox.SOCK_IMPORTS && sandbox.SERVER_EXPORTS && sandbox.WASIX_IMPORTS);
+const socketLimits: sandbox.SocketLimits = { ...sandbox.DEFAULT_SOCKET_LIMITS };
+assert.ok(socketLimits.maxFds > 0 && sandbox.DEFAULT_LIMITS.memoryMb > 0 && sandbox.MAX_TABLE_ELEMENTS > 0);
+const abi: sandbox.AbiVersion | undefined = sandbox.ABI_VERSIONS[sandbox.SOCK_NAMESPACE];
+assert.ok(abi !== undefined && abi.imports.length > 0);
+assert.ok(sandbox.SOCK_IMPORTS && sandbox.SERVER_EXPORTS && sandbox.WASIX_IMPORTS && sandbox.WASI_SHIM_IMPORTS);
+try {
+  const shape: sandbox.ModuleShape = sandbox.checkModule(new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0]), 16);
+  assert.ok(shape);
+} catch (err) {
+  assert.ok(err instanceof sandbox.ModuleRefused, String(err));
+}
+const moduleStats = (s: sandbox.ModuleStats): number => s.rss;
+const socketStats = (s: sandbox.SocketStats): number => s.fds;
+assert.equal(typeof moduleStats === "function" && typeof socketStats === "function", true);
 
 // drain(): a listening server stops accepting, the map empties.
 const drainMap = new ChannelMap();
@@ -309,6 +321,8 @@ const mode: CoreMode = "process";
 const setup: CoreSetup = (ctx: CoreContext) => { assert.ok(ctx.index < ctx.count); };
 const coreOptions: ServeOnCoresOptions = { mode, address: ["127.0.0.1", 0] };
 const sumWorkers = (s: CoresStats): number => s.workers.reduce((n: number, w: WorkerStats) => n + w.channels, 0);
+const totalWorkers = (t: CoresTotal): number => t.workers;
+assert.equal(typeof totalWorkers, "function");
 assert.equal(typeof serveOnCores, "function");
 assert.ok(typeof Cores === "function" && typeof CoreWorker === "function" && typeof setup === "function");
 assert.equal(sumWorkers({ workers: [], total: { workers: 0 } } as unknown as CoresStats), 0);
