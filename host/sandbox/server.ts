@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import { basename } from "node:path";
 import { fileURLToPath } from "node:url";
 import { WasmServerError } from "./instance.js";
-import { parseEndpoint } from "./grants.js";
+import { parseEndpoint, type Endpoint } from "./grants.js";
 import type { SocketStats } from "./sockets.js";
 import { DEFAULT_LIMITS, DEFAULT_SOCKET_LIMITS, type SocketLimits } from "./limits.js";
 import type { StartMessage } from "./child.js";
@@ -35,17 +35,25 @@ export interface ServerOptions {
   limits?: Partial<SocketLimits>;
   /** OS descriptors for the module's stdout and stderr (default 1 and 2). */
   stdout?: number;
+  /** See stdout. */
   stderr?: number;
 }
 
 /** What a module holds now: its process, memory and sockets. */
 export interface ModuleStats {
+  /** The module's process id. */
   pid: number;
+  /** The process's resident set size (bytes). */
   rss: number;
+  /** The process's V8 heap in use (bytes). */
   heapUsed: number;
+  /** Memory outside the V8 heap held by JS objects (bytes; Node's process.memoryUsage().external). */
   external: number;
+  /** Loop passes the module ran. */
   passes: number;
+  /** The module's linear memory (bytes). */
   memoryBytes: number;
+  /** What the module's sockets hold now. */
   sockets: SocketStats;
 }
 
@@ -69,7 +77,7 @@ export class WasmServer {
   /** The error that stopped the module, if any. */
   error: WasmServerError | null = null;
   /** Addresses the module listens on (known once start() resolved). */
-  listening: { host: string; port: number }[] = [];
+  listening: Endpoint[] = [];
   /** Connect and listen attempts the grants refused. */
   readonly denied: string[] = [];
   private finish!: (err: WasmServerError | null) => void;
@@ -120,7 +128,7 @@ export class WasmServer {
     const ready = new Promise<void>((resolve, reject) => {
       child.on("message", (m: { type: string; [k: string]: unknown }) => {
         if (m.type === "ready") {
-          server.listening = m.listening as { host: string; port: number }[];
+          server.listening = m.listening as Endpoint[];
           server.denied.push(...(m.denied as string[]));
           resolve();
         } else if (m.type === "failed") {
