@@ -129,7 +129,7 @@ export class NativeStreamSocket implements SocketImpl {
   }
 
   /**
-   * @internal Python: socket.accept() — accept4(2), null when nothing is pending (Socket.accept()
+   * Python: socket.accept() — accept4(2), null when nothing is pending (Socket.accept()
    * throws EAGAIN for that, Dispatcher.accept() takes the null: no Error built per empty poll).
    * accept4 reports the peer's address itself: no getpeername(2) here, nor in the Dispatcher's
    * constructor (getpeername() answers from it while the connection is up).
@@ -224,6 +224,26 @@ export class NativeStreamSocket implements SocketImpl {
     if (s.state !== "connected" && s.state !== "connecting") throw new SocketError("ENOTCONN", "recv()");
     if (n === 0) return EMPTY;
     throw new SocketError("EAGAIN", "recv()");
+  }
+
+  /** Python: socket.recv_into(buffer, n, flags) — from the core's input queue into `buffer`, no allocation. */
+  recvInto(buffer: Uint8Array, n: number, flags: number): number {
+    const s = this.#s;
+    const e = s.engine;
+    let avail = flags === 0 && !this.#unconnected ? e.field(s.token, FIELD.inLen) : 0;
+    if (avail === 0 && flags === 0 && !this.#unconnected && s.readable) { // what arrived since the last wake-up
+      s.fill();
+      avail = e.field(s.token, FIELD.inLen);
+    }
+    if (avail > 0) {
+      s.recheckUrgent();
+      const got = e.takeInInto(s.token, buffer, n);
+      if (e.resumeOk) s.consumed();
+      return got;
+    }
+    const data = this.recv(n, flags); // flags, EOF (0), errors and EAGAIN as recv() has them
+    buffer.set(data);
+    return data.length;
   }
 
   // recv(n, MSG_OOB) and other flags: straight from the kernel into a new Buffer.
