@@ -19,4 +19,4 @@ export { compactTraceback } from "./asyncore/traceback.js";
 export { configure, loopStats, type EngineOptions, type LoopStats } from "./asyncore/stats.js";
 export { AsyncChat, SimpleProducer, findPrefixAtEnd, type Producer, type Terminator, type FifoEntry } from "./asyncore/chat.js";
 export * from "./tls/index.js"; // tls: Python's ssl (also the package's "wasyncore/tls" export)
-export { serveOnCores, Cores, CoreWorker, type ServeOnCoresOptions, type CoreMode, type CoreSetup, type CoreContext, type WorkerStats, type CoresStats } from "./cores/index.js";
+export { serveOnCores, Cores, CoreWorker, type ServeOnCoresOptions, type CoreMode, type CoreSetup, type CoreContext, type WorkerStats, type CoresStats, type CoresTotal } from "./cores/index.js";

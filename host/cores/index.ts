@@ -7,7 +7,7 @@ import { startPrimary, scriptOf, Cores, CoreWorker } from "./primary.js";
 import type { CoreMode, CoreSetup } from "./protocol.js";
 
 export { Cores, CoreWorker };
-export type { CoreMode, CoreSetup, CoreContext, WorkerStats, CoresStats } from "./protocol.js";
+export type { CoreMode, CoreSetup, CoreContext, WorkerStats, CoresStats, CoresTotal } from "./protocol.js";
 
 /** Options of serveOnCores(). */
 export interface ServeOnCoresOptions {

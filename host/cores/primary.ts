@@ -19,7 +19,7 @@ export class CoreWorker {
   #listeners = new Set<(m: FromWorker, w: CoreWorker) => void>();
 
   /**
-   * @param index the worker's number, 0..count-1
+   * @param index The worker's number, 0..count-1 (its `ctx.index`).
    */
   constructor(readonly index: number, private readonly proc: ChildProcess | null, private readonly thread: Worker | null) {
     this.exited = new Promise((resolve) => { this.#ended = resolve; });
@@ -96,9 +96,9 @@ export interface PrimaryOptions {
 export class Cores {
   /** The served address: every worker listens on it. */
   readonly address: [string, number];
-  /** Whether the workers are processes or threads. */
+  /** Processes or threads. */
   readonly mode: CoreMode;
-  /** The workers, by index. */
+  /** The workers, by index (dead ones stay listed: `alive` is false). */
   readonly workers: readonly CoreWorker[];
   /** Resolves when every worker has ended. */
   readonly exited: Promise<void>;

@@ -12,7 +12,7 @@ export interface CoreContext {
   readonly index: number;
   /** How many workers serve. */
   readonly count: number;
-  /** Whether the workers are processes or threads. */
+  /** Processes or threads. */
   readonly mode: CoreMode;
   /** The address to bind (the port the primary chose when 0 was asked); every worker binds the same. */
   readonly address: [string, number];
@@ -55,7 +55,7 @@ export type FromWorker =
 
 /** One worker's loopStats() with its identity, CPU and counters. */
 export interface WorkerStats extends LoopStats {
-  /** The worker's number, 0..count-1. */
+  /** The worker's number (its `ctx.index`). */
   index: number;
   /** The worker's process id (a thread's is the primary's). */
   pid: number;
@@ -63,37 +63,40 @@ export interface WorkerStats extends LoopStats {
   threadId: number;
   /** CPU time of the worker's process in µs (user + system); null for a thread (Node has no per-thread CPU clock). */
   cpuMicros: number | null;
-  /** The worker's own counters (CoreContext.counters). */
+  /** The worker's `ctx.counters`. */
   counters: Record<string, number>;
 }
 
 /** Every live worker's stats and their sums. */
 export interface CoresStats {
-  /** One entry per worker that answered. */
+  /** The stats of each worker that answered, by index. */
   workers: WorkerStats[];
-  /** Sums over the workers that answered: the LoopStats counters, the CPU (processes) and the counters. */
-  total: {
-    /** How many workers answered. */
-    workers: number;
-    /** Channels in every map. */
-    channels: number;
-    /** Connected channels. */
-    connected: number;
-    /** Listening channels. */
-    accepting: number;
-    /** Handler events dispatched. */
-    eventsDispatched: number;
-    /** Bytes received. */
-    bytesIn: number;
-    /** Bytes sent. */
-    bytesOut: number;
-    /** Core memory in use, in bytes. */
-    coreMemoryInUse: number;
-    /** CPU time of the worker processes in µs; null for threads. */
-    cpuMicros: number | null;
-    /** The workers' own counters, summed by name. */
-    counters: Record<string, number>;
-  };
+  /** Sums over the workers that answered. */
+  total: CoresTotal;
+}
+
+/** Sums of the workers' stats. */
+export interface CoresTotal {
+  /** Workers that answered. */
+  workers: number;
+  /** Open channels (listeners included). */
+  channels: number;
+  /** Connected channels. */
+  connected: number;
+  /** Accepting channels (one listener per worker while serving). */
+  accepting: number;
+  /** Events the workers' loops dispatched. */
+  eventsDispatched: number;
+  /** Bytes received. */
+  bytesIn: number;
+  /** Bytes sent. */
+  bytesOut: number;
+  /** Core memory in use. */
+  coreMemoryInUse: number;
+  /** CPU time of the worker processes in µs (user + system); null for threads. */
+  cpuMicros: number | null;
+  /** The workers' `ctx.counters`, summed by name. */
+  counters: Record<string, number>;
 }
 
 /** Is this one of the helper's messages? */

@@ -1,12 +1,12 @@
 // node:cluster as Node users write it: each worker's plain bind()/listen() of one port — native: every worker serves it
 // (SO_REUSEPORT set for them) and one that dies leaves the others serving; net on Node 20: an error saying what to use.
-import { missing, onBackend } from "../support/index.js";
 import { describe, it, expect, afterEach } from "vitest";
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import * as net from "node:net";
 import { Buffer } from "node:buffer";
-import { LIB, backend, built, visits, spread } from "./helpers.js";
+import { missing, onBackend } from "../support/index.js";
+import { LIB, built, visits, spread } from "./helpers.js";
 
 const FIXTURE = fileURLToPath(new URL("./fixtures/cluster.mjs", import.meta.url));
 const [major, minor] = process.versions.node.split(".").map(Number);
@@ -46,8 +46,8 @@ function start(port: number, n: number): Run {
 const procs: ChildProcess[] = [];
 afterEach(() => { for (const p of procs.splice(0)) p.kill("SIGKILL"); });
 
-describe.skipIf(missing("the built package (npm run build)", !built))("node:cluster workers", () => {
-  it.skipIf(onBackend("net", "several cores") && !netCanShare)("each serve the port their plain bind() asked for; one killed, the other keeps serving", { timeout: 120_000 }, async () => {
+describe.skipIf(missing("the built host (npm run build)", !built))("node:cluster workers", () => {
+  it.skipIf(onBackend("net", "`node:cluster` workers on one port") && !netCanShare)("each serve the port their plain bind() asked for; one killed, the other keeps serving", { timeout: 120_000 }, async () => {
     const port = await freePort();
     const run = start(port, 2);
     procs.push(run.proc);
@@ -67,7 +67,7 @@ describe.skipIf(missing("the built package (npm run build)", !built))("node:clus
     run.proc.stdin!.write("stop\n");
   });
 
-  it.skipIf(onBackend("native", "several cores") || netCanShare)("on net before Node 22.12: the second worker's bind() says to use serveOnCores() or native", { timeout: 60_000 }, async () => {
+  it.skipIf(onBackend("native", "`node:cluster` workers on one port") || netCanShare)("on net before Node 22.12: the second worker's bind() says to use serveOnCores() or native", { timeout: 60_000 }, async () => {
     const port = await freePort();
     const run = start(port, 2);
     procs.push(run.proc);

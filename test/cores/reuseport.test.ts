@@ -1,12 +1,11 @@
 // setReusePort(): two listeners of one port in one process (native, and net from Node 22.12), and the clear error where the backend cannot.
-import { missing, onBackend } from "../support/index.js";
 import { describe, it, expect, beforeEach, afterEach } from "vitest";
 import * as net from "node:net";
-import { AF_INET, ChannelMap, Dispatcher, SOL_SOCKET, SO_REUSEPORT, SocketError, closeAll, loop, loopStats, type Socket } from "../../host/index.js";
+import { onBackend } from "../support/index.js";
+import { AF_INET, ChannelMap, Dispatcher, SOL_SOCKET, SO_REUSEPORT, SocketError, closeAll, loop, type Socket } from "../../host/index.js";
 
 const [major, minor] = process.versions.node.split(".").map(Number);
 const netCan = major > 22 || (major === 22 && minor >= 12);
-const can = loopStats().backend === "native" || netCan;
 
 class Listener extends Dispatcher {
   accepted = 0;
@@ -31,7 +30,7 @@ describe("setReusePort()", () => {
     expect(SO_REUSEPORT).toBe(15);
   });
 
-  it.skipIf(onBackend("net", "several cores") && !netCan)("lets two listeners share a port; the kernel gives each some of 200 connections", async () => {
+  it.skipIf(onBackend("net", "`setReusePort()`") && !netCan)("lets two listeners share a port; the kernel gives each some of 200 connections", async () => {
     const a = new Listener(map, true);
     const b = new Listener(map, true, a.port);
     expect(b.port).toBe(a.port);
@@ -51,12 +50,12 @@ describe("setReusePort()", () => {
     await looping;
   });
 
-  it.skipIf(onBackend("net", "several cores") && !netCan)("without it on both, the second bind of the port fails with EADDRINUSE", () => {
+  it.skipIf(onBackend("net", "`setReusePort()`") && !netCan)("without it on both, the second bind of the port fails with EADDRINUSE", () => {
     const a = new Listener(map, true);
     expect(() => new Listener(map, false, a.port)).toThrow(expect.objectContaining({ code: "EADDRINUSE" }));
   });
 
-  it.skipIf(onBackend("native", "several cores") || netCan)("on the net backend before Node 22.12 throws ENOPROTOOPT naming what is needed", () => {
+  it.skipIf(onBackend("native", "`setReusePort()`") || netCan)("on the net backend before Node 22.12 throws ENOPROTOOPT naming what is needed", () => {
     const d = new Dispatcher(null, map);
     d.createSocket(AF_INET);
     let err: unknown;

@@ -1,9 +1,9 @@
 // serveOnCores(): 2–4 workers (processes; threads on native) on one port over loopback — 1,000 connections spread over
 // every worker, a worker killed mid-load loses no connection another accepted, SIGTERM drains and exits.
-import { missing, onBackend } from "../support/index.js";
 import { describe, it, expect, afterEach } from "vitest";
 import * as net from "node:net";
 import { Buffer } from "node:buffer";
+import { missing, onBackend } from "../support/index.js";
 import { backend, built, serve, visits, visit, spread, refused, type Served } from "./helpers.js";
 
 // "Both backends": native for processes and threads, net for processes (Node 20's net cannot share a handle between threads).
@@ -17,7 +17,7 @@ async function start(n: number, mode: "process" | "thread"): Promise<Served> {
   return s;
 }
 
-describe.skipIf(missing("the built package (npm run build)", !built)).each(modes)("serveOnCores() with %s workers", (mode) => {
+describe.skipIf(missing("the built host (npm run build)", !built)).each(modes)("serveOnCores() with %s workers", (mode) => {
   it("spreads 1,000 connections over all 3 workers; stats() agrees per worker and in total", { timeout: 120_000 }, async () => {
     const s = await start(3, mode);
     expect(s.workers.length).toBe(3);
@@ -113,7 +113,54 @@ describe.skipIf(missing("the built package (npm run build)", !built)).each(modes
   });
 });
 
-describe.skipIf(missing("the built package (npm run build)", !built) || onBackend("native", "several cores"))("serveOnCores() threads on net", () => {
+/** Is process `pid` gone? */
+function gone(pid: number): boolean {
+  try { process.kill(pid, 0); return false; } catch { return true; }
+}
+
+async function untilGone(pids: number[], ms = 20_000): Promise<void> {
+  const t0 = Date.now();
+  while (!pids.every(gone)) {
+    if (Date.now() - t0 > ms) throw new Error(`workers ${pids.filter((p) => !gone(p)).join(", ")} still running`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe.skipIf(missing("the built host (npm run build)", !built))("serveOnCores() worker processes on their own", () => {
+  it("one SIGTERMed alone drains and ends while the other serves; when the primary dies (SIGKILL) the rest drain and exit", { timeout: 120_000 }, async () => {
+    const s = await start(2, "process");
+    const [a, b] = s.workers.map((w) => w.pid);
+    process.kill(a, "SIGTERM");
+    await untilGone([a]);
+    expect((await s.stats()).workers.map((w) => w.index)).toEqual([1]);
+    const vs = await visits(s.port, 50, 8);
+    expect(vs.filter((v) => !v.ok)).toEqual([]);
+    expect(spread(vs)).toEqual({ 1: 50 });
+    // a client has asked for 1 MiB and read only its first bytes when the primary is killed
+    const SIZE = 1024 * 1024;
+    const c = net.connect(s.port, "127.0.0.1");
+    const parts: Buffer[] = [];
+    const end = new Promise<void>((r) => c.once("end", () => r()));
+    await new Promise<void>((resolve) => {
+      let greeted = false;
+      let begun = false;
+      c.on("data", (d: Buffer) => {
+        if (!greeted) { greeted = true; d = d.subarray(d.indexOf(10) + 1); c.write(`BIG ${SIZE}\n`); }
+        if (d.length > 0) parts.push(d);
+        if (d.length > 0 && !begun) { begun = true; c.pause(); resolve(); }
+      });
+    });
+    s.proc.kill("SIGKILL");
+    await new Promise((r) => setTimeout(r, 300));
+    c.resume();
+    await end;
+    expect(Buffer.concat(parts).length).toBe(SIZE);
+    c.destroy();
+    await untilGone([b]); // it drained (its connection closed itself) and ended: no orphan
+  });
+});
+
+describe.skipIf(missing("the built host (npm run build)", !built) || onBackend("native", "`serveOnCores()` threads"))("serveOnCores() threads on net", () => {
   it("are refused with an error that says what is needed", async () => {
     const { serveOnCores } = await import("../../host/index.js");
     await expect(serveOnCores(2, () => {}, { mode: "thread" })).rejects.toThrow(/threads need the native backend.*mode: 'process'/);

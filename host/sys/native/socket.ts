@@ -129,7 +129,7 @@ export class NativeStreamSocket implements SocketImpl {
   }
 
   /**
-   * @internal Python: socket.accept() — accept4(2), null when nothing is pending (Socket.accept()
+   * Python: socket.accept() — accept4(2), null when nothing is pending (Socket.accept()
    * throws EAGAIN for that, Dispatcher.accept() takes the null: no Error built per empty poll).
    * accept4 reports the peer's address itself: no getpeername(2) here, nor in the Dispatcher's
    * constructor (getpeername() answers from it while the connection is up).
