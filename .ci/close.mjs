@@ -1,7 +1,7 @@
 // .ci/run's last step: prints why the run failed (if it did) and exactly one closing line,
 // "N passed, N failed, N skipped", from the summary reporter's file. Every failure counts: failed
 // tests, suites, hooks, files that did not import, unhandled errors, a step of .ci/run that failed
-// (--step-failed WHAT, repeatable), and on Linux a vitest project (net, native) that ran no test.
+// (--step-failed WHAT, repeatable), and on Linux a vitest project (net, net-public, native) that ran no test.
 // Exits 1 when the failed count is not 0, else 0; a failed count of 0 always means a green run.
 import { existsSync, readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
@@ -11,7 +11,7 @@ const { values } = parseArgs({
     summary: { type: "string", default: "build/ci-summary.json" },
     "vitest-status": { type: "string" },
     "step-failed": { type: "string", multiple: true, default: [] },
-    projects: { type: "string", default: process.platform === "linux" ? "net,native" : "net" },
+    projects: { type: "string", default: process.platform === "linux" ? "net,net-public,native" : "net,net-public" },
   },
 });
 

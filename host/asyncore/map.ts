@@ -4,6 +4,7 @@ import { getEngine } from "../core/engine.js";
 import { FIELD, R, W } from "../core/abi.js";
 import { notifyReady, wakeMap } from "../core/wake.js";
 import { schedule, logTimerError, type TimerHandle, type TimerCallback } from "./timers.js";
+import { InterestTable } from "./interest.js";
 
 /** @internal What a map entry may be: a dispatcher, or any object (CPython tests put dummies in maps). */
 export interface MapEntry {
@@ -24,8 +25,8 @@ export class ChannelMap<V = any> implements Iterable<[number, V]> { // eslint-di
   /** @internal The map's id in the core. */
   readonly id = nextMapId++;
   private readonly items = new Map<number, V>();
-  /** @internal Channels whose readable()/writable() must be asked each pass. */
-  readonly policy = new Map<number, MapEntry>();
+  /** @internal Channels whose readable()/writable() must be asked each pass (dense arrays: see interest.ts). */
+  readonly policy = new InterestTable();
   /** @internal Set while loop()/poll() runs on this map. */
   running: string | null = null;
   /** Channels registered with default interest since the last pass: checked again once, at the next pass. */
@@ -108,23 +109,11 @@ export class ChannelMap<V = any> implements Iterable<[number, V]> { // eslint-di
     logTimerError(err, timer);
   }
 
-  /** @internal Asks readable()/writable() of the channels that override them and hands the answers to the core. */
+  /** @internal Asks readable()/writable() of the channels that override them and hands the changed answers to the core. */
   commitInterest(): void {
     if (this.fresh.length > 0) this.recheckFresh();
     if (this.policy.size === 0) return;
-    const e = getEngine();
-    const core = e.core;
-    const cap = core.scratch_pairs();
-    let n = 0;
-    let view = e.uint32s(core.scratch_ptr(), cap * 2);
-    for (const [fd, ch] of this.policy) {
-      const bits = (ch.readable!() ? R : 0) | (ch.writable!() ? W : 0);
-      if (view.length === 0) view = e.uint32s(core.scratch_ptr(), cap * 2); // the handlers grew memory: the view detached
-      view[n * 2] = fd;
-      view[n * 2 + 1] = bits;
-      if (++n === cap) { core.interest_commit(n); n = 0; }
-    }
-    if (n > 0) core.interest_commit(n);
+    this.policy.commit();
   }
 
   // readable()/writable() set on the instance (or as class fields, which run after the base constructor

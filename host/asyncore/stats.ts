@@ -82,7 +82,9 @@ export interface LoopStats {
   backend: BackendName;
   /**
    * Why `backend` is not 'native' although native was wanted (the default, where the addon is
-   * missing or does not load; or WASYNCORE_BACKEND asking for what cannot be had), else null.
+   * missing or does not load; or WASYNCORE_BACKEND asking for what cannot be had), and on 'net'
+   * that sockets use the public node:net/node:dgram API and why (Node's internal bindings refused by its
+   * permission model, or WASYNCORE_NET_PUBLIC=1); else null.
    */
   backendReason: string | null;
 }

@@ -17,7 +17,7 @@ export type TimerCallback = (...args: any[]) => unknown;
 
 /** What a timer needs of its map (a ChannelMap). */
 export interface TimerMap {
-  /** The map's id in the core. */
+  /** @internal The map's id in the core. */
   readonly id: number;
   /** Called when one of the map's timers throws. */
   handleTimerError(err: unknown, timer: TimerHandle): void;

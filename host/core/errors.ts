@@ -60,7 +60,7 @@ export function codeOf(errno: number): string {
   return `E${errno}`;
 }
 
-/** Python: os.strerror / asyncore._strerror — never empty. */
+/** The message for a positive errno, e.g. "Connection refused"; never empty. Python: os.strerror / asyncore._strerror */
 export function strerror(errno: number): string {
   const code = codeOf(errno);
   const known = MESSAGES[code];

@@ -24,9 +24,9 @@ let implOf: (s: Socket) => SocketImpl;
  * @typeParam F - the address family (AF_INET, AF_INET6, AF_UNIX), which types the addresses it reports.
  */
 export class Socket<F extends number = number> {
-  /** Python: socket.family */
+  /** The address family it was made with (AF_INET, AF_INET6 or AF_UNIX). Python: socket.family */
   readonly family!: F;
-  /** Python: socket.type */
+  /** SOCK_STREAM or SOCK_DGRAM. Python: socket.type */
   readonly type!: number;
   readonly #impl!: SocketImpl; // (each constructor path that does not return another socket sets all three)
   /** @internal Wrapped by a dispatcher (Dispatcher.setSocket); closeOrphans() leaves it open. */
@@ -66,7 +66,7 @@ export class Socket<F extends number = number> {
     pending = null;
   }
 
-  /** Python: socket.fileno() — the channel's token in the core (-1 once closed). */
+  /** The socket's key in a channel map: its channel's token in the core (-1 once closed). Python: socket.fileno() */
   fileno(): number {
     return this.#impl.closed ? -1 : this.#impl.token;
   }
@@ -127,6 +127,7 @@ export class Socket<F extends number = number> {
   /**
    * Starts a connect. Completion (or failure) shows up as readiness on a later pass;
    * errors known now (bad address, missing Unix path, closed socket) throw at once.
+   * @throws SocketError (EBADF when closed, ENOENT for a missing Unix path, EISCONN, EALREADY); TypeError for a bad address.
    */
   connect(address: Address): void {
     const impl = this.#open("connect()");
@@ -140,12 +141,35 @@ export class Socket<F extends number = number> {
   /**
    * Python: socket.recv(n, flags) — throws SocketError EAGAIN when nothing is buffered; an empty Buffer at EOF.
    * Flags (MSG_OOB, MSG_PEEK) need the native backend.
+   * @throws SocketError EAGAIN when nothing is buffered, EBADF when closed, EOPNOTSUPP for flags on `net`; RangeError for a bad size.
    */
   recv(n: number, flags = 0): Buffer {
     const impl = this.#open("recv()");
     checkInt(n, "recv(): bufferSize", 0, INT_MAX);
     checkInt(flags, "recv(): flags", 0, INT_MAX);
     return impl.recv(n, flags);
+  }
+
+  /**
+   * Python: socket.recv_into(buffer, nbytes=0, flags=0) — reads up to `nbytes` (0: `buffer.length`)
+   * into `buffer` from its start without allocating, and returns how many; 0 means the peer closed.
+   * @throws SocketError EAGAIN when nothing is buffered (as recv()); TypeError unless `buffer` is a
+   * Uint8Array; RangeError when `nbytes` exceeds it.
+   */
+  recvInto(buffer: Uint8Array, nbytes = 0, flags = 0): number {
+    if (!(buffer instanceof Uint8Array)) throw new TypeError(`recvInto(): buffer must be a Uint8Array or Buffer, got ${describe(buffer)}`);
+    checkInt(nbytes, "recvInto(): nbytes", 0, INT_MAX);
+    checkInt(flags, "recvInto(): flags", 0, INT_MAX);
+    if (nbytes > buffer.length) throw new RangeError(`recvInto(): nbytes ${nbytes} is larger than the buffer (${buffer.length} bytes)`);
+    const n = nbytes === 0 ? buffer.length : nbytes;
+    // A subclass that reads its own way (SSLSocket's recv decrypts) keeps it: copy what its recv() returns.
+    const impl = this.recv === Socket.prototype.recv ? this.#open("recvInto()") : null;
+    if (impl === null || impl.recvInto === undefined || n === 0) {
+      const data = this.recv(n, flags);
+      buffer.set(data);
+      return data.length;
+    }
+    return impl.recvInto(buffer, n, flags);
   }
 
   /**
@@ -161,7 +185,8 @@ export class Socket<F extends number = number> {
 
   /**
    * Python: socket.sendto(data, address) — one datagram on SOCK_DGRAM. On a stream socket the
-   * address is ignored once connected, as Linux does.
+   * address is ignored once connected, as Linux does. Returns the bytes sent.
+   * @throws SocketError (EAGAIN when the send window is full, EBADF when closed); TypeError for bad data or address.
    */
   sendto(data: Uint8Array, address: Address): number {
     const impl = this.#open("sendto()");
@@ -176,6 +201,7 @@ export class Socket<F extends number = number> {
   /**
    * Python: socket.recvfrom(n) — one datagram (at most n bytes; the rest is discarded) and its
    * source. On a stream socket, recv(n) and the peer's address.
+   * @throws SocketError EAGAIN when no datagram is queued, EBADF when closed; RangeError for a bad size.
    */
   recvfrom(n: number): [Buffer, AddressOf<F>] {
     const impl = this.#open("recvfrom()");
@@ -205,7 +231,7 @@ export class Socket<F extends number = number> {
     notifyReady(impl.token);
   }
 
-  /** Python: socket.close() — bytes send() took are still delivered, then the socket closes. Idempotent. */
+  /** Closes the socket; bytes send() took are still delivered first. Idempotent. Python: socket.close() */
   close(): void {
     this.#impl.close();
   }
@@ -237,7 +263,10 @@ export class Socket<F extends number = number> {
     impl.setsockopt(level, option, v);
   }
 
-  /** Python: socket.getsockopt(level, option) — SO_ERROR reports a pending error's errno. */
+  /**
+   * Reads a socket option; SO_ERROR reports a pending error's errno (0 when none). Python: socket.getsockopt(level, option)
+   * @throws SocketError ENOPROTOOPT for an option the backend cannot read; EBADF when closed.
+   */
   getsockopt(level: number, option: number): number {
     return this.#open("getsockopt()").getsockopt(level, option);
   }
@@ -247,7 +276,7 @@ export class Socket<F extends number = number> {
     return this.#impl.pendingError();
   }
 
-  /** Python: repr(socket) */
+  /** A description with the fileno, family, type and state. Python: repr(socket) */
   toString(): string {
     return `<Socket fd=${this.fileno()}, family=${familyName(this.family)}, type=${this.type === SOCK_STREAM ? "SOCK_STREAM" : "SOCK_DGRAM"}, ${this.#impl.describe()}>`;
   }
@@ -255,7 +284,10 @@ export class Socket<F extends number = number> {
 
 /** A stream socket on a kernel descriptor (the native backend): what `new Socket()` gives there. Python: socket.socket */
 export class NativeSocket<F extends number = number> extends Socket<F> {
-  /** Python: socket.socket(family, SOCK_STREAM) on the native backend. */
+  /**
+   * Makes a stream socket on the native backend, whatever configure() chose. Python: socket.socket(family, SOCK_STREAM)
+   * @throws Error when the native backend is not available here; TypeError for an unknown family.
+   */
   constructor(family: F, type: number = SOCK_STREAM) {
     super(family, type);
   }
@@ -277,7 +309,10 @@ export class NativeSocket<F extends number = number> extends Socket<F> {
 
 /** A datagram socket on a kernel descriptor (the native backend). Python: socket.socket(family, SOCK_DGRAM) */
 export class NativeDatagramSocket<F extends number = number> extends Socket<F> {
-  /** Python: socket.socket(family, SOCK_DGRAM) on the native backend. */
+  /**
+   * Makes a datagram socket on the native backend, whatever configure() chose. Python: socket.socket(family, SOCK_DGRAM)
+   * @throws Error when the native backend is not available here; TypeError for an unknown family.
+   */
   constructor(family: F) {
     super(family, SOCK_DGRAM);
   }

@@ -6,12 +6,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
   AF_INET, AF_INET6, AF_UNIX, ChannelMap, Dispatcher, SOCK_DGRAM, SOL_SOCKET, SO_REUSEADDR, SO_RCVBUF, Socket,
-  SocketError, closeAll, configure, loop,
+  closeAll, configure, loop,
 } from "../../host/index.js";
 import { native, nativeStats } from "../../host/sys/native/addon.js";
 import { NativeDatagramSocket } from "../../host/index.js";
 import { eventually, until } from "../udp/util.js";
-import { missing } from "../support/index.js";
+import { code, missing } from "../support/index.js";
 
 const built = native() !== null;
 const IPPROTO_IP = 0;
@@ -33,15 +33,6 @@ function udp(family: number): Socket {
   return s;
 }
 
-function code(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof SocketError) return err.code;
-    throw err;
-  }
-  return "no error";
-}
 
 beforeAll(() => {
   saved = process.env.WASYNCORE_BACKEND;

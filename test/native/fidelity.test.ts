@@ -9,20 +9,11 @@ import {
 import { native, nativeUnavailable, nativeStats } from "../../host/sys/native/addon.js";
 import { NativeSocket } from "../../host/index.js";
 import { BaseClient, BaseServer, BaseTestHandler, ipv4, ipv6, loopUntil, unixPath, type Family } from "../asyncore/fixtures.js";
-import { missing, settled } from "../support/index.js";
+import { code, missing, settled } from "../support/index.js";
 
 const built = native() !== null;
 const SO_RCVBUF = 8;
 
-function code(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof SocketError) return err.code;
-    throw err;
-  }
-  return "no error";
-}
 
 function restore(saved: string | undefined): void {
   if (saved === undefined) delete process.env.WASYNCORE_BACKEND;

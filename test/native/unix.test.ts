@@ -4,9 +4,9 @@ import { describe, it, expect, beforeAll, afterAll } from "vitest";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { AF_UNIX, ChannelMap, Dispatcher, Socket, SocketError, closeAll, configure, loop } from "../../host/index.js";
+import { AF_UNIX, ChannelMap, Dispatcher, Socket, closeAll, configure, loop } from "../../host/index.js";
 import { native } from "../../host/sys/native/addon.js";
-import { missing } from "../support/index.js";
+import { code, missing } from "../support/index.js";
 
 const built = native() !== null;
 let dir = "";
@@ -24,15 +24,6 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true }); // every socket file these tests made
 });
 
-function code(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof SocketError) return err.code;
-    throw err;
-  }
-  return "no error";
-}
 
 /** A listener on a fresh path whose backlog is full, and the sockets filling it. */
 function fullListener(): { path: string; listener: Socket; held: Socket[] } {

@@ -9,7 +9,7 @@ import {
   SO_ERROR, SO_KEEPALIVE, SO_BROADCAST, SO_RCVBUF, IPPROTO_TCP, TCP_NODELAY, MSG_OOB, type NativeSocket,
 } from "../../host/index.js";
 import { currentBackend } from "../../host/socket/backend.js";
-import { missing, onBackend } from "../support/index.js";
+import { code, missing, onBackend } from "../support/index.js";
 
 const NATIVE = currentBackend() === "native";
 
@@ -34,15 +34,6 @@ async function eventually<T>(fn: () => T): Promise<T> {
   }
 }
 
-function code(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof SocketError) return err.code;
-    throw err;
-  }
-  throw new Error("expected a SocketError");
-}
 
 describe("stream Socket options", () => {
   it.skipIf(onBackend("native", "`SO_REUSEADDR`"))("reports SO_REUSEADDR as libuv sets it (net): off on a fresh socket, on once bound", () => {
