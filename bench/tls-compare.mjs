@@ -1,6 +1,7 @@
 // TLS benchmark: HTTPS keep-alive "hello" and handshakes, wasyncore (both backends) vs Node https,
 // Node tls and CPython asyncore + ssl, interleaved rounds, medians, server CPU per request.
-// usage: node bench/tls-compare.mjs [--rounds N] [--seconds S] [--warmup S] [--conns C] [--servers a,b] [--only hello,handshake] [--out FILE.md]
+// usage: node bench/tls-compare.mjs [--rounds N] [--seconds S] [--warmup S] [--conns C] [--servers a,b] [--only hello,handshake] [--out FILE.md] [--results]
+// --results puts the tables into bench/RESULTS.md between <!-- tls:begin --> and <!-- tls:end --> (replacing an earlier run's).
 // Needs `npm run build`, wrk (built with OpenSSL), openssl and python3 3.11. See bench/README.md.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -23,6 +24,7 @@ const { values: opt } = parseArgs({
     servers: { type: 'string' },
     only: { type: 'string', default: 'hello,handshake' },
     out: { type: 'string' },
+    results: { type: 'boolean', default: false },
   },
 });
 const ROUNDS = Number(opt.rounds);
@@ -112,7 +114,10 @@ for (let round = 1; round <= ROUNDS; round++) {
 }
 
 const lines = [];
-lines.push(`## TLS (bench/tls-compare.mjs)`, '');
+lines.push('<!-- tls:begin (written by bench/tls-compare.mjs --results; bench/run.mjs keeps it) -->', `## TLS`, '');
+lines.push('`node bench/tls-compare.mjs` (not part of `bench/run.mjs`): wasyncore\'s `SSLSocket` (Node\'s OpenSSL through `tls.TLSSocket` over an in-process pipe) on both backends, ' +
+  'against Node `https`, Node `tls` (hand-parsed, as the wasyncore server) and CPython 3.11 asyncore + `ssl` (CPython\'s `test_ssl` AsyncoreEchoServer shape); `wrk` over HTTPS as the client, P-256 certificate made at run time. ' +
+  'Issue 18\'s targets: wasyncore native ≥ 1.0× CPython asyncore + ssl and ≥ 0.9× Node https/tls.', '');
 lines.push(`${new Date().toISOString().slice(0, 16)}Z, Node ${process.version}, ${os.cpus().length} cores, load average at end ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}; ${ROUNDS} interleaved rounds of ${SECONDS} s, medians. Server pinned to core 0, wrk to core 1. Ratios are of server CPU per operation (the whole process: lower CPU = better; >1× means wasyncore uses less CPU); "main thread" leaves out V8's compiler and GC threads (Python has none).`, '');
 for (const scenario of scenarios) {
   const sc = SCENARIOS[scenario];
@@ -132,6 +137,14 @@ for (const scenario of scenarios) {
   }
   lines.push('');
 }
+lines.push('<!-- tls:end -->');
 const text = lines.join('\n');
 process.stdout.write(`${text}\n`);
 if (opt.out) fs.writeFileSync(opt.out, `${text}\n`);
+if (opt.results) {
+  const file = path.join(BENCH_DIR, 'RESULTS.md');
+  const old = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
+  const re = /<!-- tls:begin[\s\S]*?<!-- tls:end -->\n?/;
+  fs.writeFileSync(file, re.test(old) ? old.replace(re, `${text}\n`) : `${old.replace(/\n*$/, '\n\n')}${text}\n`);
+  log(`wrote the TLS section of ${file}`);
+}
