@@ -11,6 +11,7 @@ import { WASI } from "node:wasi";
 import { Grants } from "./grants.js";
 import { SocketTable } from "./sockets.js";
 import { SOCK_NAMESPACE } from "./abi.js";
+import { PassTimer } from "./pass-timer.js";
 
 /** Options of WasmServer.start(). */
 export interface ServerOptions {
@@ -44,6 +45,7 @@ interface ServerExports {
   memory: WebAssembly.Memory;
   server_pass(): number;
   server_passes(): number;
+  server_timeout?: () => number; // ABI v2
 }
 
 /** Reads an AssemblyScript string (UTF-16, byte length at ptr - 4). */
@@ -79,6 +81,7 @@ export class WasmServer {
   private running = false;
   private stopped = false;
   private finish!: (err: WasmServerError | null) => void;
+  private timer: PassTimer | null = null;
 
   private constructor(name: string, grants: Grants) {
     this.name = name;
@@ -123,6 +126,7 @@ export class WasmServer {
         env,
       });
       this.exports = instance.exports as unknown as ServerExports;
+      this.timer = new PassTimer(this.exports, () => this.schedule());
       if (typeof this.exports.server_pass !== "function") throw new WasmServerError(this.name, "the module lacks the server_pass export (add assembly/server/exports.ts to its entry files)");
       wasi.initialize(instance); // runs top-level code: serve(main) → main()
     } catch (err) {
@@ -166,6 +170,7 @@ export class WasmServer {
     this.running = false;
     if (r < 0) this.end(null);
     else if (r > 0) this.schedule();
+    else this.timer?.afterIdlePass();
   }
 
   private stop(err: unknown): void {
@@ -177,6 +182,7 @@ export class WasmServer {
     if (this.stopped) return;
     this.stopped = true;
     this.error = err;
+    this.timer?.clear();
     this.sockets.closeAll();
     this.finish(err);
   }
