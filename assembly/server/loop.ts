@@ -9,7 +9,8 @@
 //      pending connections into the listener's readiness.
 //   4. Dispatch: the core's engine_poll lists ready channels in asyncore's select order (all
 //      reads, then all writes, then exceptional) or, in poll2 mode, one record per channel
-//      dispatched read → write → expt → close (asyncore.readwrite); then the due timers run.
+//      dispatched read → write → expt → close (asyncore.readwrite); then the due timers run
+//      (timers already due when the pass starts run before its I/O, so I/O work cannot delay them).
 //   5. Flush: output queued by send() goes to the descriptors, one write run per channel.
 // The pass waits (WASIX) or tells the host to wake it (server_timeout) no later than the next timer.
 import { engine_init, engine_poll, events_ptr } from "../index";
@@ -130,7 +131,6 @@ function dispatch(): void {
 export function pass(timeoutMs: i32): i32 {
   init();
   passes++;
-  stampNow(); // the core's activity clock, for idle timeouts
   askInterest();
   let n = pollSet();
   let got = 0;
@@ -145,6 +145,8 @@ export function pass(timeoutMs: i32): i32 {
   }
   if (n > 0) got = sysPoll(pollfds, n, wait);
   else if (WASYNCORE_WASIX && wait != 0) sysPoll(pollfds, 0, wait); // nothing to poll: sleep until the next timer
+  stampNow(); // the core's activity clock (idle timeouts), after the wait: bytes taken in now are stamped now
+  runDueTimers(); // timers due when the pass starts run before its I/O work, so a busy pass does not delay them
   for (let i = 0; i < n && got > 0; i++) {
     let rev = load<u16>(pollfds + (<usize>i << 3), 6);
     if (rev != 0) onRevents(unchecked(polled[i]), rev);

@@ -234,6 +234,7 @@ function checkIdle(timer: TimerHandle): void {
   if (o === null || o.idleTimer !== timer) return;
   let token = o.fileno();
   if (token < 0) return;
+  stampNow();
   let last = chanGetField(token, C_TICK);
   if (last < 0) return;
   let idleFor = <f64>((tick - <u32>last) >>> 0);
@@ -262,7 +263,7 @@ export function nextTimerDelay(): f64 {
 /** Runs the due timers in deadline order (ties in scheduling order). */
 export function runDueTimers(): void {
   if (running || timerCount(MAP_ID) == 0) return;
-  let now = clockMs();
+  let now = stampNow();
   due.length = 0;
   while (true) {
     let n = timerPopDue(MAP_ID, now, TIMER_BATCH);

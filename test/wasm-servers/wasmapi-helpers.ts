@@ -8,12 +8,13 @@ export class LineClient {
   readonly sock: net.Socket;
   private buf = "";
   private waiters: (() => void)[] = [];
+  /** Every byte received, as it came. */
+  readonly raw: Buffer[] = [];
   ended = false;
 
   private constructor(sock: net.Socket) {
     this.sock = sock;
-    sock.setEncoding("latin1");
-    sock.on("data", (d: string) => { this.buf += d; this.poke(); });
+    sock.on("data", (d: Buffer) => { this.raw.push(d); this.buf += d.toString("latin1"); this.poke(); });
     sock.on("end", () => { this.ended = true; this.poke(); });
     sock.on("error", () => { this.ended = true; this.poke(); });
   }
@@ -70,4 +71,53 @@ export class LineClient {
 export function quantile(xs: number[], q: number): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor(q * s.length))];
+}
+
+/** A WASIX module running under @wasmer/sdk. */
+export interface WasixRun { port: number; stdout: string[]; stop(): Promise<void>; }
+
+/**
+ * Starts a WASIX module (path to its .wasm) with `--listen HOST:PORT` plus `args` and waits for a
+ * stdout line containing "listening on". @wasmer/sdk 0.16 reports the requested address back, so
+ * the guest cannot learn an ephemeral port: the caller's free port is used.
+ */
+export async function runWasix(wasmer: import("@wasmer/sdk/node").Wasmer, wasm: string, port: number, args: string[] = [], host = "127.0.0.1", settleMs = 0): Promise<WasixRun> {
+  const { readFileSync } = await import("node:fs");
+  const pkg = await wasmer.packages.load(readFileSync(wasm));
+  const sandbox = await wasmer.sandboxes.create({ packages: [pkg], network: { mode: "host" } });
+  const listen = host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+  const proc = await sandbox.command(pkg, ["--listen", listen, ...args]).spawn({ stdout: "pipe", stderr: "pipe" });
+  const stdout: string[] = [];
+  const lines = (async () => { for await (const line of proc.stdout!.lines()) stdout.push(line); })();
+  const deadline = Date.now() + 60_000;
+  while (!stdout.some((l) => l.includes("listening on"))) {
+    if (Date.now() > deadline) throw new Error(`${wasm} did not start listening; stdout: ${stdout.join("\n")}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  // @wasmer/sdk 0.16 (Node): a connection that arrives (or is refused) while the sandbox is still
+  // starting can leave poll_oneoff's clock subscriptions unserved; timer tests let it settle first.
+  if (settleMs > 0) await new Promise((r) => setTimeout(r, settleMs));
+  return { port, stdout, async stop() { await sandbox.close(); void lines.catch(() => {}); } };
+}
+
+/** Writes `data` in pieces of 1..maxPiece bytes (a fixed pseudo-random sequence), yielding between them. */
+export async function writeChunked(sock: net.Socket, data: Buffer, maxPiece: number, seed = 7): Promise<void> {
+  let x = seed;
+  for (let i = 0; i < data.length;) {
+    x = (x * 1103515245 + 12345) & 0x7fffffff;
+    const n = 1 + (x % maxPiece);
+    sock.write(data.subarray(i, i + n));
+    i += n;
+    await new Promise((r) => setImmediate(r));
+  }
+}
+
+/** Connects, sends `data` (chunked when maxPiece > 0), and collects everything until the server closes. */
+export async function transcript(port: number, data: Buffer, maxPiece = 0, host = "127.0.0.1"): Promise<Buffer> {
+  const c = await LineClient.open(port, host);
+  const closed = new Promise<void>((resolve) => { c.sock.on("close", () => resolve()); });
+  if (maxPiece > 0) await writeChunked(c.sock, data, maxPiece);
+  else c.sock.write(data);
+  await closed;
+  return Buffer.concat(c.raw);
 }

