@@ -3,6 +3,7 @@
 //
 //   node bench/profile.mjs [--scenarios echo-100,http-50,...] [--rounds N] [--seconds S] [--warmup S]
 //                          [--subjects wasyncore,node-net,asyncore,base=/path/to/other/checkout] [--cpu-prof DIR]
+//                          [--shape writable] [--idle N] [--syscalls]
 //
 // Each round runs every subject once per scenario (interleaved A B A B …), each in a fresh server
 // process pinned to core 0 with the load on core 1, and reports, per subject, the median rate and
@@ -12,10 +13,14 @@
 // A subject `name=/path` runs /path/bench/servers/wasyncore.mjs (e.g. a checkout of main, built);
 // `asyncore` is CPython's asyncore peer (bench/servers/py_asyncore.py). WASYNCORE_BACKEND picks the backend.
 // --cpu-prof DIR writes one .cpuprofile per wasyncore run there and prints its top self-time entries.
+// --shape writable: wasyncore handlers that override writable() (WASYNCORE_SHAPE, servers/wasyncore.mjs).
+// idle-http: wrk -c50 with N (--idle, default 10000) idle keep-alive connections open; its CPU/op is
+// the loaded phase's, and "kept" is CPU per request without them ÷ with (robust on a busy machine). --syscalls: syscalls per op (perf/strace).
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { echo, stream, useClients, wrk } from './lib/loads.mjs';
+import { echo, idleHttp, stream, useClients, wrk } from './lib/loads.mjs';
+import { countSyscalls } from './lib/syscalls.mjs';
 import { BENCH_DIR } from './lib/paths.mjs';
 import { installCleanup, sleep, spawnPinned, stop } from './lib/proc.mjs';
 import { buildClients } from './lib/tools.mjs';
@@ -23,7 +28,10 @@ import { buildClients } from './lib/tools.mjs';
 const MiB = 2 ** 20;
 const TICK_US = 1e6 / 100; // Linux USER_HZ
 
+const opts = { idle: 10_000, shape: null, syscalls: false };
+
 const SCENARIOS = {
+  'idle-http': { mode: 'http', unit: 'req', load: (port, s, pid) => idleHttp({ port, pid }, { conns: 50, idleConns: opts.idle, seconds: s, warmup: 1, connectCap: 60 }).then((r) => ({ ops: r.ops, rate: r.rps_idle, keep: r.keep_cpu, cpu_us: r.cpu_us, user_us: r.user_us })) },
   'http-50': { mode: 'http', unit: 'req', load: (port, s) => wrk(port, { conns: 50, seconds: s }).then((r) => ({ ops: r.rps * s, rate: r.rps, p99: r.p99_ms })) },
   'http-400': { mode: 'http', unit: 'req', load: (port, s) => wrk(port, { conns: 400, seconds: s }).then((r) => ({ ops: r.rps * s, rate: r.rps, p99: r.p99_ms })) },
   'http-pipe16': { mode: 'http', unit: 'req', load: (port, s) => wrk(port, { conns: 50, seconds: s, pipeline: 16 }).then((r) => ({ ops: r.rps * s, rate: r.rps })) },
@@ -46,6 +54,9 @@ function parseArgs(argv) {
     else if (a === '--warmup') o.warmup = Number(argv[++i]);
     else if (a === '--subjects') o.subjects = argv[++i].split(',');
     else if (a === '--cpu-prof') o.prof = path.resolve(argv[++i]);
+    else if (a === '--shape') opts.shape = argv[++i];
+    else if (a === '--idle') opts.idle = Number(argv[++i]);
+    else if (a === '--syscalls') opts.syscalls = true;
     else { console.log(fs.readFileSync(new URL(import.meta.url), 'utf8').split('\n').slice(1, 14).join('\n').replace(/^\/\/ ?/gm, '')); process.exit(a === '--help' ? 0 : 2); }
   }
   for (const s of o.scenarios) if (!SCENARIOS[s]) { console.log(`unknown scenario ${s}; known: ${Object.keys(SCENARIOS).join(', ')}`); process.exit(2); }
@@ -73,7 +84,7 @@ function cpuTicks(pid) {
 
 async function runOne(subject, scenario, seconds, prof, warmup) {
   const { name, argv } = serverArgv(subject, SCENARIOS[scenario].mode, prof);
-  const child = spawnPinned(0, argv);
+  const child = spawnPinned(0, argv, { env: opts.shape ? { WASYNCORE_SHAPE: opts.shape } : {} });
   const first = await child.lines.next(15000);
   if (!/^\d+$/.test(first ?? '')) { await stop(child); throw new Error(`${name}: ${first} ${child.stderrTail}`); }
   // The node process is bash's exec'd child: the same pid.
@@ -82,10 +93,13 @@ async function runOne(subject, scenario, seconds, prof, warmup) {
   // Warm-up (not measured): JIT compilation and module loading are not per-operation costs.
   if (warmup > 0) await SCENARIOS[scenario].load(Number(first), warmup).catch(() => {});
   const t0 = cpuTicks(pid);
-  const r = await SCENARIOS[scenario].load(Number(first), seconds);
+  const load = () => SCENARIOS[scenario].load(Number(first), seconds, pid);
+  const { result: r, syscalls } = opts.syscalls ? await countSyscalls(pid, load) : { result: await load(), syscalls: null };
   const t1 = cpuTicks(pid);
   await stop(child, 5000);
-  return { ...r, cpuPerOp: (t1[1] - t0[1]) * TICK_US / r.ops, userPerOp: (t1[0] - t0[0]) * TICK_US / r.ops };
+  const sysPerOp = syscalls ? syscalls.total / r.ops : null;
+  if (r.cpu_us != null) return { ...r, cpuPerOp: r.cpu_us, userPerOp: r.user_us, sysPerOp };
+  return { ...r, cpuPerOp: (t1[1] - t0[1]) * TICK_US / r.ops, userPerOp: (t1[0] - t0[0]) * TICK_US / r.ops, sysPerOp };
 }
 
 const median = (xs) => { const s = xs.filter((x) => x != null).sort((a, b) => a - b); return s.length ? s[(s.length - 1) >> 1] : null; };
@@ -121,7 +135,7 @@ async function main() {
         try {
           const s = await runOne(subject, scenario, o.seconds, o.prof, o.warmup);
           samples[subject].push(s);
-          console.log(`  ${scenario} r${r + 1} ${subject.padEnd(12)} ${s.rate.toFixed(0).padStart(9)} ${SCENARIOS[scenario].unit}/s  ${s.cpuPerOp.toFixed(2).padStart(8)} µs CPU/${SCENARIOS[scenario].unit} (user ${s.userPerOp.toFixed(2)})${s.p99 != null ? `  p99 ${s.p99.toFixed(1)} ms` : ''}`);
+          console.log(`  ${scenario} r${r + 1} ${subject.padEnd(12)} ${s.rate.toFixed(0).padStart(9)} ${SCENARIOS[scenario].unit}/s  ${s.cpuPerOp.toFixed(2).padStart(8)} µs CPU/${SCENARIOS[scenario].unit} (user ${s.userPerOp.toFixed(2)})${s.p99 != null ? `  p99 ${s.p99.toFixed(1)} ms` : ''}${s.keep != null ? `  kept ${s.keep.toFixed(2)}` : ''}${s.sysPerOp != null ? `  ${s.sysPerOp.toFixed(2)} syscalls/op` : ''}`);
         } catch (err) {
           console.log(`  ${scenario} r${r + 1} ${subject}: FAILED ${err.message.slice(0, 300)}`);
         }
@@ -141,8 +155,8 @@ async function main() {
     const med = (s, k) => median(samples[s].map((x) => x[k]));
     console.log(`${scenario}: medians (ratio to ${base})`);
     for (const s of o.subjects) {
-      const rate = med(s, 'rate'), cpu = med(s, 'cpuPerOp'), user = med(s, 'userPerOp'), p99 = med(s, 'p99');
-      console.log(`  ${s.padEnd(12)} ${rate?.toFixed(0).padStart(9)} ${SCENARIOS[scenario].unit}/s (${(rate / med(base, 'rate')).toFixed(2)}×)  ${cpu?.toFixed(2).padStart(8)} µs CPU/op (${(cpu / med(base, 'cpuPerOp')).toFixed(2)}×)  user ${user?.toFixed(2)} µs (${(user / med(base, 'userPerOp')).toFixed(2)}×)${p99 != null ? `  p99 ${p99.toFixed(1)} ms` : ''}`);
+      const rate = med(s, 'rate'), cpu = med(s, 'cpuPerOp'), user = med(s, 'userPerOp'), p99 = med(s, 'p99'), keep = med(s, 'keep'), sc = med(s, 'sysPerOp');
+      console.log(`  ${s.padEnd(12)} ${rate?.toFixed(0).padStart(9)} ${SCENARIOS[scenario].unit}/s (${(rate / med(base, 'rate')).toFixed(2)}×)  ${cpu?.toFixed(2).padStart(8)} µs CPU/op (${(cpu / med(base, 'cpuPerOp')).toFixed(2)}×)  user ${user?.toFixed(2)} µs (${(user / med(base, 'userPerOp')).toFixed(2)}×)${p99 != null ? `  p99 ${p99.toFixed(1)} ms` : ''}${keep != null ? `  kept ${keep.toFixed(2)}` : ''}${sc != null ? `  ${sc.toFixed(2)} syscalls/op` : ''}`);
     }
   }
 }

@@ -120,6 +120,7 @@ function render(opts) {
 }
 
 async function main() {
+  if (process.argv.includes('--workers')) return (await import('./workers.mjs')).main(process.argv.slice(2)); // several cores: bench/workers.mjs
   const opts = parseArgs(process.argv.slice(2));
   if (opts.render) return render(opts);
   const cfg = { ...MODES[opts.mode], ...(opts.rounds ? { rounds: opts.rounds } : {}) };

@@ -303,6 +303,7 @@ static napi_value module_init(napi_env env, napi_value exports) {
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   sock_register(env, exports);
+  batch_register(env, exports);
   return exports;
 }
 

@@ -1,8 +1,9 @@
-// wasyncore native backend: shared declarations of the addon's three files.
+// wasyncore native backend: shared declarations of the addon's files.
 //
 //   addon.c  module init, the epoll instance and its libuv watcher, the event batch
 //   sock.c   the socket syscalls (non-blocking; every call returns a result or -errno)
 //   addr.c   socket addresses between JS values and struct sockaddr
+//   batch.c  batched socket calls (sendmany: one call flushes many channels)
 #ifndef WASYNCORE_H
 #define WASYNCORE_H
 
@@ -46,5 +47,8 @@ void fd_owned(napi_env env, int fd, int on);
 
 /** Registers the socket functions (sock.c) on the module's exports. */
 void sock_register(napi_env env, napi_value exports);
+
+/** Registers the batched calls (batch.c) on the module's exports. */
+void batch_register(napi_env env, napi_value exports);
 
 #endif

@@ -1,6 +1,6 @@
 // wasyncore for servers written in AssemblyScript: import from here, call serve(main).
 // The same core (channel table, readiness, byte queues, timers, chat framing) the Node host uses,
-// driven from inside the module. Build with examples/assembly/asconfig.json's "host" or "wasix" target.
+// driven from inside the module. Build with `wasyncore build SRC.ts -o OUT.wasm --target host|wasix` (host/sandbox/build.ts).
 export { Dispatcher, DispatcherWithSend, AF_INET, AF_INET6 } from "./dispatcher";
 export { AsyncChat, Producer, SimpleProducer, FifoEntry } from "./chat";
 export { Socket, lastErrno } from "./socket";

@@ -1,5 +1,5 @@
 // The syscall seam: every socket call a server module makes goes through here. The flavour is
-// chosen at compile time by the WASYNCORE_WASIX constant (asconfig `use`), so a module imports
+// chosen at compile time by the WASYNCORE_WASIX constant (`wasyncore build --target`, an asc `--use` constant), so a module imports
 // either the host's wasyncore_sock_v1 namespace or WASIX's, never both.
 import * as host from "./sys_host";
 import * as wasix from "./sys_wasix";

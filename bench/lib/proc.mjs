@@ -136,3 +136,13 @@ export function rssBytes(pid) {
 }
 
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** CPU seconds process `pid` has used, { user, sys } (utime, stime from /proc/PID/stat), or null. */
+export function cpuTimes(pid) {
+  try {
+    const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return { user: Number(fields[11]) / 100, sys: Number(fields[12]) / 100 }; // USER_HZ (100) ticks
+  } catch {
+    return null;
+  }
+}

@@ -1,5 +1,7 @@
 // bench/RESULTS.md: machine header, a summary of ratios per wasyncore backend with
-// each backend's targets (net: issue 7, native: issue 9), and one table per scenario.
+// each backend's targets (net: issues 7 and 16, native: issues 9 and 16), for every missed
+// target the measured breakdown (user µs, kernel µs, syscalls per operation) beside the
+// peers', and one table per scenario.
 import { backendOf, SERVERS, SUBJECTS } from './servers.mjs';
 import { fmt, fmtRatio, ratio } from './stats.mjs';
 
@@ -9,8 +11,9 @@ export const PEERS = [
   ['node-http', 'Node http', 'Node http'],
   ['asyncore', 'CPython asyncore / asynchat', 'asyncore'],
   ['asyncio', 'CPython asyncio', 'asyncio'],
+  ['uvloop', 'uvloop', 'uvloop'],
 ];
-const ISSUE = { native: 'issue 9', net: 'issue 7' };
+const ISSUE = { native: 'issues 9, 16', net: 'issues 7, 16' };
 const NET = 'wasyncore-net';
 
 export const titleOf = (scenario, cfg) =>
@@ -49,14 +52,29 @@ const mark = (ok) => (ok == null ? '·' : ok ? '✅' : '❌');
 const peerName = (peer) => PEERS.find(([id]) => id === peer)[2];
 
 /** The row's targets as [{ text, ok }] (ok: true met, false not yet, null no data). */
-function checksOf({ metric, subject, ratios, targets }) {
+function checksOf({ metric, subject, ratios, values, targets }) {
   const cmp = metric.better === 'higher' ? '≥' : '≤';
   return targets.map((t) => {
     if (t.max != null) return { text: t.text, ok: subject == null ? null : subject <= t.max };
+    if (t.min != null) return { text: t.text, ok: subject == null ? null : subject >= t.min };
+    if (t.best) {
+      const best = bestPeer(metric, values);
+      const r = best && ratio(subject, best.value);
+      return { text: `${cmp} ${t.x.toFixed(1)}× the best peer${best ? ` (${peerName(best.id)})` : ''}`, peer: best?.id, x: t.x,
+        ok: r == null ? null : metric.better === 'higher' ? r >= t.x : r <= t.x };
+    }
     const r = ratios[t.peer];
-    return { text: `${cmp} ${t.x.toFixed(1)}× ${peerName(t.peer)}`,
+    return { text: `${cmp} ${t.x.toFixed(1)}× ${peerName(t.peer)}`, peer: t.peer, x: t.x,
       ok: r == null ? null : metric.better === 'higher' ? r >= t.x : r <= t.x };
   });
+}
+
+/** The peer with the best value of `metric` ({ id, value }), or null. */
+function bestPeer(metric, values) {
+  const have = Object.entries(values).filter(([, v]) => v != null && v > 0);
+  if (have.length === 0) return null;
+  const [id, value] = have.reduce((a, b) => ((metric.better === 'higher' ? b[1] > a[1] : b[1] < a[1]) ? b : a));
+  return { id, value };
 }
 
 /** The row's targets, each with ✅ / ❌ / · (no data). */
@@ -94,7 +112,7 @@ function headerSection(info, cfg, mode, unavailable, seconds) {
     table(['', ''], [
       ['Machine', `${info.cpu}, ${info.memory}, ${info.os}; load average at start ${info.loadavg}`],
       ['Node', info.node],
-      ['Python', info.python ?? 'missing'],
+      ['Python', `${info.python ?? 'missing'}; ${info.uvloop ?? 'uvloop not installed (its rows are skipped)'}`],
       ['Load', `${info.wrk} (HTTP); C clients built with ${info.gcc} (TCP)`],
       ['Method', `server pinned to core 0, load to core 1 (\`taskset\`); ${cfg.rounds} round(s), servers ` +
         `interleaved A B C … per round, ${cfg.reuseServers ? 'one server process per mode, shared by ' +
@@ -123,7 +141,7 @@ function summarySection(rows, note) {
     'Two rows per scenario metric, one per syscall backend: **native** (the epoll addon, the default where it ' +
       'builds) and **net** (portable, over `node:net`). Each ratio is that backend\'s median divided by the ' +
       'peer\'s, from the same run (for lower-is-better metrics a ratio below 1× means wasyncore is ahead). ' +
-      'Targets: the net backend is held to issue 7\'s, the native backend to issue 9\'s (✅ met, ❌ not yet, ' +
+      'Targets: the net backend is held to issues 7 and 16, the native backend to issues 9 and 16 (✅ met, ❌ not yet, ' +
       '· no data, — none set).',
     ...(note ? ['', note] : []),
     '',
@@ -133,6 +151,94 @@ function summarySection(rows, note) {
       'Targets'], body),
     '',
     '![each wasyncore backend relative to each peer](results.svg)',
+  ].join('\n');
+}
+
+const BREAKDOWN_PEERS = ['asyncore', 'uvloop', 'node-net'];
+const TOP_SYSCALLS = 4;
+
+/** "recvfrom 1.0, sendto 1.0, epoll_wait 0.31" — the most frequent syscalls per operation. */
+function topSyscalls(cell) {
+  const by = cell?.syscalls?.by;
+  if (!by) return '—';
+  return Object.entries(by).sort((a, b) => b[1] - a[1]).slice(0, TOP_SYSCALLS)
+    .map(([name, n]) => `${name} ${n.toFixed(2)}`).join(', ') || '—';
+}
+
+/**
+ * What would close a missed throughput target, from the numbers: with the server core saturated
+ * the rate is about 1 ÷ CPU per operation, so reaching x× the peer needs CPU per operation ≤ the
+ * peer's ÷ x; the kernel's part is priced per syscall from the subject's own kernel µs ÷ syscalls.
+ */
+function closingText(row, check, result) {
+  const me = cellOf(result, row.id)?.median;
+  const peer = cellOf(result, check.peer)?.median;
+  const unit = result.scenario.opUnit ?? 'op';
+  if (row.metric.key !== 'rps' && row.metric.key !== 'mib_s') {
+    if (row.metric.key === 'p99_ms') return 'the tail: find what runs between a socket becoming ready and its handler (per-pass latency histogram)';
+    if (row.metric.key === 'keep') return 'per-pass work proportional to active channels: the CPU per request with idle connections open should equal the CPU without';
+    return '—';
+  }
+  if (!me?.cpu_us || !peer?.cpu_us) return 'no CPU numbers';
+  const need = peer.cpu_us / check.x;
+  const cut = me.cpu_us - need;
+  if (cut <= 0) {
+    return `CPU/${unit} is already ≤ ${fmt(need)} µs (${fmt(me.cpu_us)}): the gap is not server CPU — the server core was not saturated (load or client limits) or the peer overlapped work with the client; compare p99 and idle time`;
+  }
+  const parts = [`CPU/${unit} ≤ ${fmt(need)} µs (today ${fmt(me.cpu_us)}: cut ${fmt(cut)} µs, ${Math.round((cut / me.cpu_us) * 100)}%)`];
+  const perCall = me.sys_per_op > 0 && me.sys_us != null ? me.sys_us / me.sys_per_op : null;
+  if (perCall != null && peer.sys_per_op != null) {
+    const extra = me.sys_per_op - peer.sys_per_op;
+    parts.push(extra > 0.05
+      ? `${extra.toFixed(2)} more syscalls/${unit} than the peer at ~${fmt(perCall)} µs each in the kernel here ≈ ${fmt(extra * perCall)} µs`
+      : `syscalls/${unit} no higher than the peer's: the kernel side is at par (${fmt(perCall)} µs per syscall)`);
+  }
+  if (me.user_us != null && peer.user_us != null) {
+    parts.push(me.user_us > peer.user_us
+      ? `user time ${fmt(me.user_us - peer.user_us)} µs/${unit} above the peer's`
+      : `user time already ${fmt(peer.user_us - me.user_us)} µs/${unit} below the peer's: the rest must come from fewer or cheaper kernel crossings (batched sends, fewer epoll_wait per request)`);
+  }
+  return parts.join('; ');
+}
+
+/** For every missed target: the subject's and the peers' user µs, kernel µs and syscalls per operation, and what would close it. */
+function breakdownSection(results, cfg) {
+  const blocks = [];
+  for (const result of results) {
+    const rows = summaryRows([result], cfg);
+    for (const row of rows) {
+      const missed = checksOf(row).filter((c) => c.ok === false);
+      if (missed.length === 0) continue;
+      const unit = result.scenario.opUnit ?? 'op';
+      const ids = [row.id, ...new Set([...missed.map((c) => c.peer).filter(Boolean), ...BREAKDOWN_PEERS])]
+        .filter((id) => cellOf(result, id)?.median);
+      const lines = ids.map((id) => {
+        const cell = cellOf(result, id);
+        const m = cell.median;
+        return [cell.label, fmt(m[row.metric.key]), fmt(m.cpu_us), fmt(m.user_us), fmt(m.sys_us), fmt(m.sys_per_op), topSyscalls(cell)];
+      });
+      blocks.push([
+        `#### ${row.title} — ${row.metric.label}, ${row.label}`,
+        '',
+        `Missed: ${missed.map((c) => c.text).join('; ')}.`,
+        '',
+        table(['Server', row.metric.label, `CPU µs/${unit}`, 'user µs', 'kernel µs', `syscalls/${unit}`, 'top syscalls per ' + unit], lines),
+        '',
+        ...missed.filter((c) => c.peer).map((c) => `- To meet ${c.text}: ${closingText(row, c, result)}.`),
+        ...missed.filter((c) => !c.peer).map((c) => `- To meet ${c.text}: ${closingText(row, c, result)}.`),
+      ].join('\n'));
+    }
+  }
+  if (blocks.length === 0) return '## Missed targets: where the time goes\n\nEvery target with data was met.';
+  return [
+    '## Missed targets: where the time goes',
+    '',
+    'For each target not met: the wasyncore backend\'s server CPU per operation split into user and kernel time ' +
+      '(from /proc), and its syscalls per operation (one more run with the syscalls counted), beside the same ' +
+      'numbers for the peers. "What would close it" is arithmetic on these numbers: with the server core saturated ' +
+      'a server\'s rate is about 1 ÷ its CPU per operation.',
+    '',
+    blocks.join('\n\n'),
   ].join('\n');
 }
 
@@ -158,7 +264,7 @@ function scenarioSection(result, cfg) {
   ].join('\n');
 }
 
-function methodSection(cfg) {
+function methodSection(cfg, info) {
   const warm = (seconds) => (seconds > 0 ? ` after a ${seconds} s warm-up` : '');
   return [
     '## Scenarios',
@@ -170,7 +276,13 @@ function methodSection(cfg) {
       'each after one 1-byte echo; "added pass µs" is the median round trip of one active connection with them ' +
       `open minus without. Chat: line echo for ${cfg.chatSeconds} s. "server CPU" is the server process's user + ` +
       'system time (from /proc) over the measurement divided by the operations it served: less sensitive than ' +
-      'throughput to other work on the machine. The two wasyncore rows run the same server script ' +
+      'throughput to other work on the machine; "user µs" and "kernel µs" split it. "syscalls/…" come from one more ' +
+      `run per server after the rounds, counted with ${info?.syscallTool === 'strace' ? '`strace -c -f` (which slows the server, so it batches more per wake-up than unobserved)' : info?.syscallTool === 'perf' ? '`perf stat` on the kernel\'s syscall tracepoints (the server runs at full speed)' : 'no tool (neither perf nor strace works here)'}, ` +
+      'every thread of the server, divided by the operations the load completed. ' +
+      `Idle HTTP rows: \`wrk -c50\` for ${cfg.wrkSeconds} s without, then with ${cfg.idleHttpConns.toLocaleString('en-US')} idle ` +
+      'keep-alive connections open (each made one request, then stays silent), in one server process; "kept" is the ' +
+      'ratio. The wasyncore servers there use DispatcherWithSend, or (the `writable()` row) a Dispatcher subclass that ' +
+      'overrides writable() — the common asyncore shape, asked every pass. The two wasyncore rows run the same server script ' +
       '(bench/servers/wasyncore.mjs) with `WASYNCORE_BACKEND=native` and `=net`. Details: bench/README.md.',
   ].join('\n');
 }
@@ -181,9 +293,10 @@ export function renderMarkdown({ results, info, cfg, mode, unavailable = {}, sec
   return [
     headerSection(info, cfg, mode, unavailable, seconds),
     summarySection(summaryRows(results, cfg), note),
+    breakdownSection(results, cfg),
     '## Results',
     ...results.map((r) => scenarioSection(r, cfg)),
-    methodSection(cfg),
+    methodSection(cfg, info),
     '',
   ].join('\n\n');
 }

@@ -12,6 +12,19 @@ const STARTUP_MS = 15_000;
 const script = (name) => path.join(BENCH_DIR, 'servers', name);
 const python = (name, mode) => ['python3', '-W', 'ignore::DeprecationWarning', script(name), mode];
 
+let uvloopPy;
+/**
+ * The Python that has uvloop: `python3` first, else the system one (Debian's python3-uvloop
+ * installs for /usr/bin/python3, which a pyenv python3 earlier on PATH does not see). When
+ * neither has it, `python3`: the script then says UNAVAILABLE and the uvloop rows are skipped.
+ */
+function uvloopPython() {
+  if (uvloopPy !== undefined) return uvloopPy;
+  uvloopPy = ['python3', '/usr/bin/python3'].find((py) =>
+    spawnSync(py, ['-c', 'import uvloop'], { stdio: 'ignore', timeout: STARTUP_MS }).status === 0) ?? 'python3';
+  return uvloopPy;
+}
+
 /** A wasyncore server on one syscall backend (the script honours WASYNCORE_BACKEND). */
 const wasyncore = (backend) => ({
   label: () => `wasyncore (${backend})`,
@@ -41,7 +54,19 @@ export const SERVERS = {
     label: () => 'CPython asyncio',
     argv: (mode) => python('py_asyncio.py', mode),
   },
+  uvloop: {
+    label: () => 'uvloop',
+    argv: (mode) => [uvloopPython(), script('py_asyncio.py'), mode, 'uvloop'],
+  },
 };
+
+/** The Python version the uvloop peer runs on, and uvloop's, for the report header (null: not installed). */
+export function uvloopVersion() {
+  const r = spawnSync(uvloopPython(), ['-c', 'import sys, uvloop; print(sys.version.split()[0], uvloop.__version__)'],
+    { encoding: 'utf8', timeout: STARTUP_MS });
+  const [py, uv] = (r.status === 0 ? r.stdout.trim() : '').split(' ');
+  return uv ? `uvloop ${uv} on Python ${py}` : null;
+}
 
 /** The subjects (wasyncore's backends), in report order; every other server is a peer. */
 export const SUBJECTS = ['wasyncore-native', 'wasyncore-net'];
@@ -71,13 +96,15 @@ export function subjectsUnavailable() {
 }
 
 /**
- * Starts server `id` in `mode`. Resolves { port, pid, stats(), stop() },
+ * Starts server `id` in `mode` (wasyncore: with the handler `shape`). Resolves { port, pid, stats(), stop() },
  * or { unavailable: reason }; rejects with the server's stderr when it fails.
  */
-export async function startServer(id, mode) {
+export async function startServer(id, mode, shape = null) {
   const def = SERVERS[id];
   fs.mkdirSync(LOG_DIR, { recursive: true });
-  const child = spawnPinned(SERVER_CORE, def.argv(mode), { log: path.join(LOG_DIR, `${id}-${mode}.log`), env: def.env });
+  // shape: the wasyncore handler class (WASYNCORE_SHAPE, see servers/wasyncore.mjs); peers ignore it
+  const env = def.backend && shape ? { ...def.env, WASYNCORE_SHAPE: shape } : def.env;
+  const child = spawnPinned(SERVER_CORE, def.argv(mode), { log: path.join(LOG_DIR, `${id}-${mode}.log`), env });
   const first = await child.lines.next(STARTUP_MS);
   if (first?.startsWith('UNAVAILABLE ')) {
     await stop(child);

@@ -5,8 +5,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { BENCH_DIR, OUT_DIR } from './paths.mjs';
+import { uvloopVersion } from './servers.mjs';
+import { syscallTool } from './syscalls.mjs';
 
-const CLIENTS = ['echo_client', 'stream_client', 'idle_client'];
+const CLIENTS = ['echo_client', 'stream_client', 'idle_client', 'hold_client'];
 
 function has(cmd) {
   return spawnSync('bash', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
@@ -69,5 +71,7 @@ export function machineInfo() {
     date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
     loadavg: os.loadavg().map((x) => x.toFixed(2)).join(' '),
     cores: cpus.length,
+    uvloop: uvloopVersion(),
+    syscallTool: syscallTool(),
   };
 }

@@ -1,6 +1,8 @@
-"""CPython asyncio peers (Protocol-based; what Python users moved to).
+"""CPython asyncio peers (Protocol-based; what Python users moved to), on asyncio's default
+event loop or on uvloop's (asyncio on libuv).
 
-usage: python3 py_asyncio.py http|echo|chat   (prints its port, then serves)
+usage: python3 py_asyncio.py http|echo|chat [uvloop]   (prints its port, then serves)
+With "uvloop" where the uvloop module is not installed: prints "UNAVAILABLE <why>" and exits 0.
 """
 import asyncio
 import sys
@@ -64,8 +66,15 @@ async def serve(protocol):
 
 
 def main():
-    if len(sys.argv) != 2 or sys.argv[1] not in PROTOCOLS:
-        sys.exit(f"usage: {sys.argv[0]} http|echo|chat")
+    if len(sys.argv) not in (2, 3) or sys.argv[1] not in PROTOCOLS or sys.argv[2:] not in ([], ["uvloop"]):
+        sys.exit(f"usage: {sys.argv[0]} http|echo|chat [uvloop]")
+    if sys.argv[2:] == ["uvloop"]:
+        try:
+            import uvloop
+        except ImportError as err:
+            print(f"UNAVAILABLE uvloop is not installed for {sys.executable} ({err}; Debian: apt-get install python3-uvloop)", flush=True)
+            return
+        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
     asyncio.run(serve(PROTOCOLS[sys.argv[1]]))
 
 

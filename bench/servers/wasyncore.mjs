@@ -4,12 +4,16 @@
 // "STATS <loopStats() as JSON, plus the backend>". When WASYNCORE_BACKEND names a backend
 // this machine cannot load, prints "UNAVAILABLE <why>"; a socket on another backend than the
 // one asked for is an error (the numbers would be labelled wrong).
+// WASYNCORE_SHAPE=writable (http, echo): the handlers extend Dispatcher itself, keep their own
+// output buffer and override writable() (the common asyncore shape, asked every pass); the
+// default shape is DispatcherWithSend, whose writability the library tracks.
 import { existsSync } from 'node:fs';
 import { announcePort, modeFromArgv, RequestCounter, responses, unavailable } from './common.mjs';
 
 const ENTRY = new URL('../../build/host/index.js', import.meta.url);
 const CHAT_ENTRY = new URL('../../build/host/asyncore/chat.js', import.meta.url);
 const NEWLINE = Buffer.from('\n');
+const EMPTY = Buffer.alloc(0);
 const ACCEPTS_PER_EVENT = 64;
 
 async function loadApi(mode) {
@@ -22,9 +26,31 @@ async function loadApi(mode) {
   return api;
 }
 
+/**
+ * The echo handlers read with socket.recvInto() into one shared 64 KiB buffer (Python's
+ * recv_into: no fresh Buffer per read; send() takes or copies what it is given), where the
+ * build has it; recv(65536) otherwise. EOF → handleClose(), as Dispatcher.recv() does.
+ */
+const INBUF = Buffer.alloc(65536);
+let INTO = false;
+
+function readInto(handler) {
+  let n;
+  try {
+    n = handler.socket.recvInto(INBUF);
+  } catch (err) {
+    if (err?.code === 'EAGAIN') return -1;
+    throw err;
+  }
+  if (n === 0) handler.handleClose();
+  return n;
+}
+
 /** Handler classes for each mode; all reply through the API's own send paths. */
 function handlerClass(api, mode) {
   const { DispatcherWithSend, AsyncChat } = api;
+  // WASYNCORE_BENCH_READ=recv: the recv(65536) path even where recvInto exists (to compare the two)
+  INTO = typeof api.Socket?.prototype?.recvInto === 'function' && process.env.WASYNCORE_BENCH_READ !== 'recv';
 
   class Handler extends DispatcherWithSend {
     readChunk() {
@@ -54,13 +80,69 @@ function handlerClass(api, mode) {
 
   class EchoHandler extends Handler {
     handleRead() {
+      if (INTO) {
+        const n = readInto(this);
+        if (n > 0) this.send(INBUF.subarray(0, n));
+        return;
+      }
       const data = this.readChunk();
       if (data?.length) this.send(data);
     }
   }
 
-  if (mode === 'http') return HttpHandler;
-  if (mode === 'echo') return EchoHandler;
+  /** The asyncore shape that overrides writable(): sends from handleRead, the rest from handleWrite. */
+  class WritableHandler extends api.Dispatcher {
+    out = EMPTY;
+
+    readChunk() {
+      return Handler.prototype.readChunk.call(this);
+    }
+
+    queue(data) {
+      this.out = this.out.length ? Buffer.concat([this.out, data]) : data;
+      this.handleWrite();
+    }
+
+    writable() {
+      return this.out.length > 0;
+    }
+
+    handleWrite() {
+      const n = this.send(this.out);
+      this.out = n === this.out.length ? EMPTY : this.out.subarray(n);
+    }
+
+    handleClose() {
+      this.close();
+    }
+  }
+
+  class WritableHttp extends WritableHandler {
+    counter = new RequestCounter();
+
+    handleRead() {
+      const data = this.readChunk();
+      if (!data?.length) return;
+      const n = this.counter.feed(data);
+      if (n) this.queue(responses(n));
+    }
+  }
+
+  class WritableEcho extends WritableHandler {
+    handleRead() {
+      if (INTO) {
+        const n = readInto(this);
+        if (n > 0) this.queue(Buffer.from(INBUF.subarray(0, n))); // queue() may keep it: its own copy
+        return;
+      }
+      const data = this.readChunk();
+      if (data?.length) this.queue(data);
+    }
+  }
+
+  const writableShape = process.env.WASYNCORE_SHAPE === 'writable';
+  if (mode === 'http') return writableShape ? WritableHttp : HttpHandler;
+  if (mode === 'echo') return writableShape ? WritableEcho : EchoHandler;
 
   return class LineEcho extends AsyncChat {
     constructor(sock) {

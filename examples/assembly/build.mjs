@@ -1,9 +1,11 @@
 // Builds every server example in both flavours: build/servers/NAME.host.wasm (Node runner) and
 // build/servers/NAME.wasix.wasm (WASIX runtimes). `node examples/assembly/build.mjs [NAME...]`.
-import asc from "assemblyscript/asc";
+// The compiler options are the `wasyncore build` command's own (build/host/sandbox/build.js), so
+// the examples, the tests' fixtures and a consumer's build are the same build.
 import { fileURLToPath } from "node:url";
-import { dirname, join, relative } from "node:path";
+import { dirname, join } from "node:path";
 import { readdirSync, statSync, existsSync } from "node:fs";
+import { buildServer as build } from "../../build/host/sandbox/build.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, "../..");
@@ -11,17 +13,8 @@ export const EXAMPLES = ["echo", "http", "smtp", "idle-echo"];
 export const FLAVOURS = ["host", "wasix"];
 
 /** Compiles one AssemblyScript server source for a flavour; throws with asc's diagnostics. */
-export async function buildServer(entry, flavour, outFile, extra = []) {
-  const rel = (p) => relative(root, p);
-  const args = [
-    rel(entry), rel(join(root, "assembly/server/exports.ts")),
-    "--config", rel(join(here, "asconfig.json")), "--target", flavour,
-    "--outFile", rel(outFile), ...extra,
-  ];
-  let stderr = "";
-  const { error } = await asc.main(args, { stderr: { write: (s) => { stderr += s; } }, stdout: { write: () => {} }, baseDir: root });
-  if (error) throw new Error(`asc ${args.join(" ")} failed: ${error.message}\n${stderr}`);
-  return outFile;
+export function buildServer(entry, flavour, outFile, extra = []) {
+  return build(entry, flavour, outFile, extra);
 }
 
 /** Newest modification time among the files a server build reads. */
@@ -36,6 +29,7 @@ function newestSource() {
   };
   walk(join(root, "assembly"));
   walk(here);
+  newest = Math.max(newest, statSync(join(root, "build/host/sandbox/build.js")).mtimeMs);
   return newest;
 }
 

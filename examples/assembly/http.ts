@@ -148,7 +148,8 @@ function main(): void {
     server.close();
     return;
   }
-  console.log("http: listening on " + addr.host + ":" + server.localPort().toString());
+  // the Node runner says where it listens itself; a WASIX runtime does not
+  if (WASYNCORE_WASIX) console.log("http: listening on " + addr.host + ":" + server.localPort().toString());
 }
 
 serve(main);

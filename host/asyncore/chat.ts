@@ -9,7 +9,7 @@ import { FIELD, E_NOTFOUND, E_NOMEM, E_RANGE, MAX_TERMINATOR } from "../core/abi
 import { describe } from "../core/address.js";
 import { Socket } from "../socket/socket.js";
 import { SOCK_STREAM } from "../core/constants.js";
-import { SimpleProducer, findPrefixAtEnd, checkTerminator, type Producer } from "./producer.js";
+import { SimpleProducer, findPrefixAtEnd, checkTerminator, checkSize, encodeText, type Producer } from "./producer.js";
 
 export { SimpleProducer, findPrefixAtEnd, type Producer };
 
@@ -20,12 +20,6 @@ export type Terminator = Buffer | number | null;
 
 /** One entry of the output fifo: bytes, a producer, or the closeWhenDone() sentinel. */
 export type FifoEntry = Uint8Array | Producer | null;
-
-function checkSize(v: unknown, what: string): number {
-  if (typeof v !== "number" || !Number.isInteger(v)) throw new TypeError(`AsyncChat: ${what} must be an integer, got ${describe(v)}`);
-  if (v < 1 || v > 2 ** 31 - 1) throw new RangeError(`AsyncChat: ${what} must be in 1..${2 ** 31 - 1}, got ${v}`);
-  return v;
-}
 
 // Views over core memory (from the Engine): a Buffer for copies and the chat_info block; rebuilt after memory grows.
 let viewCache: { gen: number; mem: Buffer; info: Uint32Array } | null = null;
@@ -76,6 +70,10 @@ export class AsyncChat extends Dispatcher {
   producerFifo: FifoEntry[] = [];
   /** Received bytes not framed yet, when a subclass's own recv() is used. Python: async_chat.ac_in_buffer */
   acInBuffer: Buffer = EMPTY;
+  /** True: string terminators and push()ed strings are encoded with `encoding`; false (default): terminators UTF-8, push() bytes only. Python: use_encoding */
+  useEncoding = false;
+  /** The codec for strings when useEncoding is set: 'latin-1' (default), 'iso-8859-1', 'utf-8' or 'ascii'. Python: encoding */
+  encoding = "latin-1";
   /** The current terminator (undefined until setTerminator()). Python: async_chat.terminator */
   protected terminator: Terminator | undefined = undefined;
 
@@ -86,23 +84,24 @@ export class AsyncChat extends Dispatcher {
   #rawTerm: unknown = undefined; // the last getTerminator() answer, and its bytes
   #rawBytes: Terminator = null;
 
-  /** Python: async_chat.collect_incoming_data(data) — must be overridden. */
+  /** Called with each piece of input before the terminator; must be overridden (usually to buffer it). Python: collect_incoming_data */
   collectIncomingData(data: Buffer): void {
     void data;
     throw new Error(`${this.constructor.name}.collectIncomingData() must be implemented in the subclass`);
   }
 
-  /** Python: async_chat.found_terminator() — must be overridden. */
+  /** Called when the terminator (or the byte count) was reached; must be overridden. Python: async_chat.found_terminator() */
   foundTerminator(): void {
     throw new Error(`${this.constructor.name}.foundTerminator() must be implemented in the subclass`);
   }
 
   /**
-   * Sets the input delimiter: bytes (a string is encoded as UTF-8), a byte count (integer
-   * >= 0), or null; null, 0 and empty bytes collect everything. Python: async_chat.set_terminator
+   * Sets the input delimiter: bytes (a string is encoded with `encoding` when useEncoding is set, else as UTF-8),
+   * a byte count (integer >= 0), or null; null, 0 and empty bytes collect everything. Python: async_chat.set_terminator
+   * @throws TypeError/RangeError for another kind of value, a negative count, or an unknown `encoding`.
    */
   setTerminator(term: Uint8Array | string | number | null): void {
-    this.terminator = checkTerminator(term, "setTerminator()");
+    this.terminator = checkTerminator(term, "setTerminator()", this.useEncoding ? this.encoding : null);
   }
 
   /**
@@ -270,7 +269,7 @@ export class AsyncChat extends Dispatcher {
       // Python raises AttributeError here, which reaches handle_error (and closes the channel).
       throw new Error(`${this.constructor.name}: data arrived before setTerminator() was called`);
     }
-    const term = Buffer.isBuffer(raw) && raw.length <= MAX_TERMINATOR ? raw : checkTerminator(raw, "getTerminator()");
+    const term = Buffer.isBuffer(raw) && raw.length <= MAX_TERMINATOR ? raw : checkTerminator(raw, "getTerminator()", this.useEncoding ? this.encoding : null);
     if (typeof raw !== "number") { this.#rawTerm = raw; this.#rawBytes = term; }
     return term;
   }
@@ -335,7 +334,7 @@ export class AsyncChat extends Dispatcher {
 
   // ---- output ------------------------------------------------------------------------------
 
-  /** Python: async_chat.handle_write */
+  /** Sends from the output queue (initiateSend()). Python: async_chat.handle_write */
   override handleWrite(): void {
     this.initiateSend();
   }
@@ -351,12 +350,14 @@ export class AsyncChat extends Dispatcher {
   }
 
   /**
-   * Queues bytes (copied; split into acOutBufferSize pieces) and starts sending.
-   * Python: async_chat.push(data)
+   * Queues bytes (copied; split into acOutBufferSize pieces) and starts sending; a string only when
+   * useEncoding is set (encoded with `encoding`). Python: async_chat.push(data)
+   * @throws TypeError unless `data` is bytes (or a string with useEncoding); RangeError for an unknown `encoding`.
    */
-  push(data: Uint8Array): void {
+  push(data: Uint8Array | string): void {
+    if (typeof data === "string" && this.useEncoding) data = encodeText(data, this.encoding, "push()");
     if (!(data instanceof Uint8Array)) {
-      throw new TypeError(`push(): data must be a Uint8Array or Buffer, got ${typeof data === "string" ? "a string (encode it first, e.g. Buffer.from(s))" : describe(data)}`);
+      throw new TypeError(`push(): data must be a Uint8Array or Buffer, got ${typeof data === "string" ? "a string (encode it first, e.g. Buffer.from(s), or set useEncoding)" : describe(data)}`);
     }
     const sabs = checkSize(this.acOutBufferSize, "acOutBufferSize");
     // asyncore: a snapshot, as Python's immutable bytes (not bytearray) are. Behind queued output

@@ -1,7 +1,8 @@
-// Dispatcher and DispatcherWithSend: asyncore.dispatcher's template methods over the core.
+// Dispatcher: asyncore.dispatcher's template methods over the core.
+// (long because each public method's doc comment says what it does and what it throws.)
 import { Buffer } from "node:buffer";
-import { AF_INET, SOCK_STREAM, SOL_SOCKET, SO_REUSEADDR, SO_ERROR } from "../core/constants.js";
-import { SocketError, ExitNow, isDisconnect, checkBytes } from "../core/errors.js";
+import { AF_INET, SOCK_STREAM, SOL_SOCKET, SO_REUSEADDR, SO_REUSEPORT, SO_ERROR } from "../core/constants.js";
+import { SocketError, ExitNow, isDisconnect, checkBytes, locate } from "../core/errors.js";
 import { Socket } from "../socket/socket.js";
 import { closeOrphans, type BufferLimits } from "../socket/orphans.js";
 import { ChannelMap, socketMap, defaultInterest } from "./map.js";
@@ -16,21 +17,28 @@ const EMPTY = Buffer.alloc(0);
 
 /** A readiness-driven channel; subclass and override the handle* hooks. Python: asyncore.dispatcher */
 export class Dispatcher {
-  /** Python: dispatcher.debug */
+  /** Free for subclasses to switch their own debug output; asyncore never reads it. Python: dispatcher.debug */
   debug = false;
   /** The channel's address (set by bind/connect/accept). Python: dispatcher.addr */
   addr: Address | null = null;
   #ignoreLogTypes: Set<string> | null = null; // made on first use: a Set per connection costs ~200 bytes
   /** Log types logInfo() drops (default: warning). Python: dispatcher.ignore_log_types */
   get ignoreLogTypes(): Set<string> { return (this.#ignoreLogTypes ??= new Set(["warning"])); }
+  /** Replaces the set of log types logInfo() drops. */
   set ignoreLogTypes(types: Set<string>) { this.#ignoreLogTypes = types; }
   /** The wrapped socket (kept after close, as in asyncore). Python: dispatcher.socket */
   socket: Socket | null = null;
+  /** @internal The map the channel belongs to. */
   protected _map: ChannelMap;
+  /** @internal The channel's key in its map while open. */
   protected _fileno: number | null = null;
   #flags = 0; // ES-private: subclasses (CPython tests too) use names like `flag` freely
 
-  /** Python: asyncore.dispatcher(sock=None, map=None) */
+  /**
+   * Makes a channel in `map` (default socketMap): with `sock`, it wraps that socket (connected if the socket
+   * is); without, call createSocket() next. Python: asyncore.dispatcher(sock=None, map=None)
+   * @throws TypeError when `map` is not a ChannelMap or `sock` not a Socket.
+   */
   constructor(sock?: Socket | null, map?: ChannelMap) {
     if (map !== undefined && !(map instanceof ChannelMap)) throw new TypeError(`Dispatcher: map must be a ChannelMap, got ${describe(map)}`);
     this._map = map ?? socketMap;
@@ -58,24 +66,28 @@ export class Dispatcher {
     const s = this.socket;
     if (s && !s.closed) getEngine().core.chan_set_flags(s.fileno(), on ? bit : 0, on ? 0 : bit);
   }
-  /** Python: dispatcher.connected */
+  /** Is the channel connected? (handleConnect() runs just before it turns true.) Python: dispatcher.connected */
   get connected(): boolean { return this.#flag(F_CONNECTED); }
+  /** Sets the connected flag (the loop and connect/accept set it; subclasses may too). */
   set connected(v: boolean) {
     if (this.#flag(F_CONNECTED) === v) return;
     this.#setFlag(F_CONNECTED, v);
     this.interestChanged();
   }
-  /** Python: dispatcher.accepting */
+  /** Is the channel listening (listen() ran)? Python: dispatcher.accepting */
   get accepting(): boolean { return this.#flag(F_ACCEPTING); }
+  /** Sets the accepting flag (listen() sets it). */
   set accepting(v: boolean) { this.#setFlag(F_ACCEPTING, v); }
-  /** Python: dispatcher.connecting */
+  /** Has connect() started without completing yet? Python: dispatcher.connecting */
   get connecting(): boolean { return this.#flag(F_CONNECTING); }
+  /** Sets the connecting flag (connect() sets it). */
   set connecting(v: boolean) { this.#setFlag(F_CONNECTING, v); }
   /** Free for subclasses; asyncore never sets it. Python: dispatcher.closing */
   get closing(): boolean { return this.#flag(F_CLOSING); }
+  /** Sets the closing flag (free for subclasses). */
   set closing(v: boolean) { this.#setFlag(F_CLOSING, v); }
 
-  /** Python: repr(dispatcher) */
+  /** A description with the class, the state flags, the address and the fileno. Python: repr(dispatcher) */
   toString(): string {
     const status = [this.constructor.name];
     if (this.accepting && this.addr) status.push("listening");
@@ -89,24 +101,31 @@ export class Dispatcher {
     return this._fileno ?? this.socket?.fileno() ?? -1;
   }
 
-  /** Python: dispatcher.add_channel(map=None) */
+  /** Puts this channel in `map` (default: its own map) under its fileno. Python: dispatcher.add_channel(map=None) */
   addChannel(map?: ChannelMap): void {
     (map ?? this._map).set(this._fileno as number, this);
   }
 
-  /** Python: dispatcher.del_channel(map=None) */
+  /** Takes this channel out of `map` (default: its own map); the socket stays open. Python: dispatcher.del_channel(map=None) */
   delChannel(map?: ChannelMap): void {
     const fd = this._fileno;
     if (fd !== null) (map ?? this._map).delete(fd);
     this._fileno = null;
   }
 
-  /** Python: dispatcher.create_socket(family=AF_INET, type=SOCK_STREAM) */
+  /**
+   * Makes a new socket of `family` and `type` on the configured backend and wraps it (setSocket()).
+   * Python: dispatcher.create_socket(family=AF_INET, type=SOCK_STREAM)
+   * @throws TypeError for an unknown family or type; SocketError EMFILE when the core's channel table is full.
+   */
   createSocket(family: number = AF_INET, type: number = SOCK_STREAM): void {
     this.setSocket(new Socket(family, type));
   }
 
-  /** Python: dispatcher.set_socket(sock, map=None) */
+  /**
+   * Wraps `sock` and adds the channel to `map` (default: its own map). Python: dispatcher.set_socket(sock, map=None)
+   * @throws TypeError unless `sock` is a Socket.
+   */
   setSocket(sock: Socket, map?: ChannelMap): void {
     if (!(sock instanceof Socket)) throw new TypeError(`setSocket: sock must be a Socket, got ${describe(sock)}`);
     this.socket = sock;
@@ -116,7 +135,7 @@ export class Dispatcher {
     this.addChannel(map);
   }
 
-  /** Python: dispatcher.set_reuse_addr() */
+  /** Sets SO_REUSEADDR, so a restarted server can bind a port still in TIME_WAIT; errors are ignored. Python: dispatcher.set_reuse_addr() */
   setReuseAddr(): void {
     try {
       const s = this.#requireSocket("setReuseAddr()");
@@ -126,18 +145,31 @@ export class Dispatcher {
     }
   }
 
-  /** Sets this channel's send window and input pause bound, overriding configure()'s defaults. */
+  /**
+   * Lets several sockets — in other processes or threads — bind and listen on this one's port; the
+   * kernel spreads new connections over them. Call before bind(). Python has no helper for it:
+   * `setsockopt(SOL_SOCKET, SO_REUSEPORT, 1)`.
+   * @throws SocketError ENOPROTOOPT where the backend cannot (net before Node 22.12: its message says what is needed).
+   */
+  setReusePort(): void {
+    this.#requireSocket("setReusePort()").setsockopt(SOL_SOCKET, SO_REUSEPORT, 1);
+  }
+
+  /**
+   * Sets this channel's send window and input pause bound (bytes), overriding configure()'s defaults.
+   * @throws TypeError/RangeError for a limit that is not an integer in 1..2^31; SocketError EBADF when closed.
+   */
   setBufferLimits(limits: BufferLimits = {}): void {
     this.#requireSocket("setBufferLimits()").setBufferLimits(limits);
   }
 
-  /** Interest the core can hold for this channel when its class keeps the library's readable()/writable(). */
+  /** @internal Interest the core can hold for this channel when its class keeps the library's readable()/writable(). */
   knownInterest(): number {
     return (this.readable() ? R : 0) | (this.writable() ? W : 0);
   }
 
   /**
-   * Tells the core that the answer of a library-tracked writable()/readable() changed. Channels
+   * @internal Tells the core that the answer of a library-tracked writable()/readable() changed. Channels
    * whose class overrides them are asked every pass instead, so this does nothing for them.
    */
   protected interestChanged(): void {
@@ -152,21 +184,31 @@ export class Dispatcher {
   /** Is the channel interested in writing? Asked once per pass. Python: dispatcher.writable() */
   writable(): boolean { return true; }
 
-  /** Python: dispatcher.listen(num) */
+  /**
+   * Starts listening (backlog `num`) and sets `accepting`; connections then reach handleAccepted(). Python: dispatcher.listen(num)
+   * @throws SocketError (EBADF when closed or without a socket, EOPNOTSUPP on SOCK_DGRAM); RangeError for a bad backlog.
+   */
   listen(num: number): void {
     const s = this.#requireSocket("listen()");
     this.accepting = true;
     s.listen(num);
   }
 
-  /** Python: dispatcher.bind(addr) — synchronous. */
+  /**
+   * Binds the socket to `addr` and sets `addr`; synchronous, so getsockname() gives the port at once. Python: dispatcher.bind(addr)
+   * @throws SocketError (EADDRINUSE, EACCES, EBADF when closed); TypeError/RangeError for a bad address.
+   */
   bind(addr: Address): void {
     const s = this.#requireSocket("bind()");
     this.addr = addr;
     s.bind(addr);
   }
 
-  /** Starts a connect; handleConnect() runs when it completes. Python: dispatcher.connect(address) */
+  /**
+   * Starts a connect and sets `connecting`; handleConnect() runs on a later pass when it completes, and a
+   * failure (refused, unreachable, a name that does not resolve) reaches handleError(). Python: dispatcher.connect(address)
+   * @throws SocketError for what is known at once (EBADF when closed, ENOENT for a missing Unix path, EISCONN); TypeError for a bad address.
+   */
   connect(address: Address): void {
     const s = this.#requireSocket("connect()");
     this.connected = false;
@@ -180,7 +222,10 @@ export class Dispatcher {
     this.addr = address;
   }
 
-  /** Python: dispatcher.accept() — `[socket, address]`, or null when nothing is pending. */
+  /**
+   * Takes a pending connection: `[socket, address]`, or null when none is pending. Python: dispatcher.accept()
+   * @throws SocketError EBADF when closed; EINVAL when not listening.
+   */
   accept(): [Socket, Address] | null {
     const s = this.#requireSocket("accept()");
     try {
@@ -192,7 +237,11 @@ export class Dispatcher {
     }
   }
 
-  /** Bytes taken (0 when it would block). Python: dispatcher.send(data) */
+  /**
+   * Sends what fits of `data`; returns the bytes taken (0 when it would block). A disconnect error calls
+   * handleClose() and returns 0. Python: dispatcher.send(data)
+   * @throws TypeError unless `data` is bytes; SocketError EBADF when closed, or another send error.
+   */
   send(data: Uint8Array): number {
     const s = this.#requireSocket("send()");
     checkBytes(data, "send()");
@@ -208,7 +257,10 @@ export class Dispatcher {
     }
   }
 
-  /** Up to `bufferSize` bytes; empty when the peer closed (handleClose() was called). Python: dispatcher.recv */
+  /**
+   * Reads up to `bufferSize` bytes; an empty Buffer means the peer closed (handleClose() was called). Python: dispatcher.recv
+   * @throws SocketError EAGAIN when nothing is buffered, EBADF when closed; RangeError for a bad size.
+   */
   recv(bufferSize: number): Buffer {
     const s = this.#requireSocket("recv()");
     try {
@@ -247,7 +299,7 @@ export class Dispatcher {
     return this.#requireSocket("recvfrom()").recvfrom(bufferSize);
   }
 
-  /** Python: dispatcher.close() — idempotent; does not call handleClose(). */
+  /** Closes the channel: cancels its timers, leaves the map and closes the socket (bytes send() took are still delivered); idempotent; does not call handleClose(). Python: dispatcher.close() */
   close(): void {
     cancelOwnedTimers(this);
     this.connected = false;
@@ -270,17 +322,26 @@ export class Dispatcher {
     return s;
   }
 
-  /** Runs `fn(...args)` with `this` = the dispatcher, `seconds` from now; close() cancels it. */
+  /**
+   * Runs `fn(...args)` with `this` = the dispatcher, `seconds` from now; close() cancels it.
+   * @throws RangeError for a negative or non-finite delay; TypeError unless `fn` is a function; SocketError EBADF when closed.
+   */
   callLater(seconds: number, fn: TimerCallback, ...args: unknown[]): TimerHandle {
     return scheduleOwned(this, this._map, seconds, fn, args, false);
   }
 
-  /** Runs `fn(...args)` with `this` = the dispatcher every `seconds`; close() cancels it. */
+  /**
+   * Runs `fn(...args)` with `this` = the dispatcher every `seconds`; close() cancels it.
+   * @throws RangeError unless `seconds` > 0 and finite; TypeError unless `fn` is a function; SocketError EBADF when closed.
+   */
   callEvery(seconds: number, fn: TimerCallback, ...args: unknown[]): TimerHandle {
     return scheduleOwned(this, this._map, seconds, fn, args, true);
   }
 
-  /** Calls handleIdle() once no byte moved either way for `seconds` (0 or null: never). (pyftpdlib: timeout) */
+  /**
+   * Calls handleIdle() once no byte moved either way for `seconds` (0 or null: never). (pyftpdlib: timeout)
+   * @throws RangeError for a negative delay; SocketError EBADF when closed or without a socket.
+   */
   setIdleTimeout(seconds: number | null): void {
     setIdleTimeout(this, this._map, seconds);
   }
@@ -295,17 +356,22 @@ export class Dispatcher {
     this._map.handleTimerError(err, timer);
   }
 
-  /** Python: dispatcher.log(message) */
+  /** Writes `log: message` to stderr. Python: dispatcher.log(message) */
   log(message: unknown): void {
     process.stderr.write(`log: ${String(message)}\n`);
   }
 
-  /** Python: dispatcher.log_info(message, type='info') */
+  /**
+   * Prints `type: message` unless `type` is in ignoreLogTypes: 'error' and 'warning' to stderr, other
+   * types ('info') to stdout (CPython prints all to stdout). Python: dispatcher.log_info(message, type='info')
+   */
   logInfo(message: unknown, type = "info"): void {
-    if (!this.ignoreLogTypes.has(type)) console.log(`${type}: ${String(message)}`);
+    if (this.ignoreLogTypes.has(type)) return;
+    if (type === "error" || type === "warning") console.error(`${type}: ${String(message)}`);
+    else console.log(`${type}: ${String(message)}`);
   }
 
-  /** Python: dispatcher.handle_read_event() */
+  /** Routes a read event: handleAccept() when listening, the connect completion then handleRead() when connecting, else handleRead(). Python: dispatcher.handle_read_event() */
   handleReadEvent(): void {
     if (this.accepting) {
       // accepting sockets are never connected, they "spawn" new sockets that are connected
@@ -319,17 +385,20 @@ export class Dispatcher {
     }
   }
 
-  /** Python: dispatcher.handle_connect_event() — handleConnect() runs before `connected` turns true. */
+  /**
+   * Completes a connect: calls handleConnect(), then sets `connected`. Python: dispatcher.handle_connect_event()
+   * @throws SocketError the connect's failure (its `syscall`, `address`, `port` set), which the loop hands to handleError().
+   */
   handleConnectEvent(): void {
     const s = this.socket;
     const err = s ? s.getsockopt(SOL_SOCKET, SO_ERROR) : 0;
-    if (err !== 0) throw s!.pendingError() ?? SocketError.fromErrno(err);
+    if (err !== 0) throw locate(s!.pendingError() ?? SocketError.fromErrno(err), "connect", this.addr);
     settle(this, this.handleConnect());
     this.connected = true;
     this.connecting = false;
   }
 
-  /** Python: dispatcher.handle_write_event() */
+  /** Routes a write event: the connect completion first when connecting, then handleWrite(); nothing when listening. Python: dispatcher.handle_write_event() */
   handleWriteEvent(): void {
     if (this.accepting) return; // accepting sockets shouldn't get a write event
     if (!this.connected && this.connecting) {
@@ -339,7 +408,7 @@ export class Dispatcher {
     settle(this, this.handleWrite());
   }
 
-  /** Python: dispatcher.handle_expt_event() */
+  /** Routes an exceptional event: a pending socket error closes the channel (handleClose()), urgent data goes to handleExpt(). Python: dispatcher.handle_expt_event() */
   handleExptEvent(): void {
     const s = this.socket;
     const err = s && !s.closed ? s.getsockopt(SOL_SOCKET, SO_ERROR) : 0;
@@ -347,7 +416,7 @@ export class Dispatcher {
     else settle(this, this.handleExpt());
   }
 
-  /** Logs a compact trace and closes. Python: dispatcher.handle_error() */
+  /** Called with an error a handler threw: by default logs a compact trace (logInfo 'error', to stderr) and calls handleClose(). Python: dispatcher.handle_error() */
   handleError(err: unknown): void {
     let type: string, value: string, info: string;
     try {
@@ -361,26 +430,26 @@ export class Dispatcher {
     this.handleClose();
   }
 
-  /** Python: dispatcher.handle_expt() */
+  /** Called when urgent (out-of-band) data arrived (native backend); default logs a warning. Python: dispatcher.handle_expt() */
   handleExpt(): void | Promise<void> { this.logInfo("unhandled incoming priority event", "warning"); }
-  /** Python: dispatcher.handle_read() */
+  /** Called when the socket has data (or EOF) to recv(); default logs a warning. Python: dispatcher.handle_read() */
   handleRead(): void | Promise<void> { this.logInfo("unhandled read event", "warning"); }
-  /** Python: dispatcher.handle_write() */
+  /** Called when the socket can take more output and writable() said true; default logs a warning. Python: dispatcher.handle_write() */
   handleWrite(): void | Promise<void> { this.logInfo("unhandled write event", "warning"); }
-  /** Python: dispatcher.handle_connect() */
+  /** Called once when connect() completed (before `connected` turns true); default logs a warning. Python: dispatcher.handle_connect() */
   handleConnect(): void | Promise<void> { this.logInfo("unhandled connect event", "warning"); }
-  /** Python: dispatcher.handle_accept() */
+  /** Called when a listening channel has a connection to accept(); default accepts it and calls handleAccepted(). Python: dispatcher.handle_accept() */
   handleAccept(): void | Promise<void> {
     const pair = this.accept();
     if (pair !== null) return this.handleAccepted(pair[0], pair[1]);
   }
-  /** Python: dispatcher.handle_accepted(sock, addr) */
+  /** Called with each accepted connection and its peer address; wrap `sock` in a dispatcher. Default closes it with a warning. Python: dispatcher.handle_accepted(sock, addr) */
   handleAccepted(sock: Socket, addr: Address): void | Promise<void> {
     void addr;
     sock.close();
     this.logInfo("unhandled accepted event", "warning");
   }
-  /** Python: dispatcher.handle_close() */
+  /** Called when the peer closed or the connection broke; default logs a warning and closes. Python: dispatcher.handle_close() */
   handleClose(): void | Promise<void> {
     this.logInfo("unhandled close event", "warning");
     this.close();
@@ -390,7 +459,7 @@ export class Dispatcher {
 defaultInterest.add(Dispatcher.prototype.readable);
 defaultInterest.add(Dispatcher.prototype.writable);
 
-/** Routes a handler's rejected promise to handleError (the loop does not wait for it). */
+/** @internal Routes a handler's rejected promise to handleError (the loop does not wait for it). */
 export function settle(obj: { handleError(err: unknown): void }, ret: unknown): void {
   if (ret !== undefined && ret !== null && typeof (ret as Promise<unknown>).then === "function") {
     (ret as Promise<unknown>).then(undefined, (err: unknown) => {

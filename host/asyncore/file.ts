@@ -13,7 +13,13 @@ import { SyncIo, StreamIo, openFile, type FileIo } from "../sys/index.js";
 import { currentBackend } from "../socket/backend.js";
 
 /** What FileWrapper and FileDispatcher accept: a descriptor, an object with fileno() or fd, or a Node stream. */
-export type FileLike = number | { fileno(): number } | { fd: number } | Readable | Writable;
+export type FileLike = number | {
+  /** The OS descriptor (Python's file objects). */
+  fileno(): number;
+} | {
+  /** The OS descriptor (a Node FileHandle). */
+  fd: number;
+} | Readable | Writable;
 
 /** Resolves a FileLike to a descriptor number, or to a stream to take over. */
 function resolve(f: unknown): number | Readable | Writable {
@@ -48,7 +54,11 @@ export class FileWrapper {
   private io: FileIo | null;
   private isClosed = false;
 
-  /** Python: asyncore.file_wrapper(fd) */
+  /**
+   * Wraps a descriptor (duplicated, as Python's os.dup), an object with fileno() or fd, or a Node stream (taken over).
+   * Python: asyncore.file_wrapper(fd)
+   * @throws TypeError/RangeError for something else; SocketError (EBADF for a closed descriptor, EMFILE).
+   */
   constructor(fd: FileLike) {
     const target = resolve(fd);
     if (typeof target === "number" && (!Number.isInteger(target) || target < 0)) {
@@ -114,7 +124,7 @@ export class FileWrapper {
     return io.recv(n);
   }
 
-  /** Python: file_wrapper.read (an alias of recv) */
+  /** Reads up to `n` bytes, as recv(). Python: file_wrapper.read (an alias of recv) */
   read(n: number): Buffer {
     return this.recv(n);
   }
@@ -126,7 +136,7 @@ export class FileWrapper {
     return io.send(data);
   }
 
-  /** Python: file_wrapper.write (an alias of send) */
+  /** Writes `data`, as send(). Python: file_wrapper.write (an alias of send) */
   write(data: Uint8Array): number {
     return this.send(data);
   }
@@ -185,7 +195,7 @@ export class FileWrapper {
   /** Not a socket: SocketError ENOTSOCK. */
   recvfrom(n: number): never { void n; return notSocket("recvfrom()"); }
 
-  /** Python: repr(file_wrapper) */
+  /** A description with the descriptor and the token. Python: repr(file_wrapper) */
   toString(): string {
     return `<FileWrapper fd=${this.fd} fileno=${this.fileno()}${this.duplicated ? " duplicated" : ""}>`;
   }
@@ -193,7 +203,10 @@ export class FileWrapper {
 
 /** A Dispatcher over a file descriptor or Node stream; `connected` is true from the start. Python: asyncore.file_dispatcher */
 export class FileDispatcher extends Dispatcher {
-  /** Python: asyncore.file_dispatcher(fd, map=None) */
+  /**
+   * Dispatches on a file descriptor or stream (wrapped in a FileWrapper), in `map`. Python: asyncore.file_dispatcher(fd, map=None)
+   * @throws as FileWrapper's constructor.
+   */
   constructor(fd: FileLike, map?: ChannelMap) {
     super(null, map);
     this.connected = true;

@@ -11,17 +11,23 @@ import { waitForEvents, runDueTimers, pendingTimers, nextTimerDelay, cancelMapTi
 
 /** An object the loop can dispatch to (a Dispatcher, or any object with these hooks). */
 export interface Handlers {
+  /** Called when the channel is readable (read(), readwrite()). */
   handleReadEvent(): void;
+  /** Called when the channel is writable (write(), readwrite()). */
   handleWriteEvent(): void;
+  /** Called for urgent (out-of-band) data (readwrite() with POLLPRI). */
   handleExptEvent(): void;
+  /** Called when the peer hung up or a disconnect error was raised. */
   handleClose(): void;
+  /** Called with any other error a handler threw. */
   handleError(err: unknown): void;
+  /** Whether the channel closed (then no further handler is called in this pass). */
   isClosed?(): boolean;
 }
 
 const closedNow = (obj: Handlers): boolean => obj.isClosed !== undefined && obj.isClosed();
 
-/** Python: asyncore.read(obj) */
+/** Calls obj.handleReadEvent() through asyncore's error firewall (ExitNow escapes, disconnects close, the rest to handleError()). Python: asyncore.read(obj) */
 export function read(obj: Handlers): void {
   try {
     obj.handleReadEvent();
@@ -31,7 +37,7 @@ export function read(obj: Handlers): void {
   }
 }
 
-/** Python: asyncore.write(obj) */
+/** Calls obj.handleWriteEvent() through asyncore's error firewall. Python: asyncore.write(obj) */
 export function write(obj: Handlers): void {
   try {
     obj.handleWriteEvent();
@@ -41,7 +47,7 @@ export function write(obj: Handlers): void {
   }
 }
 
-/** Python: asyncore._exception(obj) */
+/** Calls obj.handleExptEvent() through asyncore's error firewall. Python: asyncore._exception(obj) */
 export function exception(obj: Handlers): void {
   try {
     obj.handleExptEvent();
@@ -198,14 +204,22 @@ async function run(map: ChannelMap, what: string, timeout: number, mode: number,
   }
 }
 
-/** Python: asyncore.poll(timeout=0.0, map=None) — one select-style pass. */
+/**
+ * One select-style pass: waits up to `timeout` seconds for readiness, then calls every ready channel's read
+ * handlers, then write handlers, then exceptional ones. Python: asyncore.poll(timeout=0.0, map=None)
+ * @throws RangeError/TypeError for a bad timeout or map; Error when a loop already runs on the map.
+ */
 export async function poll(timeout = 0, map: ChannelMap = socketMap): Promise<void> {
   checkTimeout(timeout, "poll()");
   checkMap(map, "poll()");
   await run(map, "poll()", timeout, MODE_SELECT, 1);
 }
 
-/** Python: asyncore.poll2(timeout=0.0, map=None) — one poll(2)-style pass. */
+/**
+ * One poll(2)-style pass: waits up to `timeout` seconds, then per ready channel read → write → expt → close.
+ * Python: asyncore.poll2(timeout=0.0, map=None)
+ * @throws RangeError/TypeError for a bad timeout or map; Error when a loop already runs on the map.
+ */
 export async function poll2(timeout = 0, map: ChannelMap = socketMap): Promise<void> {
   checkTimeout(timeout, "poll2()");
   checkMap(map, "poll2()");
@@ -224,7 +238,11 @@ export interface LoopOptions {
   count?: number | null;
 }
 
-/** Runs passes until the map has no channels and no timers, or `count` passes ran. Python: asyncore.loop() */
+/**
+ * Runs passes until the map has no channels and no timers, or `count` passes ran. Python: asyncore.loop()
+ * @throws RangeError/TypeError for bad options; Error when a loop already runs on the map. The promise rejects
+ * with ExitNow, or with what readable()/writable()/handleError() threw.
+ */
 export async function loop({ timeout = 30, usePoll = false, map = socketMap, count }: LoopOptions = {}): Promise<void> {
   checkTimeout(timeout, "loop()");
   checkMap(map, "loop()");

@@ -4,8 +4,9 @@ import { getEngine } from "../core/engine.js";
 import { FIELD, R, W } from "../core/abi.js";
 import { notifyReady, wakeMap } from "../core/wake.js";
 import { schedule, logTimerError, type TimerHandle, type TimerCallback } from "./timers.js";
+import { InterestTable } from "./interest.js";
 
-/** What a map entry may be: a dispatcher, or any object (CPython tests put dummies in maps). */
+/** @internal What a map entry may be: a dispatcher, or any object (CPython tests put dummies in maps). */
 export interface MapEntry {
   readable?(): boolean;
   writable?(): boolean;
@@ -14,30 +15,38 @@ export interface MapEntry {
   socket?: { fileno(): number } | null;
 }
 
-/** readable()/writable() implementations the core already knows the answer of. */
+/** @internal readable()/writable() implementations the core already knows the answer of. */
 export const defaultInterest = new Set<unknown>();
 
 let nextMapId = 1;
 
 /** A map of channels keyed by fileno. Python: asyncore.socket_map (a dict) */
 export class ChannelMap<V = any> implements Iterable<[number, V]> { // eslint-disable-line @typescript-eslint/no-explicit-any
-  /** The map's id in the core. */
+  /** @internal The map's id in the core. */
   readonly id = nextMapId++;
   private readonly items = new Map<number, V>();
-  /** Channels whose readable()/writable() must be asked each pass. */
-  readonly policy = new Map<number, MapEntry>();
-  /** Set while loop()/poll() runs on this map. */
+  /** @internal Channels whose readable()/writable() must be asked each pass (dense arrays: see interest.ts). */
+  readonly policy = new InterestTable();
+  /** @internal Set while loop()/poll() runs on this map. */
   running: string | null = null;
   /** Channels registered with default interest since the last pass: checked again once, at the next pass. */
   private fresh: number[] = [];
 
+  /** The number of channels in the map. */
   get size(): number { return this.items.size; }
+  /** The channel whose fileno() is `fd`, or undefined. */
   get(fd: number): V | undefined { return this.items.get(fd); }
+  /** Is there a channel with fileno() `fd`? */
   has(fd: number): boolean { return this.items.has(fd); }
+  /** The channels' filenos. */
   keys(): IterableIterator<number> { return this.items.keys(); }
+  /** The channels. */
   values(): IterableIterator<V> { return this.items.values(); }
+  /** `[fd, channel]` pairs. */
   entries(): IterableIterator<[number, V]> { return this.items.entries(); }
+  /** `[fd, channel]` pairs, as entries(). */
   [Symbol.iterator](): IterableIterator<[number, V]> { return this.items.entries(); }
+  /** Calls `fn(channel, fd, map)` for each channel. */
   forEach(fn: (value: V, fd: number, map: ChannelMap<V>) => void): void {
     for (const [k, v] of this.items) fn(v, k, this);
   }
@@ -100,23 +109,11 @@ export class ChannelMap<V = any> implements Iterable<[number, V]> { // eslint-di
     logTimerError(err, timer);
   }
 
-  /** Asks readable()/writable() of the channels that override them and hands the answers to the core. */
+  /** @internal Asks readable()/writable() of the channels that override them and hands the changed answers to the core. */
   commitInterest(): void {
     if (this.fresh.length > 0) this.recheckFresh();
     if (this.policy.size === 0) return;
-    const e = getEngine();
-    const core = e.core;
-    const cap = core.scratch_pairs();
-    let n = 0;
-    let view = e.uint32s(core.scratch_ptr(), cap * 2);
-    for (const [fd, ch] of this.policy) {
-      const bits = (ch.readable!() ? R : 0) | (ch.writable!() ? W : 0);
-      if (view.length === 0) view = e.uint32s(core.scratch_ptr(), cap * 2); // the handlers grew memory: the view detached
-      view[n * 2] = fd;
-      view[n * 2 + 1] = bits;
-      if (++n === cap) { core.interest_commit(n); n = 0; }
-    }
-    if (n > 0) core.interest_commit(n);
+    this.policy.commit();
   }
 
   // readable()/writable() set on the instance (or as class fields, which run after the base constructor

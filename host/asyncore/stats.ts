@@ -52,25 +52,39 @@ export function configure(options: EngineOptions = {}): void {
 
 /** What loopStats() reports. */
 export interface LoopStats {
+  /** Channels in the map. */
   channels: number;
+  /** Channels whose `connected` flag is set. */
   connected: number;
+  /** Channels whose `accepting` flag is set (listening). */
   accepting: number;
+  /** Channels whose `connecting` flag is set. */
   connecting: number;
+  /** Handler events dispatched engine-wide since the engine started. */
   eventsDispatched: number;
+  /** Bytes received engine-wide. */
   bytesIn: number;
+  /** Bytes sent engine-wide. */
   bytesOut: number;
+  /** Timers waiting to run on this map. */
   timersPending: number;
   /** Datagrams dropped engine-wide: over a channel's receive bound or the memory cap, or (Linux) by the kernel. */
   datagramsDropped: number;
+  /** Bytes of the core's linear memory holding buffered data now. */
   coreMemoryInUse: number;
+  /** Bytes of linear memory the core has reserved (grows up to configure()'s memoryCap). */
   coreMemoryReserved: number;
+  /** Buffer chunks holding data now. */
   chunksInUse: number;
+  /** Buffer chunks allocated and free for reuse. */
   chunksFree: number;
   /** The syscall backend sockets created now get: 'native' (the epoll addon) or 'net' (node:net). */
   backend: BackendName;
   /**
    * Why `backend` is not 'native' although native was wanted (the default, where the addon is
-   * missing or does not load; or WASYNCORE_BACKEND asking for what cannot be had), else null.
+   * missing or does not load; or WASYNCORE_BACKEND asking for what cannot be had), and on 'net'
+   * that sockets use the public node:net/node:dgram API and why (Node's internal bindings refused by its
+   * permission model, or WASYNCORE_NET_PUBLIC=1); else null.
    */
   backendReason: string | null;
 }

@@ -17,17 +17,30 @@ export type TimerCallback = (...args: any[]) => unknown;
 
 /** What a timer needs of its map (a ChannelMap). */
 export interface TimerMap {
+  /** @internal The map's id in the core. */
   readonly id: number;
+  /** Called when one of the map's timers throws. */
   handleTimerError(err: unknown, timer: TimerHandle): void;
 }
 
 /** What per-channel timers need of their dispatcher (a Dispatcher). */
 export interface TimerOwner {
-  socket: { fileno(): number; readonly closed: boolean } | null;
+  /** The channel's socket (its fileno() keys the channel's timers). */
+  socket: {
+    /** The channel's key in its map. */
+    fileno(): number;
+    /** Is the socket closed? */
+    readonly closed: boolean;
+  } | null;
+  /** Has the channel closed (then its timers are cancelled)? */
   isClosed(): boolean;
+  /** Called when the channel's idle timeout expires. */
   handleIdle(): unknown;
+  /** Called by the default handleIdle(). */
   handleClose(): unknown;
+  /** Called with a rejection of handleIdle()'s promise. */
   handleError(err: unknown): void;
+  /** Called when one of the channel's timers throws. */
   handleTimerError(err: unknown, timer: TimerHandle): void;
 }
 
@@ -40,9 +53,9 @@ const idle = new WeakMap<TimerOwner, TimerHandle>();
 
 /** A scheduled call, from callLater() or callEvery(). (pyftpdlib: CallLater / CallEvery) */
 export class TimerHandle {
-  /** The map whose loop runs this timer. */
+  /** @internal The map whose loop runs this timer. */
   readonly map: TimerMap;
-  /** The dispatcher whose close() cancels this timer, or null. */
+  /** @internal The dispatcher whose close() cancels this timer, or null. */
   readonly owner: TimerOwner | null;
   /** Runs every `delay` seconds (callEvery) rather than once (callLater). */
   readonly periodic: boolean;
@@ -287,7 +300,7 @@ export function logTimerError(err: unknown, timer: TimerHandle): void {
   } catch {
     [type, value, info] = [typeof err, String(err), "[no traceback]"];
   }
-  console.log(`error: uncaptured exception in timer ${timer} (${type}:${value} ${info})`);
+  console.error(`error: uncaptured exception in timer ${timer} (${type}:${value} ${info})`);
 }
 
 /** Sets (seconds > 0) or clears (0 or null) a dispatcher's idle timeout (Dispatcher.setIdleTimeout). */

@@ -12,6 +12,7 @@ export class DispatcherWithSend extends Dispatcher {
   #sending = false; // inside send(): the queue's emptiness goes to the core once, when it returns
   /** Bytes waiting to be sent. Python: dispatcher_with_send.out_buffer */
   get outBuffer(): Buffer { return #out in this ? this.#out : EMPTY; } // read by the base constructor before fields exist
+  /** Replaces the bytes waiting to be sent. */
   set outBuffer(data: Buffer) {
     const was = this.#out.length > 0;
     this.#out = data;

@@ -2,8 +2,18 @@
 import { isIP } from "node:net";
 import { AF_INET, AF_INET6, AF_UNIX } from "./constants.js";
 
+/** An AF_INET address, as Python's: `[host, port]`. */
+export type InetAddress = [host: string, port: number];
+/** An AF_INET6 address as sockets report it: `[host, port, flowinfo, scopeId]` (a `[host, port]` is accepted as input). */
+export type Inet6Address = [host: string, port: number, flowinfo: number, scopeId: number];
 /** Python: a socket address — `[host, port]`, `[host, port, flowinfo, scopeId]` or a Unix path. */
-export type Address = [string, number] | [string, number, number, number] | string;
+export type Address = InetAddress | Inet6Address | string;
+/**
+ * The address a socket of family `F` reports (getsockname(), getpeername(), accept(), recvfrom()):
+ * InetAddress for AF_INET, Inet6Address for AF_INET6, a path string for AF_UNIX, Address when `F` is
+ * not known at compile time. So `const [host, port] = new Socket(AF_INET).getsockname()` is typed.
+ */
+export type AddressOf<F extends number> = F extends typeof AF_INET ? InetAddress : F extends typeof AF_INET6 ? Inet6Address : F extends typeof AF_UNIX ? string : Address;
 
 export function describe(v: unknown): string {
   if (typeof v === "string") return JSON.stringify(v);

@@ -14,6 +14,8 @@ export const SOCK_DGRAM = 2;
 export const SOL_SOCKET = 1;
 /** Python: socket.SO_REUSEADDR */
 export const SO_REUSEADDR = 2;
+/** Python: socket.SO_REUSEPORT — several sockets (processes, threads) listen on one port; the kernel spreads connections. */
+export const SO_REUSEPORT = 15;
 /** Python: socket.SO_ERROR */
 export const SO_ERROR = 4;
 /** Python: socket.SO_BROADCAST */

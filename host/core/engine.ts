@@ -146,6 +146,25 @@ export class Engine {
   }
   pauseWanted = false;
 
+  /** Copies up to `n` queued input bytes into `into` from its start (consuming them), no allocation; sets `resumeOk`. */
+  takeInInto(token: number, into: Uint8Array, n: number): number {
+    const core = this.core;
+    const total = Math.min(n, into.length, this.field(token, FIELD.inLen));
+    let got = 0;
+    while (got < total) {
+      const ptr = core.in_peek(token);
+      const len = Math.min(core.result_len(), total - got);
+      if (ptr === 0 || len === 0) break;
+      into.set(this.view(ptr, len), got);
+      got += len;
+      const rc = core.in_consume(token, len);
+      if (rc < 0) throw new EngineAbortError(`in_consume(${token}, ${len}) returned ${rc}`);
+      this.resumeOk = rc === 1;
+    }
+    if (total === 0) this.resumeOk = true;
+    return got;
+  }
+
   /** Copies up to `n` queued input bytes out (consuming them); sets `resumeOk`. */
   takeIn(token: number, n: number): Buffer {
     const core = this.core;

@@ -36,9 +36,22 @@ const MESSAGES: Record<string, string> = {
   EAI_AGAIN: "Temporary failure in name resolution",
 };
 
-/** The positive errno for a code like 'ECONNRESET' (0 when unknown). */
+/** The positive errno for a code like 'ECONNRESET' (0 when the code has no POSIX number, e.g. 'ENOTFOUND'). */
 export function errnoOf(code: string): number {
-  return ERRNO[code] ?? (code === "ENOTFOUND" ? -3008 : 0);
+  return ERRNO[code] ?? 0;
+}
+
+/** The calls a context message may start with (`"bind(['::1', 0])"` → syscall `'bind'`). */
+const SYSCALLS = new Set(["socket", "bind", "listen", "accept", "connect", "send", "recv", "sendto", "recvfrom", "shutdown", "close", "getsockname", "getpeername", "setsockopt", "getsockopt", "getaddrinfo", "write", "read"]);
+
+/** What a SocketError knows about the call that failed, like Node's system errors. */
+export interface SocketErrorDetails {
+  /** The call that failed, e.g. `'connect'` (taken from the message when it starts with `name(`). */
+  syscall?: string;
+  /** The host or Unix path involved, e.g. `'127.0.0.1'`. */
+  address?: string;
+  /** The port involved (IP families). */
+  port?: number;
 }
 
 /** The code for a positive errno ('E?' + number when unknown). */
@@ -47,7 +60,7 @@ export function codeOf(errno: number): string {
   return `E${errno}`;
 }
 
-/** Python: os.strerror / asyncore._strerror — never empty. */
+/** The message for a positive errno, e.g. "Connection refused"; never empty. Python: os.strerror / asyncore._strerror */
 export function strerror(errno: number): string {
   const code = codeOf(errno);
   const known = MESSAGES[code];
@@ -58,36 +71,70 @@ export function strerror(errno: number): string {
   return `Unknown error ${errno}`;
 }
 
-/** A socket error with asyncore's meaning. Python: OSError (and its subclasses). */
+/**
+ * A socket error with asyncore's meaning: `code` says what went wrong, `errno` is its positive POSIX number
+ * (as Python's `OSError.errno`; `undefined` for codes that have none, such as `'ENOTFOUND'` and `'EAI_AGAIN'`),
+ * and `syscall`, `address`, `port` say where, when known (as on Node's system errors).
+ * Python: OSError (and its subclasses).
+ */
 export class SocketError extends Error {
   /** Symbolic code, e.g. 'ECONNRESET'. */
   readonly code: string;
-  /** Positive POSIX errno. */
-  readonly errno: number;
-  constructor(code: string, message?: string) {
-    super(`[Errno ${errnoOf(code)}] ${message ?? MESSAGES[code] ?? code} (${code})`);
+  /** The positive POSIX errno (Linux numbers), or `undefined` for a code without one ('ENOTFOUND', 'EAI_AGAIN'). */
+  readonly errno: number | undefined;
+  /** The call that failed, e.g. `'connect'`, when known. */
+  readonly syscall?: string;
+  /** The host (or Unix path) the failed call was about, when known. */
+  readonly address?: string;
+  /** The port the failed call was about, when known. */
+  readonly port?: number;
+  /** Builds one for `code` (e.g. 'ECONNREFUSED'); `message` is the context, e.g. "connect(['127.0.0.1', 1])". */
+  constructor(code: string, message?: string, details: SocketErrorDetails = {}) {
+    const errno = errnoOf(code) || undefined;
+    super(`${errno === undefined ? "" : `[Errno ${errno}] `}${message ?? MESSAGES[code] ?? code} (${code})`);
     this.name = "SocketError";
     this.code = code;
-    this.errno = errnoOf(code);
+    this.errno = errno;
+    const syscall = details.syscall ?? /^([a-z]+)\(/.exec(message ?? "")?.[1];
+    if (syscall !== undefined && (details.syscall !== undefined || SYSCALLS.has(syscall))) this.syscall = syscall;
+    if (details.address !== undefined) this.address = details.address;
+    if (details.port !== undefined) this.port = details.port;
   }
   /** Builds one from a positive errno. */
-  static fromErrno(errno: number, context?: string): SocketError {
+  static fromErrno(errno: number, context?: string, details?: SocketErrorDetails): SocketError {
     const code = codeOf(errno);
-    return new SocketError(code, context ? `${context}: ${strerror(errno)}` : undefined);
+    return new SocketError(code, context ? `${context}: ${strerror(errno)}` : undefined, details);
   }
   /** Builds one from a syscall's negative result (-errno), as the native addon returns them. */
-  static fromResult(rc: number, context: string): SocketError {
-    return SocketError.fromErrno(-rc, context);
+  static fromResult(rc: number, context: string, details?: SocketErrorDetails): SocketError {
+    return SocketError.fromErrno(-rc, context, details);
   }
   /** Builds one from an Error thrown with an errno in `code` (the addon's getsockopt), else EIO. */
   static fromThrown(err: unknown, context: string): SocketError {
     return SocketError.fromErrno(thrownErrno(err), context);
   }
   /** Builds one from a Node error (err.code), keeping unknown codes recognisable. */
-  static fromNode(err: NodeJS.ErrnoException, context?: string): SocketError {
+  static fromNode(err: NodeJS.ErrnoException, context?: string, details?: SocketErrorDetails): SocketError {
     const code = typeof err.code === "string" ? err.code : "EIO";
-    return new SocketError(code, context ? `${context}: ${MESSAGES[code] ?? err.message}` : MESSAGES[code] ?? err.message);
+    return new SocketError(code, context ? `${context}: ${MESSAGES[code] ?? err.message}` : MESSAGES[code] ?? err.message, details);
   }
+}
+
+/**
+ * Fills in a SocketError's `syscall`, `address` and `port` from the call and the address it was given,
+ * where the error does not already say; returns `err` (anything else passes through untouched).
+ */
+export function locate(err: unknown, syscall: string | undefined, address: unknown): unknown {
+  if (!(err instanceof SocketError)) return err;
+  const e = err as { -readonly [K in "syscall" | "address" | "port"]?: SocketError[K] };
+  if (e.syscall === undefined && syscall !== undefined) e.syscall = syscall;
+  if (e.address !== undefined) return err;
+  if (typeof address === "string") e.address = address;
+  else if (Array.isArray(address) && typeof address[0] === "string" && typeof address[1] === "number") {
+    e.address = address[0];
+    e.port = address[1];
+  }
+  return err;
 }
 
 /** Raised to leave loop() at once. Python: asyncore.ExitNow */

@@ -128,13 +128,24 @@ export function endDispatch(outer: boolean): void {
   flushAll();
 }
 
+const flushEnds: (() => void)[] = [];
+
+/** Runs `fn` at the end of every flush that had output (host/sys/native/batch.ts sends its batch there). */
+export function afterFlush(fn: () => void): void {
+  flushEnds.push(fn);
+}
+
 /** Writes every queued output: one write per channel. */
 export function flushAll(): void {
   scheduled = false;
   if (dirty.length === 0) return;
   const list = dirty;
   dirty = [];
-  for (const s of list) s.flush();
+  try {
+    for (const s of list) s.flush();
+  } finally {
+    for (const fn of flushEnds) fn();
+  }
 }
 
 let deferred: unknown = undefined;

@@ -1,50 +1,127 @@
 #!/usr/bin/env node
-// wasyncore run SERVER.wasm --listen HOST:PORT [--allow-connect HOST:PORT ...] [--memory-mb N] [-- ARGS...]
+// The `wasyncore` command: run one server module, serve several from a config, build one from
+// AssemblyScript. Exit codes: 0 ok (or stopped by SIGTERM/SIGINT), 1 a module failed, 2 usage.
+import { parseArgs } from "node:util";
+import { readFileSync } from "node:fs";
 import { WasmServer } from "./server.js";
+import { DEFAULT_LIMITS } from "./limits.js";
+import { UsageError, intFlag, endpointList, formatAddress } from "./config.js";
 
-const USAGE = "usage: wasyncore run SERVER.wasm --listen HOST:PORT [--listen ...] [--allow-connect HOST:PORT ...] [--memory-mb N] [-- MODULE-ARGS...]";
+const RUN_USAGE = `usage: wasyncore run MODULE.wasm [options] [-- MODULE-ARGS...]
 
-function parse(argv: string[]): { file: string; listen: string[]; allowConnect: string[]; memoryMb: number; args: string[] } {
-  if (argv[0] !== "run" || argv.length < 2) throw new Error(USAGE);
-  const out = { file: argv[1], listen: [] as string[], allowConnect: [] as string[], memoryMb: 256, args: [] as string[] };
-  for (let i = 2; i < argv.length; i++) {
-    const a = argv[i];
-    const value = (): string => {
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`${a} needs a value\n${USAGE}`);
-      return v;
-    };
-    if (a === "--listen") out.listen.push(value());
-    else if (a === "--allow-connect") out.allowConnect.push(value());
-    else if (a === "--memory-mb") out.memoryMb = Number(value());
-    else if (a === "--") { out.args = argv.slice(i + 1); break; }
-    else throw new Error(`unknown option ${a}\n${USAGE}`);
-  }
-  return out;
+Runs one host-flavour server module in a sandbox: its own process, a capped memory, a wall-time
+budget per pass, and only the network addresses granted here.
+
+options:
+  --listen HOST:PORT         an address the module may listen on (repeatable; port 0 = any free port)
+  --allow-connect HOST:PORT  an address the module may connect to (repeatable)
+  --memory-mb N              cap on the module's linear memory in MiB (default ${DEFAULT_LIMITS.memoryMb})
+  --cpu-ms N                 wall-time budget of one pass in ms; over it the module is killed (default ${DEFAULT_LIMITS.cpuMs})
+  --heap-mb N                V8 heap limit of the module's process in MiB (default ${DEFAULT_LIMITS.heapMb})
+  --name NAME                the module's name in logs (default: the file name)
+  -h, --help                 this text
+
+exit codes: 0 the module ended or SIGTERM/SIGINT stopped it; 1 the module failed (could not listen,
+trapped, exceeded a budget, was killed); 2 usage`;
+
+const USAGE = `usage: wasyncore <command> [options]
+
+commands:
+  run MODULE.wasm [options] [-- ARGS...]   run one server module (wasyncore run --help)
+  serve CONFIG.json                        run several modules with restarts (wasyncore serve --help)
+  build SRC.ts -o OUT.wasm [--target host|wasix]
+                                           compile an AssemblyScript server (wasyncore build --help)
+
+options:
+  -h, --help       this text
+  -v, --version    the package version
+
+exit codes: 0 ok, 1 a module failed, 2 usage`;
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as { version: string };
+  return pkg.version;
 }
 
-async function main(): Promise<number> {
-  let opts;
+function say(line: string): void {
+  process.stderr.write(`${line}\n`);
+}
+
+async function run(argv: string[]): Promise<number> {
+  const dash = argv.indexOf("--");
+  const moduleArgs = dash >= 0 ? argv.slice(dash + 1) : [];
+  const { values, positionals } = parseArgs({
+    args: dash >= 0 ? argv.slice(0, dash) : argv,
+    allowPositionals: true,
+    options: {
+      listen: { type: "string", multiple: true },
+      "allow-connect": { type: "string", multiple: true },
+      "memory-mb": { type: "string" },
+      "cpu-ms": { type: "string" },
+      "heap-mb": { type: "string" },
+      name: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) { process.stdout.write(`${RUN_USAGE}\n`); return 0; }
+  if (positionals.length !== 1) throw new UsageError(positionals.length ? `expected one MODULE.wasm, got ${positionals.map((p) => JSON.stringify(p)).join(" ")}` : "missing MODULE.wasm");
+  const file = positionals[0];
+  const opts = {
+    listen: endpointList("--listen", values.listen ?? []),
+    allowConnect: endpointList("--allow-connect", values["allow-connect"] ?? []),
+    memoryMb: intFlag("--memory-mb", values["memory-mb"], 1, 4096, DEFAULT_LIMITS.memoryMb),
+    cpuMs: intFlag("--cpu-ms", values["cpu-ms"], 1, 3_600_000, DEFAULT_LIMITS.cpuMs),
+    heapMb: intFlag("--heap-mb", values["heap-mb"], 16, 16384, DEFAULT_LIMITS.heapMb),
+    name: values.name,
+    args: moduleArgs,
+  };
+  let bytes: Buffer;
   try {
-    opts = parse(process.argv.slice(2));
+    bytes = readFileSync(file);
   } catch (err) {
-    process.stderr.write(`${(err as Error).message}\n`);
-    return 2;
+    throw new UsageError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
-  const server = await WasmServer.start(opts.file, opts);
-  for (const a of server.listening) process.stderr.write(`wasyncore: ${server.name} listening on ${a.host.includes(":") ? `[${a.host}]` : a.host}:${a.port}\n`);
-  const stop = (): void => server.close();
-  process.once("SIGINT", stop);
-  process.once("SIGTERM", stop);
-  const err = await server.done;
-  if (err) {
-    process.stderr.write(`${err.message}\n`);
+  let server: WasmServer;
+  try {
+    server = await WasmServer.start(bytes, { ...opts, name: opts.name ?? file.replace(/^.*[\\/]/, "") });
+  } catch (err) {
+    say((err as Error).message);
     return 1;
   }
+  for (const a of server.listening) say(`wasyncore: ${server.name} listening on ${formatAddress(a.host, a.port)}`);
+  let signalled = false;
+  const stop = (): void => {
+    if (signalled) { server.close(); return; } // a second signal: at once
+    signalled = true;
+    void server.drain(5000);
+  };
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
+  const err = await server.done;
+  if (err) { say(err.message); return 1; }
   return 0;
 }
 
-main().then((code) => { process.exitCode = code; }, (err: unknown) => {
-  process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
-  process.exitCode = 1;
-});
+async function main(argv: string[]): Promise<number> {
+  const command = argv[0];
+  try {
+    if (command === "run") return await run(argv.slice(1));
+    if (command === "serve") return await (await import("./serve.js")).serveCommand(argv.slice(1));
+    if (command === "build") return await (await import("./build.js")).buildCommand(argv.slice(1));
+    const { values } = parseArgs({ args: argv, allowPositionals: true, options: { help: { type: "boolean", short: "h" }, version: { type: "boolean", short: "v" } } });
+    if (values.version) { process.stdout.write(`${version()}\n`); return 0; }
+    if (values.help) { process.stdout.write(`${USAGE}\n`); return 0; }
+    throw new UsageError(command === undefined ? "missing command" : `unknown command ${JSON.stringify(command)}`);
+  } catch (err) {
+    const e = err as Error & { code?: string };
+    if (err instanceof UsageError || (typeof e.code === "string" && e.code.startsWith("ERR_PARSE_ARGS"))) {
+      say(`wasyncore${command === "run" || command === "serve" || command === "build" ? ` ${command}` : ""}: ${e.message}`);
+      say(`(wasyncore ${command === "run" || command === "serve" || command === "build" ? `${command} ` : ""}--help for usage)`);
+      return 2;
+    }
+    say(`wasyncore: ${e.message}`);
+    return 1;
+  }
+}
+
+main(process.argv.slice(2)).then((code) => { process.exitCode = code; });

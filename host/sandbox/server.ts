@@ -1,21 +1,23 @@
-// Runs one server module under Node: loads it with node:wasi (stdout, clock, args) and the
-// wasyncore_sock_v1 namespace (sockets, checked against its grants), then drives its passes.
-//
-// WebAssembly cannot block here, so the host drives: every socket event schedules one pass
-// (coalesced per macrotask); a pass that reports more work schedules the next.
-// Containment: a trap (abort, out-of-bounds access, failed memory growth, an exit) stops the
-// module with a WasmServerError naming it; its sockets are closed; other modules go on.
+// WasmServer: one server module in a process of its own (child.ts, forked), with a V8 heap limit,
+// the module's memory cap, socket budgets and a watchdog on every pass. Whatever the module does —
+// trap, loop forever, exhaust its heap, crash inside V8 — ends that process only; this side reports
+// it as a WasmServerError naming the module.
+import { fork, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { basename } from "node:path";
-import { WASI } from "node:wasi";
-import { Grants } from "./grants.js";
-import { SocketTable } from "./sockets.js";
-import { SOCK_NAMESPACE } from "./abi.js";
-import { PassTimer } from "./pass-timer.js";
+import { fileURLToPath } from "node:url";
+import { WasmServerError } from "./instance.js";
+import { parseEndpoint } from "./grants.js";
+import type { SocketStats } from "./sockets.js";
+import { DEFAULT_LIMITS, DEFAULT_SOCKET_LIMITS, type SocketLimits } from "./limits.js";
+import type { StartMessage } from "./child.js";
+
+export { WasmServerError };
+
 
 /** Options of WasmServer.start(). */
 export interface ServerOptions {
-  /** Addresses the module may listen on ("HOST:PORT"; port 0 grants an ephemeral port). */
+  /** Addresses the module may listen on ("HOST:PORT"; port 0 grants ephemeral ports). */
   listen?: readonly string[];
   /** Addresses the module may connect to ("HOST:PORT"). */
   allowConnect?: readonly string[];
@@ -25,170 +27,183 @@ export interface ServerOptions {
   name?: string;
   /** Cap on the module's linear memory in MiB (default 256). */
   memoryMb?: number;
+  /** Wall-time budget of one pass (and of main()) in milliseconds (default 200). */
+  cpuMs?: number;
+  /** V8 heap limit of the module's process in MiB (default 64). */
+  heapMb?: number;
+  /** Socket budgets (descriptors, bytes, backlog, ...); see DEFAULT_SOCKET_LIMITS. */
+  limits?: Partial<SocketLimits>;
   /** OS descriptors for the module's stdout and stderr (default 1 and 2). */
   stdout?: number;
   stderr?: number;
 }
 
-/** A server module stopped by a trap or an exit. */
-export class WasmServerError extends Error {
-  /** The module's name. */
-  readonly module: string;
-  constructor(module: string, message: string, options?: { cause?: unknown }) {
-    super(`wasyncore: module ${module} stopped: ${message}`, options);
-    this.name = "WasmServerError";
-    this.module = module;
-  }
+/** What a module holds now: its process, memory and sockets. */
+export interface ModuleStats {
+  pid: number;
+  rss: number;
+  heapUsed: number;
+  external: number;
+  passes: number;
+  memoryBytes: number;
+  sockets: SocketStats;
 }
 
-interface ServerExports {
-  memory: WebAssembly.Memory;
-  server_pass(): number;
-  server_passes(): number;
-  server_timeout?: () => number; // ABI v2
+function childPath(): string {
+  const here = import.meta.url;
+  // under a TypeScript runner (tests) this file is the source: the child runs from the build
+  return fileURLToPath(here.endsWith(".ts") ? new URL("../../build/host/sandbox/child.js", here) : new URL("./child.js", here));
 }
 
-/** Reads an AssemblyScript string (UTF-16, byte length at ptr - 4). */
-function asString(mem: WebAssembly.Memory, ptr: number): string {
-  if (!ptr || ptr < 4 || ptr > mem.buffer.byteLength) return "";
-  const bytes = new Uint32Array(mem.buffer, (ptr - 4) & ~3, 1)[0];
-  const len = Math.min(bytes >>> 1, 512, (mem.buffer.byteLength - ptr) >>> 1);
-  return String.fromCharCode(...new Uint16Array(mem.buffer, ptr, len));
+function checkInt(what: string, v: unknown, lo: number, hi: number): number {
+  if (typeof v !== "number" || !Number.isInteger(v) || v < lo || v > hi) throw new RangeError(`${what} must be an integer in ${lo}..${hi}, got ${String(v)}`);
+  return v;
 }
 
-class Trap extends Error {}
-
-function describeTrap(err: unknown): string {
-  if (err instanceof Trap) return err.message;
-  if (err instanceof WebAssembly.RuntimeError) return `trap: ${err.message}`;
-  if (typeof err === "symbol") return "the module exited (proc_exit)";
-  if (err instanceof Error) return `${err.name}: ${err.message}`;
-  return String(err);
-}
-
-/** One running server module. */
+/** One running server module (in its own process). */
 export class WasmServer {
   /** The module's name. */
   readonly name: string;
-  /** Resolves when the module ends: null when its last socket closed, the error when it trapped. */
+  /** Resolves when the module ends: null when it finished or was stopped, the error when it failed. */
   readonly done: Promise<WasmServerError | null>;
   /** The error that stopped the module, if any. */
   error: WasmServerError | null = null;
-  private readonly sockets: SocketTable;
-  private exports!: ServerExports;
-  private memory!: WebAssembly.Memory;
-  private scheduled = false;
-  private running = false;
-  private stopped = false;
+  /** Addresses the module listens on (known once start() resolved). */
+  listening: { host: string; port: number }[] = [];
+  /** Connect and listen attempts the grants refused. */
+  readonly denied: string[] = [];
   private finish!: (err: WasmServerError | null) => void;
-  private timer: PassTimer | null = null;
+  private stopped = false;
+  private endMessage: string | null | undefined = undefined;
+  private watchdog = "";
+  private statsWaiters = new Map<number, (s: ModuleStats) => void>();
+  private nextId = 1;
 
-  private constructor(name: string, grants: Grants) {
+  private constructor(name: string, private readonly child: ChildProcess, private readonly cpuMs: number) {
     this.name = name;
     this.done = new Promise((resolve) => { this.finish = resolve; });
-    this.sockets = new SocketTable(grants, () => this.memory, () => this.schedule());
   }
 
-  /** Loads a module (path or bytes), runs its main() and starts serving. */
-  static async start(wasm: string | Uint8Array, options: ServerOptions = {}): Promise<WasmServer> {
-    const bytes = typeof wasm === "string" ? readFileSync(wasm) : wasm;
-    const name = options.name ?? (typeof wasm === "string" ? basename(wasm) : "module.wasm");
-    const grants = new Grants(options.listen ?? [], options.allowConnect ?? []);
-    const memoryMb = options.memoryMb ?? 256;
-    if (!Number.isInteger(memoryMb) || memoryMb < 1 || memoryMb > 4096) throw new RangeError(`memoryMb must be an integer in 1..4096, got ${memoryMb}`);
-    const server = new WasmServer(name, grants);
-    const module = await WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>);
-    const argv = [name];
-    for (const g of options.listen ?? []) argv.push("--listen", g);
-    for (const g of options.allowConnect ?? []) argv.push("--allow-connect", g);
-    argv.push(...(options.args ?? []));
-    server.instantiate(module, argv, memoryMb, options);
-    return server;
-  }
-
-  private instantiate(module: WebAssembly.Module, argv: string[], memoryMb: number, options: ServerOptions): void {
-    const wasi = new WASI({ version: "preview1", args: argv, env: {}, returnOnExit: true, stdout: options.stdout ?? 1, stderr: options.stderr ?? 2 });
-    const needs = WebAssembly.Module.imports(module).find((i) => i.module === "env" && i.name === "memory");
-    const maximum = memoryMb * 16;
-    this.memory = new WebAssembly.Memory({ initial: Math.min(16, maximum), maximum });
-    const env = {
-      memory: this.memory,
-      abort: (msg: number, file: number, line: number, col: number): never => {
-        const where = asString(this.memory, file);
-        throw new Trap(`abort: ${asString(this.memory, msg) || "(no message)"}${where ? ` at ${where}:${line}:${col}` : ""}`);
-      },
-    };
-    if (!needs) throw new WasmServerError(this.name, "not a host-flavour server module (it must import env.memory; build it with the asconfig \"host\" target)");
-    try {
-      const instance = new WebAssembly.Instance(module, {
-        wasi_snapshot_preview1: wasi.wasiImport as WebAssembly.ModuleImports,
-        [SOCK_NAMESPACE]: this.sockets.imports(),
-        env,
-      });
-      this.exports = instance.exports as unknown as ServerExports;
-      this.timer = new PassTimer(this.exports, () => this.schedule());
-      if (typeof this.exports.server_pass !== "function") throw new WasmServerError(this.name, "the module lacks the server_pass export (add assembly/server/exports.ts to its entry files)");
-      wasi.initialize(instance); // runs top-level code: serve(main) → main()
-    } catch (err) {
-      if (err instanceof WasmServerError) throw err;
-      this.stop(err);
-      throw this.error;
-    }
-    this.schedule();
-  }
-
-  /** Addresses the module listens on (known once start() resolved). */
-  get listening(): { host: string; port: number }[] { return this.sockets.listening(); }
-
-  /** Connect and listen attempts the grants refused. */
-  get denied(): readonly string[] { return this.sockets.denied; }
-
-  /** Passes run so far. */
-  get passes(): number { return this.stopped ? -1 : this.exports.server_passes(); }
+  /** The module's process id. */
+  get pid(): number { return this.child.pid ?? -1; }
 
   /** Is the module still serving? */
   get alive(): boolean { return !this.stopped; }
 
-  private schedule(): void {
-    if (this.scheduled || this.stopped) return;
-    this.scheduled = true;
-    setImmediate(() => this.runPass());
+  /** Loads a module (path or bytes) in a new process, runs its main() and resolves once it serves. */
+  static async start(wasm: string | Uint8Array, options: ServerOptions = {}): Promise<WasmServer> {
+    const bytes = typeof wasm === "string" ? readFileSync(wasm) : wasm;
+    const name = options.name ?? (typeof wasm === "string" ? basename(wasm) : "module.wasm");
+    const memoryMb = checkInt("memoryMb", options.memoryMb ?? DEFAULT_LIMITS.memoryMb, 1, 4096);
+    const cpuMs = checkInt("cpuMs", options.cpuMs ?? DEFAULT_LIMITS.cpuMs, 1, 3_600_000);
+    const heapMb = checkInt("heapMb", options.heapMb ?? DEFAULT_LIMITS.heapMb, 16, 16384);
+    for (const [k, v] of Object.entries(options.limits ?? {})) checkInt(`limits.${k}`, v, k === "lingerMs" ? 0 : 1, 2 ** 40);
+    for (const k of Object.keys(options.limits ?? {})) if (!(k in DEFAULT_SOCKET_LIMITS)) throw new TypeError(`limits.${k} is not a known limit`);
+    const listen = [...(options.listen ?? [])];
+    const allowConnect = [...(options.allowConnect ?? [])];
+    listen.forEach((t) => parseEndpoint(t, "listen grant"));
+    allowConnect.forEach((t) => parseEndpoint(t, "allow-connect grant"));
+    const argv = [name];
+    for (const g of listen) argv.push("--listen", g);
+    for (const g of allowConnect) argv.push("--allow-connect", g);
+    argv.push(...(options.args ?? []));
+    const child = fork(childPath(), [], {
+      execArgv: [`--max-old-space-size=${heapMb}`, "--max-semi-space-size=4"],
+      stdio: ["ignore", options.stdout ?? "inherit", options.stderr ?? "inherit", "ipc", "pipe"],
+      serialization: "advanced",
+    });
+    const server = new WasmServer(name, child, cpuMs);
+    const msg: StartMessage = {
+      type: "start", bytes: new Uint8Array(bytes), cpuMs,
+      opts: { name, argv, listen, allowConnect, memoryMb, limits: options.limits, stdout: 1, stderr: 2 },
+    };
+    const ready = new Promise<void>((resolve, reject) => {
+      child.on("message", (m: { type: string; [k: string]: unknown }) => {
+        if (m.type === "ready") {
+          server.listening = m.listening as { host: string; port: number }[];
+          server.denied.push(...(m.denied as string[]));
+          resolve();
+        } else if (m.type === "failed") {
+          server.endMessage = m.message as string;
+          reject(new WasmServerError(name, String(m.message).replace(/^wasyncore: module .*? stopped: /, "")));
+        } else server.onMessage(m);
+      });
+      void server.done.then((err) => reject(err ?? new WasmServerError(name, "ended before it served")));
+    });
+    child.stdio[4]?.on("data", (d: Buffer) => { server.watchdog += d.toString(); });
+    child.on("error", () => {});
+    child.on("exit", (code, signal) => server.onExit(code, signal));
+    child.send(msg);
+    await ready;
+    return server;
   }
 
-  private runPass(): void {
-    this.scheduled = false;
-    if (this.stopped || this.running) return;
-    this.running = true;
-    let r: number;
-    try {
-      r = this.exports.server_pass();
-    } catch (err) {
-      this.running = false;
-      this.stop(err);
-      return;
+  private onMessage(m: { type: string; [k: string]: unknown }): void {
+    if (m.type === "denied") this.denied.push(m.text as string);
+    else if (m.type === "ended") this.endMessage = m.message as string | null;
+    else if (m.type === "stats") {
+      const w = this.statsWaiters.get(m.id as number);
+      this.statsWaiters.delete(m.id as number);
+      w?.({ pid: this.pid, ...(m as unknown as Omit<ModuleStats, "pid">) });
     }
-    this.running = false;
-    if (r < 0) this.end(null);
-    else if (r > 0) this.schedule();
-    else this.timer?.afterIdlePass();
   }
 
-  private stop(err: unknown): void {
-    if (this.stopped) return;
-    this.end(new WasmServerError(this.name, describeTrap(err), { cause: err }));
-  }
-
-  private end(err: WasmServerError | null): void {
+  private onExit(code: number | null, signal: NodeJS.Signals | null): void {
     if (this.stopped) return;
     this.stopped = true;
+    let err: WasmServerError | null = null;
+    if (this.watchdog.startsWith("cpu")) {
+      const ms = Number(this.watchdog.slice(4)) || this.cpuMs;
+      err = new WasmServerError(this.name, `a pass ran for ${ms} ms, over its budget of ${this.cpuMs} ms (--cpu-ms): killed`);
+    } else if (this.endMessage !== undefined) {
+      err = this.endMessage === null ? null : new WasmServerError(this.name, this.endMessage.replace(/^wasyncore: module .*? stopped: /, ""));
+    } else if (!this.closing) {
+      const why = signal === "SIGABRT" || code === 134 ? " (out of memory in its V8 heap, or an abort)" : "";
+      err = new WasmServerError(this.name, `its process died (${signal ? `signal ${signal}` : `exit code ${code}`})${why}`);
+    }
     this.error = err;
-    this.timer?.clear();
-    this.sockets.closeAll();
+    for (const w of this.statsWaiters.values()) w({ pid: this.pid, rss: 0, heapUsed: 0, external: 0, passes: -1, memoryBytes: 0, sockets: { fds: 0, lingering: 0, pending: 0, sendQueued: 0, recvBuffered: 0, refused: 0 } });
+    this.statsWaiters.clear();
     this.finish(err);
   }
 
-  /** Stops the module and closes its sockets. */
+  private closing = false;
+
+  /** Memory and sockets in use by the module now (its process's RSS included). */
+  stats(): Promise<ModuleStats> {
+    if (this.stopped) return Promise.reject(new WasmServerError(this.name, `not running${this.error ? ` (${this.error.message})` : ""}`));
+    const id = this.nextId++;
+    return new Promise((resolve) => {
+      this.statsWaiters.set(id, resolve);
+      this.child.send({ type: "stats", id });
+    });
+  }
+
+  /**
+   * Stops gracefully: the module's listeners close at once; its open connections go on until they
+   * close or `timeoutMs` passes. Resolves when the module stopped.
+   */
+  drain(timeoutMs = 5000): Promise<WasmServerError | null> {
+    if (!this.stopped) {
+      this.closing = true;
+      this.child.send({ type: "drain", timeoutMs });
+      setTimeout(() => this.kill(), timeoutMs + 5000).unref();
+    }
+    return this.done;
+  }
+
+  /** Stops the module at once and closes its sockets (its process ends). */
   close(): void {
-    this.end(null);
+    if (this.stopped || this.closing) {
+      if (this.closing && !this.stopped) this.kill();
+      return;
+    }
+    this.closing = true;
+    if (this.child.connected) this.child.send({ type: "stop" });
+    setTimeout(() => this.kill(), 2000).unref();
+  }
+
+  private kill(): void {
+    if (!this.stopped) this.child.kill("SIGKILL");
   }
 }

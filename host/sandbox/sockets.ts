@@ -1,28 +1,35 @@
-// The wasyncore_sock_v1 namespace for one module: descriptors over Node sockets, checked
-// against the module's grants. Every call takes numbers and (pointer, length) pairs in the
-// module's memory and returns >= 0 or -errno (WASI numbering); nothing here blocks.
+// The wasyncore_sock_v1 namespace for one module: descriptors over Node sockets, checked against
+// the module's grants and bounded by its budgets. Every call takes numbers and (pointer, length)
+// pairs in the module's memory and returns >= 0 or -errno (WASI numbering); nothing here blocks.
 //
 // Readiness is level-triggered: sock_poll reports what each descriptor can do now —
 //   listener: POLLIN while accepted connections wait
-//   stream:   POLLIN while bytes, EOF or an error wait; POLLOUT while the write buffer is
-//             below HIGH_WATER (or when a connect finished); POLLERR with an error; POLLHUP at EOF.
-// Any change calls `wake`, and the runner schedules a pass.
+//   stream:   POLLIN while bytes, EOF or an error wait; POLLOUT while the socket is below its
+//             high-water mark and the module's send budget has room; POLLERR; POLLHUP at EOF.
+// Budgets (SocketLimits): bytes held toward peers and from peers per module, descriptors per module
+// and per process, connections held for a listener (its backlog), listeners under a :0 grant,
+// records per sock_poll. A closed socket lingers (counted) until its bytes are delivered or
+// lingerMs passes; closeAll() destroys everything at once. Any change calls `wake`.
 import type * as net from "node:net";
 import { isIP } from "node:net";
 import * as sys from "../sys/net/handles.js";
 import { Grants, normalizeHost } from "./grants.js";
 import { wasiErrno, WASI_ERRNO as E } from "./abi.js";
+import { DEFAULT_SOCKET_LIMITS, processFdBudget, type SocketLimits } from "./limits.js";
+
 
 const POLLIN = 0x001;
 const POLLOUT = 0x004;
 const POLLERR = 0x008;
 const POLLHUP = 0x010;
-/** Bytes a stream buffers toward its peer before sock_send answers EAGAIN. */
-const HIGH_WATER = 1 << 20;
-/** Received bytes a stream holds for the module before it stops reading. */
-const RECV_PAUSE = 1 << 20;
-/** Descriptors one module may hold. */
-const MAX_FDS = 65536;
+
+const tables = new Set<SocketTable>();
+
+function processFdsUsed(): number {
+  let n = 0;
+  for (const t of tables) n += t.used();
+  return n;
+}
 
 type State = "fresh" | "bound" | "listening" | "connecting" | "connected";
 
@@ -31,9 +38,13 @@ interface Entry {
   family: 4 | 6;
   server: sys.ServerHandle | null;
   pending: sys.UvStreamHandle[];
+  backlog: number;
+  ephemeral: boolean;
   stream: net.Socket | null;
   chunks: Buffer[];
   buffered: number;
+  queued: number;
+  dead: boolean;
   paused: boolean;
   eof: boolean;
   err: string | null;
@@ -42,20 +53,47 @@ interface Entry {
 }
 
 function entry(family: 4 | 6): Entry {
-  return { state: "fresh", family, server: null, pending: [], stream: null, chunks: [], buffered: 0, paused: false, eof: false, err: null, errReported: false, port: 0 };
+  return {
+    state: "fresh", family, server: null, pending: [], backlog: 0, ephemeral: false, stream: null, chunks: [],
+    buffered: 0, queued: 0, dead: false, paused: false, eof: false, err: null, errReported: false, port: 0,
+  };
+}
+
+/** What a module's sockets hold now (loopStats of the sandbox). */
+export interface SocketStats {
+  fds: number;
+  lingering: number;
+  pending: number;
+  sendQueued: number;
+  recvBuffered: number;
+  refused: number;
 }
 
 /** The socket syscalls of one module. */
 export class SocketTable {
   private readonly fds = new Map<number, Entry>();
+  private readonly lingering = new Set<Entry>();
   private nextFd = 3;
-  private mem: () => WebAssembly.Memory;
+  private sendQueued = 0;
+  private recvBuffered = 0;
+  private pendingCount = 0;
+  private refusedCount = 0;
+  private closed = false;
+  private readonly limits: SocketLimits;
   /** Connections and listeners denied by the grants (for logs and tests). */
   readonly denied: string[] = [];
+  /** Listen attempts that failed ("listen 127.0.0.1:80: EADDRINUSE"), for the runner's exit status. */
+  readonly listenFailures: string[] = [];
+  /** Did any listen succeed? */
+  listened = false;
 
-  constructor(private readonly grants: Grants, memory: () => WebAssembly.Memory, private readonly wake: () => void) {
-    this.mem = memory;
+  constructor(private readonly grants: Grants, private readonly mem: () => WebAssembly.Memory, private readonly wake: () => void, limits: Partial<SocketLimits> = {}) {
+    this.limits = { ...DEFAULT_SOCKET_LIMITS, ...limits };
+    tables.add(this);
   }
+
+  /** Descriptors counted against the budgets: open, lingering and waiting in backlogs. */
+  used(): number { return this.fds.size + this.lingering.size + this.pendingCount; }
 
   /** Addresses the module listens on. */
   listening(): { host: string; port: number }[] {
@@ -68,17 +106,51 @@ export class SocketTable {
     return out;
   }
 
-  /** Open descriptors. */
-  get size(): number { return this.fds.size; }
+  /** What the module's sockets hold now. */
+  stats(): SocketStats {
+    return { fds: this.fds.size, lingering: this.lingering.size, pending: this.pendingCount, sendQueued: this.sendQueued, recvBuffered: this.recvBuffered, refused: this.refusedCount };
+  }
 
-  /** Closes every socket at once (the module is gone): streams are destroyed, listeners closed. */
-  closeAll(): void {
+  /** Stops accepting: listeners and their waiting connections are closed (the module is draining). */
+  stopAccepting(): void {
     for (const e of this.fds.values()) {
-      e.stream?.destroy();
-      e.server?.close();
+      if (!e.server) continue;
+      e.server.close();
+      e.server = null;
+      this.pendingCount -= e.pending.length;
       for (const h of e.pending) h.close();
+      e.pending = [];
     }
+  }
+
+  /** Connected or connecting streams, lingering ones included. */
+  streams(): number {
+    let n = this.lingering.size;
+    for (const e of this.fds.values()) if (e.stream) n++;
+    return n;
+  }
+
+  /** Destroys every socket at once (the module is gone), lingering ones included. */
+  closeAll(): void {
+    this.closed = true;
+    for (const e of [...this.fds.values(), ...this.lingering]) this.destroy(e);
     this.fds.clear();
+    this.lingering.clear();
+    this.pendingCount = 0;
+    tables.delete(this);
+  }
+
+  private destroy(e: Entry): void {
+    e.dead = true;
+    this.sendQueued -= e.queued;
+    this.recvBuffered -= e.buffered;
+    e.queued = e.buffered = 0;
+    e.chunks = [];
+    e.stream?.destroy();
+    e.server?.close();
+    this.pendingCount -= e.pending.length;
+    for (const h of e.pending) h.close();
+    e.pending = [];
   }
 
   private text(ptr: number, len: number): string | null {
@@ -87,26 +159,31 @@ export class SocketTable {
     return Buffer.from(buf, ptr, len).toString("utf8");
   }
 
-  /** The import object for WebAssembly.instantiate. */
+  /** The import object for WebAssembly.instantiate (names: ABI_VERSIONS.wasyncore_sock_v1). */
   imports(): Record<string, (...args: number[]) => number> {
     return {
       sock_open: (family) => this.open(family),
-      sock_bind: (fd, ptr, len, port) => this.bind(fd, ptr, len, port),
+      sock_bind: (fd, ptr, len, port) => this.bind(fd, ptr >>> 0, len >>> 0, port),
       sock_listen: (fd, backlog) => this.listen(fd, backlog),
       sock_accept: (fd) => this.accept(fd),
-      sock_connect: (fd, ptr, len, port) => this.connect(fd, ptr, len, port),
-      sock_send: (fd, ptr, len) => this.send(fd, ptr, len),
-      sock_recv: (fd, ptr, len) => this.recv(fd, ptr, len),
+      sock_connect: (fd, ptr, len, port) => this.connect(fd, ptr >>> 0, len >>> 0, port),
+      sock_send: (fd, ptr, len) => this.send(fd, ptr >>> 0, len >>> 0),
+      sock_recv: (fd, ptr, len) => this.recv(fd, ptr >>> 0, len >>> 0),
       sock_close: (fd) => this.close(fd),
-      sock_poll: (fds, n) => this.poll(fds, n),
+      sock_poll: (fds, n) => this.poll(fds >>> 0, n),
       sock_error: (fd) => this.error(fd),
       sock_local_port: (fd) => this.localPort(fd),
     };
   }
 
+  private budgetFull(): boolean {
+    return this.used() >= this.limits.maxFds || processFdsUsed() >= processFdBudget();
+  }
+
   private open(family: number): number {
+    if (this.closed) return -E.EBADF;
     if (family !== 4 && family !== 6) return -E.EAFNOSUPPORT;
-    if (this.fds.size >= MAX_FDS) return -E.EMFILE;
+    if (this.budgetFull()) return -E.EMFILE;
     const fd = this.nextFd++;
     this.fds.set(fd, entry(family));
     return fd;
@@ -127,14 +204,28 @@ export class SocketTable {
     if (e.state !== "fresh") return -E.EINVAL;
     const t = this.target(e, ptr, len, port);
     if (typeof t === "number") return t;
+    const where = `${t.host.includes(":") ? `[${t.host}]` : t.host}:${t.port}`;
     if (!this.grants.mayBind(t.host, t.port)) {
       this.denied.push(`listen ${t.host}:${t.port}`);
+      this.listenFailures.push(`listen ${where}: EACCES (not granted)`);
       return -E.EACCES;
     }
+    if (t.port === 0) {
+      let n = 0;
+      for (const o of this.fds.values()) if (o.ephemeral) n++;
+      if (n >= this.limits.ephemeralListeners) {
+        this.listenFailures.push(`listen ${where}: EMFILE (a :0 grant allows ${this.limits.ephemeralListeners} listeners)`);
+        return -E.EMFILE;
+      }
+    }
     const h = sys.bindTcp(e.family === 6, t.host, t.port);
-    if (typeof h === "string") return -wasiErrno(h);
+    if (typeof h === "string") {
+      this.listenFailures.push(`listen ${where}: ${h}`);
+      return -wasiErrno(h);
+    }
     e.server = h;
     e.state = "bound";
+    e.ephemeral = t.port === 0;
     e.port = sys.serverAddress(h)?.port ?? t.port;
     return 0;
   }
@@ -144,23 +235,46 @@ export class SocketTable {
     if (!e) return -E.EBADF;
     if (e.state === "listening") return 0;
     if (e.state !== "bound" || !e.server) return -E.EACCES; // an unbound listen would pick an address nobody granted
-    const err = sys.listen(e.server, Math.max(1, Math.min(backlog | 0, 65535)), (handle) => {
-      if (this.fds.get(fd) !== e) { handle.close(); return; }
+    e.backlog = Math.max(1, Math.min(backlog | 0, this.limits.maxBacklog));
+    const err = sys.listen(e.server, e.backlog, (handle) => {
+      // accept(2) happened in libuv already: hold at most the backlog, within the fd budgets
+      if (e.dead || this.fds.get(fd) !== e || e.pending.length >= e.backlog || this.budgetFull()) {
+        this.refusedCount++;
+        handle.close();
+        return;
+      }
       e.pending.push(handle);
+      this.pendingCount++;
       this.wake();
     });
-    if (err) return -wasiErrno(err);
+    if (err) {
+      this.listenFailures.push(`listen port ${e.port}: ${err}`);
+      return -wasiErrno(err);
+    }
     e.state = "listening";
+    this.listened = true;
     return 0;
+  }
+
+  private resume(): void {
+    if (this.recvBuffered >= this.limits.recvBudget / 2) return;
+    for (const o of this.fds.values()) {
+      if (o.paused && o.stream && o.buffered < this.limits.highWater / 2) {
+        o.paused = false;
+        sys.setReading(o.stream, true);
+      }
+    }
   }
 
   private sink(e: Entry): sys.StreamSink {
     return {
       onData: (buf, n) => {
+        if (e.dead) return false;
         e.chunks.push(Buffer.from(buf.subarray(0, n)));
         e.buffered += n;
+        this.recvBuffered += n;
         this.wake();
-        if (e.buffered >= RECV_PAUSE) { e.paused = true; return false; }
+        if (e.buffered >= this.limits.highWater || this.recvBuffered >= this.limits.recvBudget) { e.paused = true; return false; }
         return true;
       },
       onEnd: () => { e.eof = true; this.wake(); },
@@ -178,7 +292,7 @@ export class SocketTable {
     if (e.state !== "listening") return -E.EINVAL;
     const handle = e.pending.shift();
     if (!handle) return -E.EAGAIN;
-    if (this.fds.size >= MAX_FDS) { handle.close(); return -E.EMFILE; }
+    this.pendingCount--; // the handle moves from the backlog into the table: the count is unchanged
     const c = entry(e.family);
     c.state = "connected";
     c.stream = sys.adopt(handle, this.sink(c));
@@ -204,26 +318,41 @@ export class SocketTable {
     return 0;
   }
 
+  private room(s: net.Socket): number {
+    return Math.min(this.limits.highWater - s.writableLength, this.limits.sendBudget - this.sendQueued);
+  }
+
   private send(fd: number, ptr: number, len: number): number {
     const e = this.fds.get(fd);
     if (!e) return -E.EBADF;
     if (e.err) return -(e.err === "ECONNRESET" ? E.ECONNRESET : E.EPIPE);
     if (e.state === "connecting") return -E.EAGAIN;
-    if (e.state !== "connected" || !e.stream) return -E.ENOTCONN;
-    if (e.stream.writableEnded || e.stream.destroyed) return -E.EPIPE;
-    if (e.stream.writableLength >= HIGH_WATER) return -E.EAGAIN;
+    const s = e.stream;
+    if (e.state !== "connected" || !s) return -E.ENOTCONN;
+    if (s.writableEnded || s.destroyed) return -E.EPIPE;
     const buf = this.mem().buffer;
-    if (ptr < 0 || len < 0 || ptr + len > buf.byteLength) return -E.EINVAL;
+    if (ptr + len > buf.byteLength) return -E.EINVAL;
     if (len === 0) return 0;
-    e.stream.write(Buffer.from(new Uint8Array(buf, ptr, len))); // a copy: module memory is reused at once
-    return len;
+    const n = Math.min(len, this.room(s));
+    if (n <= 0) return -E.EAGAIN;
+    // a copy: module memory is reused at once; at most the room under both limits
+    const chunk = Buffer.from(new Uint8Array(buf, ptr, n));
+    e.queued += n;
+    this.sendQueued += n;
+    s.write(chunk, () => {
+      if (e.dead) return;
+      e.queued -= n;
+      this.sendQueued -= n;
+      this.wake();
+    });
+    return n;
   }
 
   private recv(fd: number, ptr: number, len: number): number {
     const e = this.fds.get(fd);
     if (!e) return -E.EBADF;
     const mem = new Uint8Array(this.mem().buffer);
-    if (ptr < 0 || len < 0 || ptr + len > mem.length) return -E.EINVAL;
+    if (ptr + len > mem.length) return -E.EINVAL;
     if (e.buffered > 0 && len > 0) {
       let got = 0;
       while (got < len && e.chunks.length > 0) {
@@ -235,10 +364,8 @@ export class SocketTable {
         else e.chunks[0] = head.subarray(n);
       }
       e.buffered -= got;
-      if (e.paused && e.buffered < RECV_PAUSE / 2 && e.stream) {
-        e.paused = false;
-        sys.setReading(e.stream, true);
-      }
+      this.recvBuffered -= got;
+      this.resume();
       return got;
     }
     if (e.err) return -wasiErrno(e.err);
@@ -252,20 +379,33 @@ export class SocketTable {
     if (!e) return -E.EBADF;
     this.fds.delete(fd);
     const s = e.stream;
-    if (s && e.state === "connected" && !e.err && s.writableLength > 0) {
-      // bytes the module sent are still delivered, then the socket closes
+    if (s && e.state === "connected" && !e.err && !s.destroyed && s.writableLength > 0) {
+      // bytes the module sent are still delivered, then the socket closes; it lingers (counted)
+      // until then, or until lingerMs passes, or the module stops
+      this.recvBuffered -= e.buffered;
+      e.buffered = 0;
+      e.chunks = [];
+      this.lingering.add(e);
+      const done = (): void => {
+        clearTimeout(timer);
+        if (!this.lingering.delete(e)) return;
+        this.destroy(e);
+        this.wake();
+      };
+      const timer = setTimeout(done, this.limits.lingerMs);
+      timer.unref();
       s.end();
-      s.once("finish", () => s.destroy());
-      s.once("error", () => s.destroy());
-    } else s?.destroy();
-    e.server?.close();
-    for (const h of e.pending) h.close();
+      s.once("finish", done);
+      s.once("close", done);
+      s.once("error", done);
+    } else this.destroy(e);
+    this.resume();
     return 0;
   }
 
   private poll(ptr: number, n: number): number {
     const buf = this.mem().buffer;
-    if (n < 0 || ptr < 0 || ptr + n * 8 > buf.byteLength) return -E.EINVAL;
+    if (n < 0 || n > this.limits.maxPollRecords || ptr + n * 8 > buf.byteLength) return -E.EINVAL;
     const view = new DataView(buf);
     let ready = 0;
     for (let i = 0; i < n; i++) {
@@ -280,7 +420,7 @@ export class SocketTable {
         if (e.buffered > 0 || e.eof || e.err) rev |= POLLIN;
         if (e.err) rev |= POLLERR;
         if (e.eof && e.buffered === 0) rev |= POLLHUP;
-        if (e.state === "connected" && e.stream && e.stream.writableLength < HIGH_WATER) rev |= POLLOUT;
+        if (e.state === "connected" && e.stream && this.room(e.stream) > 0) rev |= POLLOUT;
       }
       rev &= want | POLLERR | POLLHUP;
       view.setUint16(at + 6, rev, true);
@@ -291,7 +431,7 @@ export class SocketTable {
 
   private error(fd: number): number {
     const e = this.fds.get(fd);
-    if (!e) return E.EBADF;
+    if (!e) return -E.EBADF;
     if (!e.err || e.errReported) return 0;
     e.errReported = true; // reading SO_ERROR clears it
     return wasiErrno(e.err);

@@ -6,6 +6,7 @@ import { debuglog } from "node:util";
 import { describe } from "../core/address.js";
 import { nativeUnavailable } from "../sys/native/addon.js";
 import type { BackendName } from "../sys/seam.js";
+import { netPublicReason } from "../sys/index.js";
 
 export type { BackendName };
 
@@ -41,8 +42,20 @@ export function currentBackend(): BackendName {
   return DEFAULT_BACKEND;
 }
 
-/** The backend a socket created now gets, and why it is not 'native' when the default wanted native (else null). */
+/**
+ * The backend a socket created now gets, and a reason (else null): why it is not 'native' when the
+ * default wanted native, and on 'net' that it runs over the public node:net/node:dgram API and why.
+ */
 export function backendStatus(): { backend: BackendName; reason: string | null } {
+  const { backend, reason } = nativeStatus();
+  if (backend !== "net") return { backend, reason };
+  const why = netPublicReason();
+  if (why === null) return { backend, reason };
+  const fallback = `net sockets use Node's public node:net/node:dgram API, slower than its libuv handles (${why})`;
+  return { backend, reason: reason === null ? fallback : `${reason}; ${fallback}` };
+}
+
+function nativeStatus(): { backend: BackendName; reason: string | null } {
   try {
     const backend = currentBackend();
     if (backend === "native" || configured !== null) return { backend, reason: null };
@@ -63,8 +76,10 @@ export function backendForNewSocket(): BackendName {
   const name = currentBackend();
   if (name !== announced) {
     announced = name;
-    const { reason } = backendStatus();
-    debug("sockets use the %s backend%s", name, reason !== null ? ` (native is not in use: ${reason})` : "");
+    const native = nativeStatus().reason;
+    const pub = name === "net" ? netPublicReason() : null;
+    debug("sockets use the %s backend%s%s", name, native !== null ? ` (native is not in use: ${native})` : "",
+      pub !== null ? ` over Node's public node:net/node:dgram API (${pub})` : "");
   }
   return name;
 }

@@ -3,10 +3,10 @@
 // NativeSocket and NativeDatagramSocket are the types native sockets have (osFd, shutdown, flags).
 import { Buffer } from "node:buffer";
 import { AF_INET, AF_INET6, AF_UNIX, SOCK_STREAM, SOCK_DGRAM } from "../core/constants.js";
-import { SocketError, checkBytes, checkInt } from "../core/errors.js";
+import { SocketError, checkBytes, checkInt, locate } from "../core/errors.js";
 import { getEngine } from "../core/engine.js";
 import { FIELD } from "../core/abi.js";
-import { type Address, describe, familyName } from "../core/address.js";
+import { type Address, type AddressOf, describe, familyName } from "../core/address.js";
 import { notifyReady } from "../core/wake.js";
 import { openSocket, type BackendName, type SocketImpl } from "../sys/index.js";
 import { backendForNewSocket, checkBackend } from "./backend.js";
@@ -19,11 +19,14 @@ const INT_MAX = 2 ** 31 - 1;
 // The implementation behind a Socket, for this module only (NativeSocket's extras): never in the .d.ts.
 let implOf: (s: Socket) => SocketImpl;
 
-/** A non-blocking socket whose buffers live in the core. Python: socket.socket */
-export class Socket {
-  /** Python: socket.family */
-  readonly family!: number;
-  /** Python: socket.type */
+/**
+ * A non-blocking socket whose buffers live in the core. Python: socket.socket
+ * @typeParam F - the address family (AF_INET, AF_INET6, AF_UNIX), which types the addresses it reports.
+ */
+export class Socket<F extends number = number> {
+  /** The address family it was made with (AF_INET, AF_INET6 or AF_UNIX). Python: socket.family */
+  readonly family!: F;
+  /** SOCK_STREAM or SOCK_DGRAM. Python: socket.type */
   readonly type!: number;
   readonly #impl!: SocketImpl; // (each constructor path that does not return another socket sets all three)
   /** @internal Wrapped by a dispatcher (Dispatcher.setSocket); closeOrphans() leaves it open. */
@@ -37,7 +40,7 @@ export class Socket {
    * Python: socket.socket(family, type). The socket gets the backend configure() chose (native or net).
    * @throws TypeError for an unknown family or type; SocketError EMFILE when the core's channel table is full.
    */
-  constructor(family: number = AF_INET, type: number = SOCK_STREAM) {
+  constructor(family: F = AF_INET as F, type: number = SOCK_STREAM) {
     if (family !== AF_INET && family !== AF_INET6 && family !== AF_UNIX) {
       throw new TypeError(`Socket: family must be AF_INET, AF_INET6 or AF_UNIX, got ${describe(family)}`);
     }
@@ -63,7 +66,7 @@ export class Socket {
     pending = null;
   }
 
-  /** Python: socket.fileno() — the channel's token in the core (-1 once closed). */
+  /** The socket's key in a channel map: its channel's token in the core (-1 once closed). Python: socket.fileno() */
   fileno(): number {
     return this.#impl.closed ? -1 : this.#impl.token;
   }
@@ -84,7 +87,12 @@ export class Socket {
    * @throws SocketError (EADDRINUSE, EINVAL when already bound, EBADF when closed); TypeError for a bad address.
    */
   bind(address: Address): void {
-    this.#open("bind()").bind(address);
+    const impl = this.#open("bind()");
+    try {
+      impl.bind(address);
+    } catch (err) {
+      throw locate(err, "bind", address);
+    }
   }
 
   /**
@@ -101,8 +109,8 @@ export class Socket {
    * Python: socket.accept() — a connected socket and its peer's address.
    * @throws SocketError EAGAIN when no connection is pending.
    */
-  accept(): [Socket, Address] {
-    const pair = this.acceptOrNull();
+  accept(): [Socket<F>, AddressOf<F>] {
+    const pair = this.acceptOrNull() as [Socket<F>, AddressOf<F>] | null;
     if (pair === null) throw new SocketError("EAGAIN", "accept()");
     return pair;
   }
@@ -119,20 +127,49 @@ export class Socket {
   /**
    * Starts a connect. Completion (or failure) shows up as readiness on a later pass;
    * errors known now (bad address, missing Unix path, closed socket) throw at once.
+   * @throws SocketError (EBADF when closed, ENOENT for a missing Unix path, EISCONN, EALREADY); TypeError for a bad address.
    */
   connect(address: Address): void {
-    this.#open("connect()").connect(address);
+    const impl = this.#open("connect()");
+    try {
+      impl.connect(address);
+    } catch (err) {
+      throw locate(err, "connect", address);
+    }
   }
 
   /**
    * Python: socket.recv(n, flags) — throws SocketError EAGAIN when nothing is buffered; an empty Buffer at EOF.
    * Flags (MSG_OOB, MSG_PEEK) need the native backend.
+   * @throws SocketError EAGAIN when nothing is buffered, EBADF when closed, EOPNOTSUPP for flags on `net`; RangeError for a bad size.
    */
   recv(n: number, flags = 0): Buffer {
     const impl = this.#open("recv()");
     checkInt(n, "recv(): bufferSize", 0, INT_MAX);
     checkInt(flags, "recv(): flags", 0, INT_MAX);
     return impl.recv(n, flags);
+  }
+
+  /**
+   * Python: socket.recv_into(buffer, nbytes=0, flags=0) — reads up to `nbytes` (0: `buffer.length`)
+   * into `buffer` from its start without allocating, and returns how many; 0 means the peer closed.
+   * @throws SocketError EAGAIN when nothing is buffered (as recv()); TypeError unless `buffer` is a
+   * Uint8Array; RangeError when `nbytes` exceeds it.
+   */
+  recvInto(buffer: Uint8Array, nbytes = 0, flags = 0): number {
+    if (!(buffer instanceof Uint8Array)) throw new TypeError(`recvInto(): buffer must be a Uint8Array or Buffer, got ${describe(buffer)}`);
+    checkInt(nbytes, "recvInto(): nbytes", 0, INT_MAX);
+    checkInt(flags, "recvInto(): flags", 0, INT_MAX);
+    if (nbytes > buffer.length) throw new RangeError(`recvInto(): nbytes ${nbytes} is larger than the buffer (${buffer.length} bytes)`);
+    const n = nbytes === 0 ? buffer.length : nbytes;
+    // A subclass that reads its own way (SSLSocket's recv decrypts) keeps it: copy what its recv() returns.
+    const impl = this.recv === Socket.prototype.recv ? this.#open("recvInto()") : null;
+    if (impl === null || impl.recvInto === undefined || n === 0) {
+      const data = this.recv(n, flags);
+      buffer.set(data);
+      return data.length;
+    }
+    return impl.recvInto(buffer, n, flags);
   }
 
   /**
@@ -148,22 +185,28 @@ export class Socket {
 
   /**
    * Python: socket.sendto(data, address) — one datagram on SOCK_DGRAM. On a stream socket the
-   * address is ignored once connected, as Linux does.
+   * address is ignored once connected, as Linux does. Returns the bytes sent.
+   * @throws SocketError (EAGAIN when the send window is full, EBADF when closed); TypeError for bad data or address.
    */
   sendto(data: Uint8Array, address: Address): number {
     const impl = this.#open("sendto()");
     checkBytes(data, "sendto()");
-    return impl.sendto(data, address);
+    try {
+      return impl.sendto(data, address);
+    } catch (err) {
+      throw locate(err, "sendto", address);
+    }
   }
 
   /**
    * Python: socket.recvfrom(n) — one datagram (at most n bytes; the rest is discarded) and its
    * source. On a stream socket, recv(n) and the peer's address.
+   * @throws SocketError EAGAIN when no datagram is queued, EBADF when closed; RangeError for a bad size.
    */
-  recvfrom(n: number): [Buffer, Address] {
+  recvfrom(n: number): [Buffer, AddressOf<F>] {
     const impl = this.#open("recvfrom()");
     checkInt(n, "recvfrom(): bufferSize", 0, INT_MAX);
-    return impl.recvfrom(n);
+    return impl.recvfrom(n) as [Buffer, AddressOf<F>];
   }
 
   /** @internal Resumes a paused stream after input was consumed in the core outside recv() (AsyncChat's framer). */
@@ -188,22 +231,26 @@ export class Socket {
     notifyReady(impl.token);
   }
 
-  /** Python: socket.close() — bytes send() took are still delivered, then the socket closes. Idempotent. */
+  /** Closes the socket; bytes send() took are still delivered first. Idempotent. Python: socket.close() */
   close(): void {
     this.#impl.close();
   }
 
-  /** Python: socket.getsockname() */
-  getsockname(): Address {
-    return this.#open("getsockname()").getsockname();
+  /**
+   * The local address: `[host, port]` (AF_INET), `[host, port, flowinfo, scopeId]` (AF_INET6) or a path
+   * (AF_UNIX, `''` when unbound). Python: socket.getsockname()
+   * @throws SocketError EBADF when closed.
+   */
+  getsockname(): AddressOf<F> {
+    return this.#open("getsockname()").getsockname() as AddressOf<F>;
   }
 
   /**
-   * Python: socket.getpeername()
-   * @throws SocketError ENOTCONN unless connected.
+   * The peer's address, in getsockname()'s shapes. Python: socket.getpeername()
+   * @throws SocketError ENOTCONN unless connected; EBADF when closed.
    */
-  getpeername(): Address {
-    return this.#open("getpeername()").getpeername();
+  getpeername(): AddressOf<F> {
+    return this.#open("getpeername()").getpeername() as AddressOf<F>;
   }
 
   /**
@@ -216,7 +263,10 @@ export class Socket {
     impl.setsockopt(level, option, v);
   }
 
-  /** Python: socket.getsockopt(level, option) — SO_ERROR reports a pending error's errno. */
+  /**
+   * Reads a socket option; SO_ERROR reports a pending error's errno (0 when none). Python: socket.getsockopt(level, option)
+   * @throws SocketError ENOPROTOOPT for an option the backend cannot read; EBADF when closed.
+   */
   getsockopt(level: number, option: number): number {
     return this.#open("getsockopt()").getsockopt(level, option);
   }
@@ -226,16 +276,19 @@ export class Socket {
     return this.#impl.pendingError();
   }
 
-  /** Python: repr(socket) */
+  /** A description with the fileno, family, type and state. Python: repr(socket) */
   toString(): string {
     return `<Socket fd=${this.fileno()}, family=${familyName(this.family)}, type=${this.type === SOCK_STREAM ? "SOCK_STREAM" : "SOCK_DGRAM"}, ${this.#impl.describe()}>`;
   }
 }
 
 /** A stream socket on a kernel descriptor (the native backend): what `new Socket()` gives there. Python: socket.socket */
-export class NativeSocket extends Socket {
-  /** Python: socket.socket(family, SOCK_STREAM) on the native backend. */
-  constructor(family: number, type: number = SOCK_STREAM) {
+export class NativeSocket<F extends number = number> extends Socket<F> {
+  /**
+   * Makes a stream socket on the native backend, whatever configure() chose. Python: socket.socket(family, SOCK_STREAM)
+   * @throws Error when the native backend is not available here; TypeError for an unknown family.
+   */
+  constructor(family: F, type: number = SOCK_STREAM) {
     super(family, type);
   }
 
@@ -255,9 +308,12 @@ export class NativeSocket extends Socket {
 }
 
 /** A datagram socket on a kernel descriptor (the native backend). Python: socket.socket(family, SOCK_DGRAM) */
-export class NativeDatagramSocket extends Socket {
-  /** Python: socket.socket(family, SOCK_DGRAM) on the native backend. */
-  constructor(family: number) {
+export class NativeDatagramSocket<F extends number = number> extends Socket<F> {
+  /**
+   * Makes a datagram socket on the native backend, whatever configure() chose. Python: socket.socket(family, SOCK_DGRAM)
+   * @throws Error when the native backend is not available here; TypeError for an unknown family.
+   */
+  constructor(family: F) {
     super(family, SOCK_DGRAM);
   }
 

@@ -30,6 +30,11 @@ export interface SocketImpl {
   connect(address: Address): void;
   /** `n` and `flags` are non-negative integers. */
   recv(n: number, flags: number): Buffer;
+  /**
+   * Python: recv_into — up to `n` bytes (1 ≤ n ≤ buffer.length) into `buffer` from its start, no
+   * allocation; 0 at EOF; errors as recv(). Optional: without it, Socket copies recv()'s result.
+   */
+  recvInto?(buffer: Uint8Array, n: number, flags: number): number;
   /** `data` is a Uint8Array; `flags` a non-negative integer. */
   send(data: Uint8Array, flags: number): number;
   sendto(data: Uint8Array, address: Address): number;

@@ -6,14 +6,23 @@ export type RDN = [string, string][];
 
 /** The decoded peer certificate, with Python's keys. Python: the dict getpeercert() returns */
 export interface PeerCertificate {
+  /** Who the certificate names, as relative distinguished names (`[[['commonName', 'example.com']]]`). */
   subject?: RDN[];
+  /** Who signed the certificate, in subject's shape. */
   issuer?: RDN[];
+  /** The X.509 version (3 for current certificates). */
   version?: number;
+  /** The serial number in upper-case hex. */
   serialNumber?: string;
+  /** Start of validity, as OpenSSL prints it ('Jan  1 00:00:00 2025 GMT'). */
   notBefore?: string;
+  /** End of validity, in notBefore's format. */
   notAfter?: string;
+  /** Alternative names as `[type, value]` pairs, e.g. `['DNS', 'example.com']`. */
   subjectAltName?: [string, string][];
+  /** OCSP responder URLs. */
   OCSP?: string[];
+  /** URLs of the issuer's certificate. */
   caIssuers?: string[];
 }
 

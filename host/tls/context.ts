@@ -28,21 +28,53 @@ export const CERT_REQUIRED = 2;
 
 /** TLS protocol versions for minimumVersion/maximumVersion. Python: ssl.TLSVersion */
 export const TLSVersion = Object.freeze({
-  MINIMUM_SUPPORTED: -2, MAXIMUM_SUPPORTED: -1, SSLv3: 0x300, TLSv1: 0x301, TLSv1_1: 0x302, TLSv1_2: 0x303, TLSv1_3: 0x304,
+  /** The lowest version Node's OpenSSL supports. */
+  MINIMUM_SUPPORTED: -2,
+  /** The highest version Node's OpenSSL supports. */
+  MAXIMUM_SUPPORTED: -1,
+  /** SSL 3.0 (refused: Node's OpenSSL has none). */
+  SSLv3: 0x300,
+  /** TLS 1.0. */
+  TLSv1: 0x301,
+  /** TLS 1.1. */
+  TLSv1_1: 0x302,
+  /** TLS 1.2 (the default minimum). */
+  TLSv1_2: 0x303,
+  /** TLS 1.3. */
+  TLSv1_3: 0x304,
 });
 /** A TLSVersion value. */
 export type TLSVersionValue = (typeof TLSVersion)[keyof typeof TLSVersion];
 
 /** What a default context is for. Python: ssl.Purpose */
-export const Purpose = Object.freeze({ SERVER_AUTH: "SERVER_AUTH", CLIENT_AUTH: "CLIENT_AUTH" } as const);
+export const Purpose = Object.freeze({
+  /** A context for a client, which authenticates servers. */
+  SERVER_AUTH: "SERVER_AUTH",
+  /** A context for a server, which may authenticate clients. */
+  CLIENT_AUTH: "CLIENT_AUTH",
+} as const);
 /** A Purpose value. */
 export type PurposeValue = (typeof Purpose)[keyof typeof Purpose];
 
 /** TLS alerts an sniCallback may return to refuse a handshake. Python: ssl.AlertDescription */
 export const AlertDescription = Object.freeze({
-  ALERT_DESCRIPTION_HANDSHAKE_FAILURE: 40, ALERT_DESCRIPTION_ACCESS_DENIED: 49, ALERT_DESCRIPTION_INTERNAL_ERROR: 80,
+  /** handshake_failure (40). */
+  ALERT_DESCRIPTION_HANDSHAKE_FAILURE: 40,
+  /** access_denied (49). */
+  ALERT_DESCRIPTION_ACCESS_DENIED: 49,
+  /** internal_error (80). */
+  ALERT_DESCRIPTION_INTERNAL_ERROR: 80,
+  /** unrecognized_name (112). */
   ALERT_DESCRIPTION_UNRECOGNIZED_NAME: 112,
 });
+
+/** One entry of SSLContext.getCiphers(). */
+export interface CipherInfo {
+  /** OpenSSL's cipher name, upper-case, e.g. 'TLS_AES_256_GCM_SHA384'. */
+  name: string;
+  /** The protocol it belongs to: 'TLSv1.3' or 'TLSv1.2'. */
+  protocol: string;
+}
 
 /** Python's sni_callback(ssl_socket, server_name, ssl_context): undefined/null to go on, an alert number to refuse. */
 export type SNICallback = (sock: SSLSocket, serverName: string, ctx: SSLContext) => number | null | undefined | void;
@@ -102,7 +134,10 @@ export class SSLContext {
   /** Called with (sslSocket, serverName, ctx) when a client names a server (SNI). Python: SSLContext.sni_callback */
   sniCallback: SNICallback | null = null;
 
-  /** Python: ssl.SSLContext(protocol) — PROTOCOL_TLS_CLIENT verifies the server and its name by default. */
+  /**
+   * Python: ssl.SSLContext(protocol) — PROTOCOL_TLS_CLIENT verifies the server and its name by default.
+   * @throws RangeError when protocol is not PROTOCOL_TLS_CLIENT or PROTOCOL_TLS_SERVER.
+   */
   constructor(protocol: number = PROTOCOL_TLS_CLIENT) {
     if (protocol !== PROTOCOL_TLS_CLIENT && protocol !== PROTOCOL_TLS_SERVER) {
       throw new RangeError(`SSLContext: protocol must be PROTOCOL_TLS_CLIENT (16) or PROTOCOL_TLS_SERVER (17), got ${describe(protocol)}`);
@@ -115,6 +150,10 @@ export class SSLContext {
 
   /** CERT_NONE, CERT_OPTIONAL or CERT_REQUIRED. Python: SSLContext.verify_mode */
   get verifyMode(): number { return this.#verifyMode; }
+  /**
+   * Sets whether and how peers' certificates are verified.
+   * @throws RangeError for another value, or CERT_NONE while checkHostname is on.
+   */
   set verifyMode(v: number) {
     if (v !== CERT_NONE && v !== CERT_OPTIONAL && v !== CERT_REQUIRED) throw new RangeError(`verifyMode must be CERT_NONE, CERT_OPTIONAL or CERT_REQUIRED, got ${describe(v)}`);
     if (v === CERT_NONE && this.#checkHostname) throw new RangeError("verifyMode: cannot set CERT_NONE while checkHostname is enabled");
@@ -123,6 +162,10 @@ export class SSLContext {
 
   /** Does a client check the server's name against its certificate? Python: SSLContext.check_hostname */
   get checkHostname(): boolean { return this.#checkHostname; }
+  /**
+   * Sets whether a client checks the server's name against its certificate (true also sets CERT_REQUIRED, as Python).
+   * @throws TypeError when v is not a boolean.
+   */
   set checkHostname(v: boolean) {
     if (typeof v !== "boolean") throw new TypeError(`checkHostname must be a boolean, got ${describe(v)}`);
     if (v && this.#verifyMode === CERT_NONE) this.#verifyMode = CERT_REQUIRED; // as Python 3.7+
@@ -131,10 +174,18 @@ export class SSLContext {
 
   /** The lowest TLS version allowed (default TLSv1_2). Python: SSLContext.minimum_version */
   get minimumVersion(): number { return this.#minimum; }
+  /**
+   * Sets the lowest TLS version allowed (a TLSVersion value).
+   * @throws RangeError for a value that is not a TLSVersion, or SSLv3.
+   */
   set minimumVersion(v: number) { this.#minimum = this.#version(v, "minimumVersion"); this.#changed(); }
 
   /** The highest TLS version allowed (default MAXIMUM_SUPPORTED). Python: SSLContext.maximum_version */
   get maximumVersion(): number { return this.#maximum; }
+  /**
+   * Sets the highest TLS version allowed (a TLSVersion value).
+   * @throws RangeError for a value that is not a TLSVersion, or SSLv3.
+   */
   set maximumVersion(v: number) { this.#maximum = this.#version(v, "maximumVersion"); this.#changed(); }
 
   #version(v: unknown, what: string): number {
@@ -147,6 +198,10 @@ export class SSLContext {
    * Loads this side's certificate chain and private key (PEM files; the key may sit in `certfile`).
    * Throws at once, naming the file, when a file is missing or the key does not match; sockets
    * wrapped from now on use the new pair. Python: SSLContext.load_cert_chain
+   * @throws SocketError (ENOENT, EACCES...) when a file cannot be read, naming it.
+   * @throws SSLError when a file holds no certificate, the key is bad or encrypted without the right
+   *   password, or does not match the certificate (reason and library as Python's, the files named).
+   * @throws TypeError when a path or the password has the wrong type.
    */
   loadCertChain(certfile: string, keyfile?: string | null, password?: string | Uint8Array | (() => string | Uint8Array) | null): void {
     const cert = readFile(certfile, "loadCertChain(): certfile");
@@ -171,6 +226,9 @@ export class SSLContext {
   /**
    * Adds trusted CA certificates: a PEM file, a directory of them, and/or PEM text or DER bytes.
    * Python: SSLContext.load_verify_locations
+   * @throws TypeError when all three are omitted, or cadata is neither text nor bytes.
+   * @throws SocketError when cafile or capath cannot be read, naming it.
+   * @throws SSLError when a file or cadata holds no certificate or a bad one, naming it.
    */
   loadVerifyLocations(cafile?: string | null, capath?: string | null, cadata?: string | Uint8Array | null): void {
     if ((cafile ?? null) === null && (capath ?? null) === null && (cadata ?? null) === null) {
@@ -200,14 +258,21 @@ export class SSLContext {
     this.#changed();
   }
 
-  /** Trusts Node's bundled root CAs (Mozilla's list). Python: SSLContext.load_default_certs */
+  /**
+   * Trusts Node's bundled root CAs (Mozilla's list). Python: SSLContext.load_default_certs
+   * @throws RangeError when purpose is not a Purpose value.
+   */
   loadDefaultCerts(purpose: PurposeValue = Purpose.SERVER_AUTH): void {
     if (purpose !== Purpose.SERVER_AUTH && purpose !== Purpose.CLIENT_AUTH) throw new RangeError(`loadDefaultCerts(): purpose must be Purpose.SERVER_AUTH or Purpose.CLIENT_AUTH, got ${describe(purpose)}`);
     this.#ca.push(...tls.rootCertificates);
     this.#changed();
   }
 
-  /** The protocols offered (client) or accepted (server) by ALPN, in preference order. Python: SSLContext.set_alpn_protocols */
+  /**
+   * The protocols offered (client) or accepted (server) by ALPN, in preference order. Python: SSLContext.set_alpn_protocols
+   * @throws TypeError when protocols is not an array.
+   * @throws RangeError when a protocol is not a string of 1..255 bytes.
+   */
   setAlpnProtocols(protocols: readonly string[]): void {
     if (!Array.isArray(protocols)) throw new TypeError(`setAlpnProtocols(): protocols must be an array of strings, got ${describe(protocols)}`);
     for (const p of protocols) {
@@ -216,7 +281,11 @@ export class SSLContext {
     this.#alpn = protocols.length > 0 ? [...protocols] : null;
   }
 
-  /** The cipher suites for TLS 1.2 and below, in OpenSSL's cipher-list format. Python: SSLContext.set_ciphers */
+  /**
+   * The cipher suites for TLS 1.2 and below, in OpenSSL's cipher-list format. Python: SSLContext.set_ciphers
+   * @throws TypeError when ciphers is not a string.
+   * @throws SSLError "No cipher can be selected" when OpenSSL accepts none of them.
+   */
   setCiphers(ciphers: string): void {
     if (typeof ciphers !== "string") throw new TypeError(`setCiphers(): ciphers must be a string, got ${describe(ciphers)}`);
     try {
@@ -229,13 +298,18 @@ export class SSLContext {
   }
 
   /** The enabled ciphers, as Python's get_ciphers() lists them (name and protocol). */
-  getCiphers(): { name: string; protocol: string }[] {
+  getCiphers(): CipherInfo[] {
     return tls.getCiphers().map((name) => ({ name: name.toUpperCase(), protocol: name.startsWith("tls_") ? "TLSv1.3" : "TLSv1.2" }));
   }
 
   /**
    * Wraps a stream socket (connected or not, listening or not) in TLS; the result keeps its fileno().
    * Python: SSLContext.wrap_socket(sock, server_side, do_handshake_on_connect, suppress_ragged_eofs, server_hostname)
+   * @throws TypeError when sock is not a stream Socket (or already an SSLSocket), or an option is unknown or mistyped.
+   * @throws RangeError when the side does not fit the context (a server socket from a client context, or one
+   *   without a certificate; a client without serverHostname while checkHostname is on).
+   * @throws SocketError EBADF when sock is closed.
+   * @throws SSLError when a client context's settings cannot make a Node secure context.
    */
   wrapSocket(sock: Socket, options: WrapOptions = {}): SSLSocket {
     return new SSLSocket(sock, this, options);
@@ -270,7 +344,13 @@ export class SSLContext {
   get hasCertificate(): boolean { return this.#cert !== null; }
 }
 
-/** Python: ssl.create_default_context(purpose=Purpose.SERVER_AUTH, *, cafile, capath, cadata) */
+/**
+ * A context with Python's secure defaults: SERVER_AUTH gives a client context that verifies
+ * servers against cafile/capath/cadata, or Node's bundled root CAs when none is given; CLIENT_AUTH
+ * gives a server context. Python: ssl.create_default_context(purpose=Purpose.SERVER_AUTH, *, cafile, capath, cadata)
+ * @throws RangeError when purpose is not a Purpose value.
+ * @throws SocketError or SSLError as loadVerifyLocations() does.
+ */
 export function createDefaultContext(purpose: PurposeValue = Purpose.SERVER_AUTH, { cafile, capath, cadata }: { cafile?: string; capath?: string; cadata?: string | Uint8Array } = {}): SSLContext {
   if (purpose !== Purpose.SERVER_AUTH && purpose !== Purpose.CLIENT_AUTH) throw new RangeError(`createDefaultContext(): purpose must be Purpose.SERVER_AUTH or Purpose.CLIENT_AUTH, got ${describe(purpose)}`);
   const ctx = new SSLContext(purpose === Purpose.SERVER_AUTH ? PROTOCOL_TLS_CLIENT : PROTOCOL_TLS_SERVER);

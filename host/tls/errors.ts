@@ -36,6 +36,8 @@ export interface SSLErrorDetails {
 
 /** A TLS failure. Python: ssl.SSLError (a subclass of OSError; here of SocketError). */
 export class SSLError extends SocketError {
+  /** Python's SSL_ERROR_* number (always set on a TLS error). Python: SSLError.errno */
+  declare readonly errno: number;
   /** OpenSSL's reason mnemonic, e.g. 'WRONG_VERSION_NUMBER'. Python: SSLError.reason */
   readonly reason: string | null;
   /** OpenSSL's library mnemonic, e.g. 'SSL'. Python: SSLError.library */

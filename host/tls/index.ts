@@ -1,7 +1,7 @@
 // wasyncore/tls: Python's ssl module for asyncore programs, camelCased, over Node's OpenSSL.
 export {
   SSLContext, createDefaultContext, PROTOCOL_TLS_CLIENT, PROTOCOL_TLS_SERVER, CERT_NONE, CERT_OPTIONAL, CERT_REQUIRED,
-  TLSVersion, Purpose, AlertDescription, type TLSVersionValue, type PurposeValue, type SNICallback,
+  TLSVersion, Purpose, AlertDescription, type TLSVersionValue, type PurposeValue, type SNICallback, type CipherInfo,
 } from "./context.js";
 export { SSLSocket, type WrapOptions } from "./socket.js";
 export type { PeerCertificate, RDN } from "./cert.js";

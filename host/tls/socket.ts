@@ -61,17 +61,89 @@ interface Settled { version: string | null; alpn: string | null; cipher: [string
 
 type State = "tcp" | "handshake" | "open" | "shutdown" | "unwrapped" | "closed";
 
-/** The duplex TLSSocket reads ciphertext from and writes ciphertext to: the memory BIO pair. */
+/** Node's JSStreamSocket, as far as CipherPipe uses it: its handle takes ciphertext for OpenSSL. */
+interface StreamWrap {
+  _handle?: { readBuffer?(b: Buffer): void; finishWrite?(req: object, status: number): void } | null;
+  doWrite?(req: object, bufs: Buffer[]): number;
+  finishWrite?(handle: object, status: number): void;
+  [key: symbol]: unknown;
+}
+
+/** A symbol-keyed field of Node's JSStreamSocket, found by its description (undefined if this Node has none). */
+function wrapSymbol(wrap: StreamWrap, name: string): symbol | undefined {
+  return Object.getOwnPropertySymbols(wrap).find((k) => k.description === name);
+}
+
+/**
+ * The duplex TLSSocket reads ciphertext from and writes ciphertext to: the memory BIO pair.
+ * Its hot paths skip the stream machinery (per record it cost more than OpenSSL's work):
+ * feed() hands ciphertext straight to the TLS handle while the pipe flows with nothing queued,
+ * and the TLS handle's writes (cork(), write()..., uncork(): Node's JSStreamSocket) reach
+ * onWrite as one buffer, without Writable's queue. end() still runs _final() as a Duplex's.
+ */
 class CipherPipe extends Duplex {
+  #corked = 0;
+  #batch: Buffer[] = [];
+  #cbs: (() => void)[] = [];
+  #wrap: StreamWrap | null = null;
+
   constructor(private readonly onWrite: (chunk: Buffer, cb: () => void) => void, private readonly onFinal: () => void) {
     super({ allowHalfOpen: true });
   }
+
+  /** Finds the JS stream wrapper Node's TLSSocket put around this pipe (its handle's readBuffer() is the fast path). */
+  bind(t: tls.TLSSocket): void {
+    const wrap = (t as unknown as { _handle?: { _parentWrap?: StreamWrap | null } })._handle?._parentWrap;
+    this.#wrap = wrap !== undefined && wrap !== null && typeof wrap._handle?.readBuffer === "function" ? wrap : null;
+    if (this.#wrap !== null) this.#fastWrites(this.#wrap);
+  }
+
+  /**
+   * Node's JSStreamSocket completes every ciphertext write of OpenSSL through a setImmediate; this
+   * one completes it on the next tick once the wrapped socket took the bytes (same bookkeeping:
+   * its current-write field, so a shutdown still waits for the write). Skipped where this Node's
+   * JSStreamSocket differs.
+   */
+  #fastWrites(wrap: StreamWrap): void {
+    const current = wrapSymbol(wrap, "kCurrentWriteRequest"), closing = wrapSymbol(wrap, "kPendingClose");
+    const stock = wrap.doWrite, finish = wrap.finishWrite;
+    if (current === undefined || closing === undefined || typeof stock !== "function" || typeof finish !== "function") return;
+    wrap.doWrite = (req: object, bufs: Buffer[]): number => {
+      const handle = wrap._handle;
+      if (handle == null || wrap[closing] === true || wrap[current] !== null) return stock.call(wrap, req, bufs);
+      wrap[current] = req;
+      this.onWrite(bufs.length === 1 ? bufs[0] : Buffer.concat(bufs), () => process.nextTick(() => finish.call(wrap, handle, 0)));
+      return 0;
+    };
+  }
+
+  /** Ciphertext from the peer, in order: straight to OpenSSL when nothing waits in the pipe. */
+  feed(data: Buffer): void {
+    const h = this.#wrap?._handle;
+    if (h != null && this.readableFlowing === true && this.readableLength === 0) h.readBuffer!(data);
+    else this.push(data);
+  }
+
   override _read(): void {}
+  override cork(): void { this.#corked++; }
+  override uncork(): void {
+    if (this.#corked === 0 || --this.#corked > 0 || this.#batch.length === 0) return;
+    const bufs = this.#batch, cbs = this.#cbs;
+    this.#batch = [];
+    this.#cbs = [];
+    this.onWrite(bufs.length === 1 ? bufs[0] : Buffer.concat(bufs), cbs.length === 1 ? cbs[0] : () => { for (const cb of cbs) cb(); });
+  }
+  override write(chunk: unknown, enc?: unknown, cb?: unknown): boolean {
+    const done = (typeof enc === "function" ? enc : typeof cb === "function" ? cb : () => {}) as () => void;
+    const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array);
+    if (this.#corked > 0) {
+      this.#batch.push(buf);
+      this.#cbs.push(done);
+    } else this.onWrite(buf, done);
+    return true;
+  }
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
     this.onWrite(chunk, cb);
-  }
-  override _writev(chunks: { chunk: Buffer }[], cb: (err?: Error | null) => void): void {
-    this.onWrite(chunks.length === 1 ? chunks[0].chunk : Buffer.concat(chunks.map((c) => c.chunk)), cb);
   }
   override _final(cb: (err?: Error | null) => void): void {
     this.onFinal();
@@ -216,7 +288,8 @@ export class SSLSocket extends Socket {
     }
     t.on("error", this.#onTlsError);
     t.on("end", this.#onTlsEnd);
-    t.on("readable", this.#onTlsReadable);
+    t.on("data", this.#onPlain);
+    pipe.bind(t);
     this.#tls = t;
     this.#pipe = pipe;
     this.#state = "handshake";
@@ -279,8 +352,12 @@ export class SSLSocket extends Socket {
     this.#changed();
   };
 
-  readonly #onTlsReadable = (): void => {
-    if (this.#drainPlain()) this.#changed();
+  /** Decrypted bytes, as OpenSSL produces them (inside feed(), or a tick later for bytes queued in the pipe). */
+  readonly #onPlain = (c: Buffer): void => {
+    if (c.length === 0 || this.#tls === null) return;
+    this.#plain.push(c);
+    this.#plainLen += c.length;
+    if (!this.#busy) this.#changed(); // (inside the pump, #step syncs readiness after #pumpIn)
   };
 
   #fail(err: SSLError): void {
@@ -297,8 +374,9 @@ export class SSLSocket extends Socket {
 
   #onCipher(chunk: Buffer, cb: () => void): void {
     if (this.#rawClosed) { cb(); return; }
-    this.#cipherOut = chunk;
-    this.#cipherCb = cb;
+    const before = this.#cipherOut, beforeCb = this.#cipherCb;
+    this.#cipherOut = before === null ? chunk : Buffer.concat([before, chunk]);
+    this.#cipherCb = beforeCb === null ? cb : () => { beforeCb(); cb(); };
     this.#onEvent();
   }
 
@@ -366,8 +444,7 @@ export class SSLSocket extends Socket {
       }
       if (this.#state === "shutdown") this.#feedRecords(data);
       else {
-        this.#pipe!.push(data);
-        this.#drainPlain();
+        this.#pipe!.feed(data);
       }
     }
   }
@@ -387,9 +464,8 @@ export class SSLSocket extends Socket {
     while (!this.#tlsEnded && !this.#readEnded() && held.length >= 5) {
       const len = 5 + held.readUInt16BE(3);
       if (held.length < len) break;
-      this.#pipe!.push(held.subarray(0, len));
+      this.#pipe!.feed(held.subarray(0, len));
       held = held.subarray(len);
-      this.#drainPlain();
     }
     this.#held = held;
   }
@@ -402,20 +478,6 @@ export class SSLSocket extends Socket {
   #discardInput(): void {
     const have = this.#e.field(this.#token, FIELD.inLen);
     if (have > 0) try { this.#raw.recv(have); } catch { /* gone */ }
-  }
-
-  /** Takes what OpenSSL decrypted; true when there was some. */
-  #drainPlain(): boolean {
-    const t = this.#tls;
-    if (t === null) return false;
-    let got = false;
-    for (let c = t.read() as Buffer | null; c !== null; c = t.read() as Buffer | null) {
-      if (c.length === 0) continue;
-      this.#plain.push(c);
-      this.#plainLen += c.length;
-      got = true;
-    }
-    return got;
   }
 
   /** Sets the channel's readiness from the TLS state (see the file's header). */
@@ -450,6 +512,8 @@ export class SSLSocket extends Socket {
 
   /** The context in use; an sniCallback may set another one for this connection. Python: SSLSocket.context */
   get context(): SSLContext { return this.#ctx; }
+  /** Switches this connection to another context (from an sniCallback). */
+  /** @throws TypeError when ctx is not an SSLContext. */
   set context(ctx: SSLContext) {
     if (ctx === null || typeof ctx !== "object" || typeof (ctx as SSLContext).secureContext !== "function") throw new TypeError(`context must be an SSLContext, got ${describe(ctx)}`);
     this.#ctx = ctx;
@@ -462,6 +526,9 @@ export class SSLSocket extends Socket {
   /**
    * Completes the handshake: returns once it is done; throws SSLWantReadError/SSLWantWriteError
    * while it waits for the peer or for room, the SSLError when it failed. Python: do_handshake()
+   * @throws SSLWantReadError / SSLWantWriteError while the handshake waits (call again on the next event).
+   * @throws SSLError (SSLCertVerificationError, SSLEOFError...) when the handshake failed.
+   * @throws SocketError ENOTCONN before the connection is up, EBADF after close(), or the connection's error.
    */
   doHandshake(): void {
     this.#open("doHandshake()");
@@ -478,7 +545,13 @@ export class SSLSocket extends Socket {
     throw this.#cipherOut !== null ? new SSLWantWriteError() : new SSLWantReadError();
   }
 
-  /** Decrypted bytes (up to n); empty at the peer's close. Python: SSLSocket.recv(buflen) */
+  /**
+   * Decrypted bytes (up to n); empty at the peer's close. Python: SSLSocket.recv(buflen)
+   * @throws SocketError EAGAIN when nothing is decrypted yet (doHandshakeOnConnect), EBADF after close(), or the connection's error.
+   * @throws SSLWantReadError when nothing is decrypted yet (doHandshakeOnConnect: false).
+   * @throws SSLError when TLS failed; SSLEOFError at a ragged EOF when suppressRaggedEofs is false.
+   * @throws RangeError when n is not an integer >= 0.
+   */
   override recv(n: number): Buffer {
     this.#open("recv()");
     if (typeof n !== "number" || !Number.isInteger(n) || n < 0) throw new RangeError(`recv(): bufferSize must be an integer >= 0, got ${describe(n)}`);
@@ -531,6 +604,11 @@ export class SSLSocket extends Socket {
    * Encrypts and sends what the send window takes; the byte count. When nothing fits: with
    * doHandshakeOnConnect a SocketError EAGAIN (Dispatcher.send() returns 0), else SSLWantWriteError.
    * Python: SSLSocket.send(data)
+   * @throws SocketError EAGAIN when the send window is full (doHandshakeOnConnect), EPIPE after unwrap() or a
+   *   reset, EBADF after close().
+   * @throws SSLWantWriteError when the window is full, SSLWantReadError before the handshake (doHandshakeOnConnect: false).
+   * @throws SSLError when TLS failed.
+   * @throws TypeError when data is not bytes.
    */
   override send(data: Uint8Array): number {
     this.#open("send()");
@@ -568,6 +646,9 @@ export class SSLSocket extends Socket {
    * Shuts TLS down (close_notify both ways) and returns the wrapped plain socket, on the same
    * channel; until both close_notify alerts are through it throws SSLWantReadError, and the
    * channel turns readable when they are (call it again then). Python: SSLSocket.unwrap()
+   * @throws SSLWantReadError until both close_notify alerts are through.
+   * @throws SSLError "shutdown while in init" during the handshake, or the TLS failure.
+   * @throws SocketError EBADF after close().
    */
   unwrap(): Socket {
     this.#open("unwrap()");
@@ -647,7 +728,10 @@ export class SSLSocket extends Socket {
     this.#raw.close();
   }
 
-  /** Python: SSLSocket.getpeercert(binary_form=False) — a dict as Python's, DER bytes, or null. */
+  /**
+   * Python: SSLSocket.getpeercert(binary_form=False) — a dict as Python's, DER bytes, or null.
+   * @throws RangeError before the handshake is done (Python: ValueError).
+   */
   getpeercert(binaryForm = false): PeerCertificate | Buffer | null {
     const st = this.#settled;
     if (st === null) throw new RangeError("getpeercert(): handshake not done yet");
@@ -674,11 +758,20 @@ export class SSLSocket extends Socket {
 
   // ---- the rest is the wrapped socket's ----
 
-  /** Python: socket.bind(address) */
+  /**
+   * Python: socket.bind(address)
+   * @throws SocketError as Socket.bind(), EBADF after close().
+   */
   override bind(address: Address): void { this.#open("bind()"); this.#raw.bind(address); }
-  /** Python: socket.listen(backlog) — accept() then returns server-side SSLSockets. */
+  /**
+   * Python: socket.listen(backlog) — accept() then returns server-side SSLSockets.
+   * @throws SocketError as Socket.listen(), EBADF after close().
+   */
   override listen(backlog = 5): void { this.#open("listen()"); this.#raw.listen(backlog); }
-  /** Starts a connect; the handshake starts when it completes. Python: socket.connect(address) */
+  /**
+   * Starts a connect; the handshake starts when it completes. Python: socket.connect(address)
+   * @throws SocketError as Socket.connect(), EBADF after close().
+   */
   override connect(address: Address): void { this.#open("connect()"); this.#raw.connect(address); }
 
   /** @internal accept() on a wrapped listener: the connection wrapped server-side, or null. */
@@ -691,13 +784,25 @@ export class SSLSocket extends Socket {
     return [s, pair[1]];
   }
 
-  /** Python: socket.getsockname() */
+  /**
+   * Python: socket.getsockname()
+   * @throws SocketError as the wrapped socket's, EBADF after close().
+   */
   override getsockname(): Address { this.#open("getsockname()"); return this.#raw.getsockname(); }
-  /** Python: socket.getpeername() */
+  /**
+   * Python: socket.getpeername()
+   * @throws SocketError as the wrapped socket's, EBADF after close().
+   */
   override getpeername(): Address { this.#open("getpeername()"); return this.#raw.getpeername(); }
-  /** Python: socket.setsockopt(level, option, value) */
+  /**
+   * Python: socket.setsockopt(level, option, value)
+   * @throws SocketError as the wrapped socket's, EBADF after close().
+   */
   override setsockopt(level: number, option: number, value: number | boolean): void { this.#open("setsockopt()"); this.#raw.setsockopt(level, option, value); }
-  /** Python: socket.getsockopt(level, option) — SO_ERROR also reports a failed handshake (its SSL_ERROR_* number). */
+  /**
+   * Python: socket.getsockopt(level, option) — SO_ERROR also reports a failed handshake (its SSL_ERROR_* number).
+   * @throws SocketError as the wrapped socket's, EBADF after close().
+   */
   override getsockopt(level: number, option: number): number {
     this.#open("getsockopt()");
     if (level === SOL_SOCKET && option === SO_ERROR && this.#error !== null) return this.#error.errno;
@@ -707,12 +812,21 @@ export class SSLSocket extends Socket {
   override pendingError(): SocketError | null {
     return this.#error ?? this.#raw.pendingError();
   }
-  /** Sets the channel's send window and input pause bound (the wrapped socket's). */
+  /**
+   * Sets the channel's send window and input pause bound (the wrapped socket's).
+   * @throws SocketError as the wrapped socket's, EBADF after close().
+   */
   override setBufferLimits(limits: BufferLimits = {}): void { this.#open("setBufferLimits()"); this.#raw.setBufferLimits(limits); this.#changed(); }
 
-  /** Not on a TLS socket. Python: SSLSocket.sendto raises ValueError. */
+  /**
+   * Not on a TLS socket. Python: SSLSocket.sendto raises ValueError.
+   * @throws TypeError always.
+   */
   override sendto(_data: Uint8Array, _address: Address): number { throw new TypeError("sendto() is not allowed on an SSLSocket"); }
-  /** Not on a TLS socket. Python: SSLSocket.recvfrom raises ValueError. */
+  /**
+   * Not on a TLS socket. Python: SSLSocket.recvfrom raises ValueError.
+   * @throws TypeError always.
+   */
   override recvfrom(_n: number): [Buffer, Address] { throw new TypeError("recvfrom() is not allowed on an SSLSocket"); }
 
   /** @internal */ override inputConsumed(): void { this.#changed(); }

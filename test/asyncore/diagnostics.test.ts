@@ -7,6 +7,7 @@ import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { AF_INET, ChannelMap, Dispatcher, closeAll, configure, loopStats } from "../../host/index.js";
 import { nativeUnavailable } from "../../host/sys/native/addon.js";
+import { missing } from "../support/index.js";
 
 const project = process.env.WASYNCORE_BACKEND as "net" | "native";
 const lib = fileURLToPath(new URL("../../build/host/index.js", import.meta.url));
@@ -64,7 +65,7 @@ describe("the backend in use", () => {
     expect(loopStats()).toMatchObject({ backend: project, backendReason: null });
   });
 
-  it.skipIf(!existsSync(lib))("by default: native where the addon loads, else net with the reason", async () => {
+  it.skipIf(missing("the built host (build/host)", !existsSync(lib)))("by default: native where the addon loads, else net with the reason", async () => {
     const r = await child(probe, { WASYNCORE_BACKEND: undefined, NODE_DEBUG: undefined });
     expect(r.err).toBe("");
     expect(r.code).toBe(0);
@@ -73,7 +74,7 @@ describe("the backend in use", () => {
       : { backend: "net", backendReason: nativeWhy, socket: "Socket" });
   });
 
-  it.skipIf(!existsSync(lib))("NODE_DEBUG=wasyncore says which backend the first socket got", async () => {
+  it.skipIf(missing("the built host (build/host)", !existsSync(lib)))("NODE_DEBUG=wasyncore says which backend the first socket got", async () => {
     const r = await child(probe, { WASYNCORE_BACKEND: project, NODE_DEBUG: "wasyncore" });
     expect(r.code).toBe(0);
     expect(JSON.parse(r.out)).toMatchObject({ backend: project, backendReason: null });
@@ -82,7 +83,7 @@ describe("the backend in use", () => {
     if (project === "native") expect(r.err).toMatch(/^WASYNCORE \d+: native addon loaded: .*wasyncore\.node$/m);
   });
 
-  it.skipIf(!existsSync(lib))("without NODE_DEBUG there is no debug output", async () => {
+  it.skipIf(missing("the built host (build/host)", !existsSync(lib)))("without NODE_DEBUG there is no debug output", async () => {
     const r = await child(probe, { WASYNCORE_BACKEND: project, NODE_DEBUG: undefined });
     expect(r.code).toBe(0);
     expect(r.err).toBe("");

@@ -38,19 +38,37 @@ describe("DispatcherTests", () => {
     expect(out.split("\n").filter(Boolean)).toEqual([`EGGS: ${l1}`, `info: ${l2}`, `SPAM: ${l3}`]);
   });
 
+  it("logInfo() prints 'error' and 'warning' lines to stderr, not stdout (CPython: all on stdout)", () => {
+    const d = new Dispatcher();
+    d.ignoreLogTypes = new Set();
+    let out = "";
+    const err = captureOutput("stderr", () => {
+      out = captureOutput("stdout", () => {
+        d.logInfo("it broke", "error");
+        d.logInfo("careful", "warning");
+        d.logInfo("fine");
+      });
+    });
+    expect(err.split("\n").filter(Boolean)).toEqual(["error: it broke", "warning: careful"]);
+    expect(out).toBe("info: fine\n");
+  });
+
   it("drops warnings by default (ignoreLogTypes holds 'warning')", () => {
     const d = new Dispatcher();
-    const out = captureOutput("stdout", () => {
-      d.handleRead();
-      d.logInfo("dropped", "warning");
+    let out = "";
+    const err = captureOutput("stderr", () => {
+      out = captureOutput("stdout", () => {
+        d.handleRead();
+        d.logInfo("dropped", "warning");
+      });
     });
-    expect(out).toBe("");
+    expect(out + err).toBe("");
   });
 
   it("logs the four unhandled-event warnings when ignoreLogTypes is emptied", () => {
     const d = new Dispatcher();
     d.ignoreLogTypes = new Set();
-    const out = captureOutput("stdout", () => {
+    const out = captureOutput("stderr", () => {
       d.handleExpt();
       d.handleRead();
       d.handleWrite();
@@ -64,7 +82,7 @@ describe("DispatcherTests", () => {
     ]);
   });
 
-  it("default handleError logs a compact trace at 'error' level, then calls handleClose", () => {
+  it("default handleError logs a compact trace at 'error' level to stderr, then calls handleClose", () => {
     const calls: string[] = [];
     const d = new (class extends Dispatcher {
       override handleClose(): void {
@@ -73,13 +91,17 @@ describe("DispatcherTests", () => {
       }
     })();
     d.createSocket();
-    const out = captureOutput("stdout", () => {
-      try {
-        throw new TypeError("I don't like spam!");
-      } catch (err) {
-        d.handleError(err);
-      }
+    let stdout = "";
+    const out = captureOutput("stderr", () => {
+      stdout = captureOutput("stdout", () => {
+        try {
+          throw new TypeError("I don't like spam!");
+        } catch (err) {
+          d.handleError(err);
+        }
+      });
     });
+    expect(stdout).toBe("");
     expect(calls).toEqual(["handleClose"]);
     expect(out).toMatch(/^error: uncaptured exception, closing channel <.*> \(TypeError:I don't like spam! \[.*\|.*\|\d+\]\)\n$/);
     expect(d.socket!.closed).toBe(true);

@@ -141,7 +141,7 @@ export async function loopUntil(
   if (!cond()) expect.fail(`condition not reached (map has ${map.size} channels)`);
 }
 
-/** Captures what `fn` writes to process.stdout / process.stderr (console.log included). */
+/** Captures what `fn` writes to process.stdout / process.stderr (console.log / console.error included). */
 export function captureOutput(stream: "stdout" | "stderr", fn: () => void): string {
   const target = stream === "stdout" ? process.stdout : process.stderr;
   const original = target.write;
@@ -150,13 +150,15 @@ export function captureOutput(stream: "stdout" | "stderr", fn: () => void): stri
     chunks.push(typeof chunk === "string" ? chunk : Buffer.from(chunk).toString());
     return true;
   }) as typeof target.write;
-  const log = console.log;
-  if (stream === "stdout") console.log = (...args: unknown[]) => { chunks.push(args.map(String).join(" ") + "\n"); };
+  const [log, error] = [console.log, console.error];
+  const capture = (...args: unknown[]): void => { chunks.push(args.map(String).join(" ") + "\n"); };
+  if (stream === "stdout") console.log = capture;
+  else console.error = capture;
   try {
     fn();
   } finally {
     target.write = original;
-    console.log = log;
+    [console.log, console.error] = [log, error];
   }
   return chunks.join("");
 }

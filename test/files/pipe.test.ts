@@ -6,6 +6,7 @@ import * as path from "node:path";
 import { spawn, execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { FileWrapper, FileDispatcher, ChannelMap, SocketError, loop, closeAll } from "../../host/index.js";
+import { missing } from "../support/index.js";
 
 let hasMkfifo = true;
 try { execFileSync("mkfifo", ["--version"], { stdio: "ignore" }); } catch { hasMkfifo = false; }
@@ -36,7 +37,7 @@ class Sink extends FileDispatcher {
   override handleError(err: unknown): void { this.calls.push(`handleError ${String(err)}`); this.close(); }
 }
 
-describe.skipIf(!hasMkfifo)("FileDispatcher over a FIFO", () => {
+describe.skipIf(missing("mkfifo", !hasMkfifo))("FileDispatcher over a FIFO", () => {
   it("reads what the writer wrote, then handleClose() at end of input", async () => {
     const { rd, wr } = fifo();
     const map = new ChannelMap();

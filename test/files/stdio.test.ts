@@ -4,6 +4,7 @@ import { describe, it, expect } from "vitest";
 import { spawn, execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { missing } from "../support/index.js";
 
 const built = fileURLToPath(new URL("../../build/host/index.js", import.meta.url));
 let hasPython = true;
@@ -50,7 +51,7 @@ os.waitpid(pid, 0)
 sys.stdout.write(out.decode())
 `;
 
-describe.skipIf(!hasPython || !existsSync(built))("FileDispatcher on a terminal", () => {
+describe.skipIf(missing("python3 with pty", !hasPython) || missing("the built host (build/host)", !existsSync(built)))("FileDispatcher on a terminal", () => {
   it("reads a line typed on the child's terminal through a TTY handle", async () => {
     const py = spawn("python3", ["-c", driver, process.execPath, child], { stdio: ["ignore", "pipe", "inherit"] });
     let out = "";
@@ -93,7 +94,7 @@ new In(0, map);
 await loop({ map, timeout: 1 });
 `;
 
-describe.skipIf(!existsSync(built))("FileDispatcher on socket descriptors", () => {
+describe.skipIf(missing("the built host (build/host)", !existsSync(built)))("FileDispatcher on socket descriptors", () => {
   it("copies stdin to stdout over socketpairs: dup()ed on native, taken over on net (no reopen of a socket)", async () => {
     const p = spawn(process.execPath, ["--input-type=module", "-e", upper], { stdio: ["pipe", "pipe", "inherit"] });
     let out = "";

@@ -4,8 +4,9 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as net from "node:net";
-import { FileWrapper, FileDispatcher, ChannelMap, SocketError, loop, closeAll, SOL_SOCKET, SO_ERROR, SO_REUSEADDR } from "../../host/index.js";
+import { FileWrapper, FileDispatcher, ChannelMap, loop, closeAll, SOL_SOCKET, SO_ERROR, SO_REUSEADDR } from "../../host/index.js";
 import { currentBackend } from "../../host/socket/backend.js";
+import { code, onBackend } from "../support/index.js";
 
 const D = Buffer.from("It's not dead, it's sleeping!");
 let dir: string;
@@ -20,15 +21,6 @@ afterEach(() => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-function code(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof SocketError) return err.code;
-    throw err;
-  }
-  throw new Error("expected a SocketError");
-}
 
 describe("FileWrapper (CPython FileWrapperTest)", () => {
   it("test_recv: reads through its own descriptor after the original is closed; read after close throws", () => {
@@ -154,7 +146,7 @@ const NATIVE = currentBackend() === "native";
 
 // CPython's file_wrapper calls os.dup(fd): the native backend has dup(), so what the `net` backend's
 // reopen of /proc/self/fd/N cannot give (a shared offset, sockets) is tested here.
-describe.runIf(NATIVE)("FileWrapper on the native backend (os.dup, as CPython)", () => {
+describe.skipIf(onBackend("net", "`FileWrapper` duplicating"))("FileWrapper on the native backend (os.dup, as CPython)", () => {
   it("shares the caller's offset: reads through the wrapper move the original descriptor", () => {
     const fd = fs.openSync(file, "r");
     const w = new FileWrapper(fd);

@@ -2,10 +2,11 @@
 import { describe, it, expect } from "vitest";
 import { native, nativeUnavailable } from "../../host/sys/native/addon.js";
 import { AF_INET, AF_INET6, SOCK_DGRAM, SOCK_STREAM, SOL_SOCKET, SO_REUSEADDR } from "../../host/index.js";
+import { missing } from "../support/index.js";
 
 const addon = native();
 
-describe.skipIf(addon === null)(`the native addon${addon === null ? ` (skipped: ${nativeUnavailable()})` : ""}`, () => {
+describe.skipIf(missing("the native addon", addon === null))(`the native addon${addon === null ? ` (skipped: ${nativeUnavailable()})` : ""}`, () => {
   const a = addon!;
 
   it("binds synchronously and reports EADDRINUSE from bind() itself", () => {

@@ -8,6 +8,7 @@ import {
 import { native, nativeUnavailable } from "../../host/sys/native/addon.js";
 import type { NativeSocket } from "../../host/index.js";
 import { BaseClient, BaseServer, BaseTestHandler, ipv4, ipv6, loopUntil, loopWaitingForFlag, modes, type Family } from "../asyncore/fixtures.js";
+import { missing } from "../support/index.js";
 
 const built = native() !== null;
 let hasPython = true;
@@ -16,7 +17,7 @@ try { execFileSync("python3", ["-c", "import socket"], { stdio: "ignore" }); } c
 /** The socket of a native-backend dispatcher, with send/recv flags. */
 const raw = (d: Dispatcher): NativeSocket => d.socket as NativeSocket;
 
-describe.skipIf(!built)(`urgent data on the native backend${built ? "" : ` (skipped: ${nativeUnavailable()})`}`, () => {
+describe.skipIf(missing("the native addon", !built))(`urgent data on the native backend${built ? "" : ` (skipped: ${nativeUnavailable()})`}`, () => {
   beforeAll(() => configure({ backend: "native" }));
 
   describe.each([ipv4, ipv6])("over $name", (family: Family) => {
@@ -71,7 +72,7 @@ describe.skipIf(!built)(`urgent data on the native backend${built ? "" : ` (skip
     });
   });
 
-  it.skipIf(!hasPython)("delivers a Python peer's MSG_OOB byte to handleExpt and keeps it out of the stream", async () => {
+  it.skipIf(missing("python3", !hasPython))("delivers a Python peer's MSG_OOB byte to handleExpt and keeps it out of the stream", async () => {
     const py = spawn("python3", ["-c", [
       "import socket, time",
       "l = socket.socket(); l.bind(('127.0.0.1', 0)); l.listen()",

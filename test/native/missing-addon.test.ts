@@ -8,6 +8,7 @@ import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, wri
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { missing } from "../support/index.js";
 
 const repo = fileURLToPath(new URL("../../", import.meta.url));
 const built = existsSync(join(repo, "build/host/index.js")) && existsSync(join(repo, "build/core.wasm"));
@@ -37,7 +38,7 @@ console.log(JSON.stringify({ backend, backendReason, socket }));
 closeAll({ map });
 `;
 
-describe.skipIf(!built)("a package whose addon was not built", () => {
+describe.skipIf(missing("the built host (build/host)", !built))("a package whose addon was not built", () => {
   beforeAll(() => {
     pkg = mkdtempSync(join(tmpdir(), "wasyncore-noaddon-"));
     cpSync(join(repo, "package.json"), join(pkg, "package.json"));

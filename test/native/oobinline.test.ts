@@ -8,13 +8,14 @@ import { ChannelMap, MSG_OOB, SOL_SOCKET, SO_OOBINLINE, closeAll, configure, loo
 import { native, nativeUnavailable } from "../../host/sys/native/addon.js";
 import type { NativeSocket } from "../../host/index.js";
 import { BaseClient, BaseServer, BaseTestHandler, ipv4, ipv6, loopUntil, modes, type Family } from "../asyncore/fixtures.js";
+import { missing } from "../support/index.js";
 
 const built = native() !== null;
 
 /** Passes run after the last byte arrived: a busy channel calls handleExpt() on each of them. */
 const QUIET_PASSES = 30;
 
-describe.skipIf(!built)(`urgent data read past in the stream${built ? "" : ` (skipped: ${nativeUnavailable()})`}`, () => {
+describe.skipIf(missing("the native addon", !built))(`urgent data read past in the stream${built ? "" : ` (skipped: ${nativeUnavailable()})`}`, () => {
   beforeAll(() => configure({ backend: "native" }));
 
   describe.each([ipv4, ipv6])("over $name", (family: Family) => {

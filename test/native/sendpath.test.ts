@@ -6,6 +6,7 @@ import { connect, type Socket as NetSocket } from "node:net";
 import { ChannelMap, Dispatcher, loop, SocketError, closeAll, configure, loopStats, type Address, type Socket } from "../../host/index.js";
 import { native, nativeUnavailable } from "../../host/sys/native/addon.js";
 import { BaseServer, ipv4, ipv6, loopUntil } from "../asyncore/fixtures.js";
+import { missing } from "../support/index.js";
 
 const built = native() !== null;
 const SHUT_WR = 1;
@@ -14,7 +15,7 @@ function line(i: number): Buffer {
   return Buffer.from(`line ${String(i).padStart(6, "0")} ${"x".repeat(37)}\n`); // 50 bytes
 }
 
-describe.skipIf(!built)(`native send and accept paths${built ? "" : ` (skipped: ${nativeUnavailable()})`}`, () => {
+describe.skipIf(missing("the native addon", !built))(`native send and accept paths${built ? "" : ` (skipped: ${nativeUnavailable()})`}`, () => {
   beforeAll(() => configure({ backend: "native" }));
   let map: ChannelMap;
   let peers: NetSocket[];

@@ -4,8 +4,9 @@ import { describe, it, expect, beforeAll, afterAll } from "vitest";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { AF_UNIX, ChannelMap, Dispatcher, Socket, SocketError, closeAll, configure, loop } from "../../host/index.js";
+import { AF_UNIX, ChannelMap, Dispatcher, Socket, closeAll, configure, loop } from "../../host/index.js";
 import { native } from "../../host/sys/native/addon.js";
+import { code, missing } from "../support/index.js";
 
 const built = native() !== null;
 let dir = "";
@@ -23,15 +24,6 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true }); // every socket file these tests made
 });
 
-function code(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof SocketError) return err.code;
-    throw err;
-  }
-  return "no error";
-}
 
 /** A listener on a fresh path whose backlog is full, and the sockets filling it. */
 function fullListener(): { path: string; listener: Socket; held: Socket[] } {
@@ -48,7 +40,7 @@ function fullListener(): { path: string; listener: Socket; held: Socket[] } {
   throw new Error("the listener's backlog never filled");
 }
 
-describe.skipIf(!built)("native Unix sockets and the kernel", () => {
+describe.skipIf(missing("the native addon", !built))("native Unix sockets and the kernel", () => {
   it("socket.connect() to a listener with a full backlog raises EAGAIN, as Python's does", () => {
     const { path, listener, held } = fullListener();
     expect(held.length).toBeGreaterThan(0);

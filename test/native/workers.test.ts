@@ -8,6 +8,7 @@ import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { native, nativeUnavailable } from "../../host/sys/native/addon.js";
+import { missing } from "../support/index.js";
 
 const lib = fileURLToPath(new URL("../../build/host/index.js", import.meta.url));
 const built = native() !== null && existsSync(lib);
@@ -139,7 +140,7 @@ function runChild(source: string): Promise<Outcome> {
   });
 }
 
-describe.skipIf(!built)(`native sockets in worker_threads${built ? "" : ` (skipped: ${nativeUnavailable() ?? "build/host is not built"})`}`, () => {
+describe.skipIf(missing("the native addon and the built host", !built))(`native sockets in worker_threads${built ? "" : ` (skipped: ${nativeUnavailable() ?? "build/host is not built"})`}`, () => {
   it.each([
     { name: "while the main thread serves on the native backend", mainServes: true, backend: "native" },
     { name: "when only the workers loaded the addon", mainServes: false, backend: "native" },

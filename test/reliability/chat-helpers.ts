@@ -15,6 +15,8 @@ export interface ChatRecord {
   replyHash: string;
   replyBytes: number;
   closes: number;
+  /** Input bytes framing consumed: handed to collectIncomingData, plus the string terminators found. */
+  framedBytes: number;
   /** Output entries still queued when QUIT called closeWhenDone() (-1: no QUIT seen). */
   queuedAtQuit: number;
 }
@@ -33,6 +35,7 @@ export class ChatChannel extends AsyncChat {
   replyBytes = 0;
   closes = 0;
   queuedAtQuit = -1;
+  framedBytes = 0;
   readonly collected: number[] = []; // sizes handed to collectIncomingData (tests bound them)
 
   constructor(sock: Socket, map: ChannelMap, private readonly server: ChatServer, n: number) {
@@ -43,6 +46,7 @@ export class ChatChannel extends AsyncChat {
   }
 
   override collectIncomingData(data: Buffer): void {
+    this.framedBytes += data.length;
     this.parts.push(data);
   }
 
@@ -52,6 +56,8 @@ export class ChatChannel extends AsyncChat {
   }
 
   override foundTerminator(): void {
+    const t = this.getTerminator();
+    if (typeof t !== "number") this.framedBytes += Buffer.byteLength(t as string | Buffer);
     const data = this.parts.length === 1 ? this.parts[0] : Buffer.concat(this.parts);
     this.parts = [];
     if (this.mode === "bin") {
@@ -107,7 +113,7 @@ export class ChatChannel extends AsyncChat {
     this.server.live.delete(this);
     this.server.records.push({
       frames: this.frames, replyHash: this.digest.digest("hex"), replyBytes: this.replyBytes,
-      closes: this.closes, queuedAtQuit: this.queuedAtQuit,
+      closes: this.closes, framedBytes: this.framedBytes, queuedAtQuit: this.queuedAtQuit,
     });
   }
 }

@@ -9,6 +9,7 @@ import {
   SO_OOBINLINE, SO_LINGER, SO_RCVLOWAT, SO_SNDLOWAT, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT,
 } from "../../host/index.js";
 import { currentBackend } from "../../host/socket/backend.js";
+import { missing, onBackend } from "../support/index.js";
 
 const NATIVE = currentBackend() === "native";
 const NAMES = ["SO_OOBINLINE", "SO_LINGER", "SO_RCVLOWAT", "SO_SNDLOWAT", "TCP_KEEPIDLE", "TCP_KEEPINTVL", "TCP_KEEPCNT"] as const;
@@ -46,12 +47,12 @@ describe("socket option constants", () => {
     expect(OURS).toEqual({ SO_OOBINLINE: 10, SO_LINGER: 13, SO_RCVLOWAT: 18, SO_SNDLOWAT: 19, TCP_KEEPIDLE: 4, TCP_KEEPINTVL: 5, TCP_KEEPCNT: 6 });
   });
 
-  it.skipIf(python === null || process.platform !== "linux")("equal CPython's socket module's", () => {
+  it.skipIf(missing("Linux", process.platform !== "linux") || missing("python3", python === null))("equal CPython's socket module's", () => {
     expect(OURS).toEqual(python);
   });
 
   describe.each([{ name: "AF_INET", family: AF_INET }, { name: "AF_INET6", family: AF_INET6 }])("on a $name stream socket", ({ family }) => {
-    it.skipIf(!NATIVE)("native: round trips through setsockopt(2)/getsockopt(2)", () => {
+    it.skipIf(onBackend("net", "options"))("native: round trips through setsockopt(2)/getsockopt(2)", () => {
       const s = tcp(family);
       const trips: [number, number, number][] = [
         [SOL_SOCKET, SO_OOBINLINE, 1], [SOL_SOCKET, SO_RCVLOWAT, 100],
@@ -74,7 +75,7 @@ describe("socket option constants", () => {
       expect(thrown(() => s.setsockopt(IPPROTO_TCP, TCP_KEEPIDLE, 0)).code).toBe("EINVAL");
     });
 
-    it.skipIf(NATIVE)("net: setting or reading one throws ENOPROTOOPT", () => {
+    it.skipIf(onBackend("native", "options"))("net: setting or reading one throws ENOPROTOOPT", () => {
       const s = tcp(family);
       for (const [level, option] of [[SOL_SOCKET, SO_OOBINLINE], [SOL_SOCKET, SO_LINGER], [SOL_SOCKET, SO_RCVLOWAT],
         [SOL_SOCKET, SO_SNDLOWAT], [IPPROTO_TCP, TCP_KEEPIDLE], [IPPROTO_TCP, TCP_KEEPINTVL], [IPPROTO_TCP, TCP_KEEPCNT]]) {

@@ -9,6 +9,7 @@ import {
   SO_ERROR, SO_KEEPALIVE, SO_BROADCAST, SO_RCVBUF, IPPROTO_TCP, TCP_NODELAY, MSG_OOB, type NativeSocket,
 } from "../../host/index.js";
 import { currentBackend } from "../../host/socket/backend.js";
+import { code, missing, onBackend } from "../support/index.js";
 
 const NATIVE = currentBackend() === "native";
 
@@ -33,25 +34,16 @@ async function eventually<T>(fn: () => T): Promise<T> {
   }
 }
 
-function code(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof SocketError) return err.code;
-    throw err;
-  }
-  throw new Error("expected a SocketError");
-}
 
 describe("stream Socket options", () => {
-  it.skipIf(NATIVE)("reports SO_REUSEADDR as libuv sets it (net): off on a fresh socket, on once bound", () => {
+  it.skipIf(onBackend("native", "`SO_REUSEADDR`"))("reports SO_REUSEADDR as libuv sets it (net): off on a fresh socket, on once bound", () => {
     const s = tcp();
     expect(s.getsockopt(SOL_SOCKET, SO_REUSEADDR)).toBe(0);
     s.bind(["127.0.0.1", 0]);
     expect(s.getsockopt(SOL_SOCKET, SO_REUSEADDR)).toBe(1);
   });
 
-  it.skipIf(!NATIVE)("reports SO_REUSEADDR as the kernel has it (native): off until set, a plain bind leaves it off", () => {
+  it.skipIf(onBackend("net", "`SO_REUSEADDR`"))("reports SO_REUSEADDR as the kernel has it (native): off until set, a plain bind leaves it off", () => {
     const s = tcp();
     expect(s.getsockopt(SOL_SOCKET, SO_REUSEADDR)).toBe(0);
     s.bind(["127.0.0.1", 0]);
@@ -109,7 +101,7 @@ describe("stream Socket options", () => {
     expect(u.getsockopt(SOL_SOCKET, SO_KEEPALIVE)).toBe(1);
   });
 
-  it.skipIf(NATIVE)("throws ENOPROTOOPT for options Node cannot set on a stream (net), and for writing SO_ERROR", () => {
+  it.skipIf(onBackend("native", "options"))("throws ENOPROTOOPT for options Node cannot set on a stream (net), and for writing SO_ERROR", () => {
     const s = tcp();
     expect(code(() => s.setsockopt(SOL_SOCKET, SO_BROADCAST, 1))).toBe("ENOPROTOOPT");
     expect(code(() => s.getsockopt(SOL_SOCKET, SO_RCVBUF))).toBe("ENOPROTOOPT");
@@ -118,7 +110,7 @@ describe("stream Socket options", () => {
     expect(() => s.setsockopt(SOL_SOCKET, SO_KEEPALIVE, 1.5)).toThrow(/setsockopt\(\): value must be an integer, got 1.5/);
   });
 
-  it.skipIf(!NATIVE)("sets any int option through the kernel (native); an unknown level and writing SO_ERROR are ENOPROTOOPT", () => {
+  it.skipIf(onBackend("net", "options"))("sets any int option through the kernel (native); an unknown level and writing SO_ERROR are ENOPROTOOPT", () => {
     const s = tcp();
     s.setsockopt(SOL_SOCKET, SO_BROADCAST, 1); // Linux accepts it on a TCP socket, as CPython shows
     expect(s.getsockopt(SOL_SOCKET, SO_BROADCAST)).toBe(1);
@@ -144,7 +136,7 @@ describe("stream Socket options", () => {
 let hasPython = true;
 try { execFileSync("python3", ["-c", "import socket"], { stdio: "ignore" }); } catch { hasPython = false; }
 
-describe.skipIf(!hasPython)("urgent data (MSG_OOB)", () => {
+describe.skipIf(missing("python3", !hasPython))("urgent data (MSG_OOB)", () => {
   it(NATIVE
     ? "reaches handleExpt once (native), which reads the urgent byte with MSG_OOB; the stream keeps the rest"
     : "never reaches handleExpt (net): Node cannot see urgent data, and the urgent byte is not delivered", async () => {

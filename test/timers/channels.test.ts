@@ -60,23 +60,25 @@ describe("idle timeouts", () => {
     let echoed = 0;
     busy.on("data", (d) => { echoed += d.length; });
     const ticker = setInterval(() => busy.write("x"), 20); // one byte every 20 ms: never idle for 300 ms
-    const stopAt = performance.now() + 1200;
+    // Stop by count and order, not by the clock: once the silent one ended and 30 bytes (at least 600 ms
+    // of ticks, twice the idle timeout) came back from the busy one.
+    let stoppedAt = 0;
     map.callEvery(0.05, function watch(this: void) {
-      if (performance.now() > stopAt) { clearInterval(ticker); server.close(); }
+      if (stoppedAt === 0 && silentEndedAt > 0 && echoed >= 30) { stoppedAt = performance.now(); clearInterval(ticker); server.close(); }
     });
-    const quit = map.callLater(3, () => closeAll({ map }));
+    const quit = map.callLater(30, () => closeAll({ map })); // a safety net only
     const done = loop({ map, timeout: 30 });
     // once the ticker stops, the busy channel goes idle too and the loop ends
-    while (!log.includes("busy:close") && performance.now() - t0 < 5000) await new Promise((r) => setTimeout(r, 10));
+    while (!log.includes("busy:close") && performance.now() - t0 < 30_000) await new Promise((r) => setTimeout(r, 10));
+    clearInterval(ticker);
     closeAll({ map });
     await done;
     quit.cancel();
-    expect(log.indexOf("silent:idle")).toBe(0);
-    expect(log.slice(0, 2)).toEqual(["silent:idle", "silent:close"]);
-    expect(log.slice(2)).toEqual(["busy:idle", "busy:close"]);
-    expect(silentEndedAt - t0).toBeGreaterThanOrEqual(290);
-    expect(silentEndedAt - t0).toBeLessThan(1200); // before the busy one stopped
-    expect(echoed).toBeGreaterThan(15);
+    expect(log).toEqual(["silent:idle", "silent:close", "busy:idle", "busy:close"]);
+    expect(silentEndedAt - t0).toBeGreaterThanOrEqual(290); // never before its idle timeout
+    expect(stoppedAt).toBeGreaterThan(silentEndedAt); // the busy one outlived it
+    expect(stoppedAt - t0).toBeGreaterThanOrEqual(590); // by more than its own idle timeout
+    expect(echoed).toBeGreaterThanOrEqual(30);
   });
 
   it("counts bytes the application sends as activity", async () => {
@@ -85,17 +87,21 @@ describe("idle timeouts", () => {
     let chan: IdleEcho | undefined;
     const { server, port } = listen(map, (sock) => {
       chan = new IdleEcho(sock, map, "talker", log, 0.25);
-      chan.callEvery(0.03, function (this: IdleEcho) { this.send(Buffer.from("tick")); });
+      // 20 ticks 30 ms apart (at least 570 ms, over twice the idle timeout), then close: stopped by count
+      let ticks = 0;
+      chan.callEvery(0.03, function (this: IdleEcho) { this.send(Buffer.from("tick")); if (++ticks === 20) { this.close(); quit.cancel(); } });
       server.close();
     });
     const c = connect(port);
     let got = 0;
     c.on("data", (d) => { got += d.length; });
-    const stop = map.callLater(0.8, () => { chan!.close(); });
+    const ended = new Promise((r) => c.once("end", r));
+    const quit = map.callLater(30, () => closeAll({ map })); // a safety net only
     await loop({ map, timeout: 30 });
-    stop.cancel();
+    quit.cancel();
+    await ended;
     expect(log).toEqual([]); // never idle: it kept sending
-    expect(got).toBeGreaterThan(20);
+    expect(got).toBe(20 * 4);
   });
 
   it("re-arms after a handleIdle() that keeps the channel open, and setIdleTimeout(null) stops it", async () => {

@@ -15,9 +15,9 @@ describe("timer errors", () => {
     expect(errors).toEqual([["kaput", "<TimerHandle callLater(bad) fired>"]]);
   });
 
-  it("logs a compact trace by default", async () => {
+  it("logs a compact trace to stderr by default", async () => {
     const map = new ChannelMap();
-    const log = vi.spyOn(console, "log").mockImplementation(() => undefined);
+    const log = vi.spyOn(console, "error").mockImplementation(() => undefined);
     try {
       map.callLater(0, function failing() { throw new TypeError("nope"); });
       await loop({ map });

@@ -14,14 +14,7 @@ export function prng(seed: number): () => number {
   };
 }
 
-/** Resolves once `cond()` holds, polling every few ms; rejects after `ms`. */
-export async function until(cond: () => boolean, ms = 5000, what = "condition"): Promise<void> {
-  const end = performance.now() + ms;
-  while (!cond()) {
-    if (performance.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 2));
-  }
-}
+export { until } from "../support/index.js"; // resolves once cond() holds; rejects naming `what` after `ms`
 
 export const core = (): CoreExports => getEngine().core;
 

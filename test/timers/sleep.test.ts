@@ -14,23 +14,30 @@ async function measure<T>(fn: () => Promise<T>): Promise<{ value: T; cpuMs: numb
 }
 
 describe("waiting for timers", () => {
-  it("sleeps until a timer 200 ms out, with no channels, using < 5% CPU, and fires within 20 ms", async () => {
+  it("sleeps until a timer 200 ms out, with no channels, using < 5% CPU, and fires as late as a Node timer set beside it", async () => {
     callLater(0.02, () => undefined);
     await loop({ map: socketMap }); // warm: the engine is loaded and the code paths compiled
-    // A loaded machine can delay one run; a spinning loop fails every run.
-    const runs: { cpuPct: number; lateMs: number }[] = [];
+    // The control: a plain setTimeout due at the same moment, in the same process, shows how late this
+    // machine's event loop is right now; the loop's timer may be at most 20 ms later than it. A loaded
+    // machine can still disturb one run; a spinning or oversleeping loop fails every run.
+    const runs: { cpuPct: number; lateMs: number; controlLateMs: number }[] = [];
+    const ok = (r: (typeof runs)[number]) => r.cpuPct < 5 && r.lateMs < r.controlLateMs + 20;
     for (let attempt = 0; attempt < 3; attempt++) {
       let firedAt = 0;
+      let controlAt = 0;
       const h = callLater(0.2, () => { firedAt = performance.now(); });
+      const control = setTimeout(() => { controlAt = performance.now(); }, h.deadline * 1000 - performance.now());
       const { cpuMs, wallMs } = await measure(() => loop());
+      while (controlAt === 0) await new Promise((r) => setTimeout(r, 1));
+      clearTimeout(control);
       const lateMs = firedAt - h.deadline * 1000;
-      runs.push({ cpuPct: (100 * cpuMs) / wallMs, lateMs });
-      expect(lateMs).toBeGreaterThanOrEqual(0);
-      if (runs.at(-1)!.cpuPct < 5 && lateMs < 20) break;
+      runs.push({ cpuPct: (100 * cpuMs) / wallMs, lateMs, controlLateMs: controlAt - h.deadline * 1000 });
+      expect(firedAt).toBeGreaterThan(0);
+      expect(lateMs).toBeGreaterThanOrEqual(0); // never early
+      if (ok(runs.at(-1)!)) break;
     }
     if (process.env.TIMER_REPORT) console.log("sleep runs", runs);
-    const best = runs.find((r) => r.cpuPct < 5 && r.lateMs < 20);
-    expect(best, JSON.stringify(runs)).toBeDefined();
+    expect(runs.find(ok), JSON.stringify(runs)).toBeDefined();
   });
 
   it("waits no longer than the nearest timer even with a 30 s timeout and an idle channel", async () => {

@@ -6,14 +6,7 @@ export const families = [
   { name: "IPv6", family: AF_INET6, host: "::1", any: ["::", 0, 0, 0] },
 ] as const;
 
-/** Resolves once `cond()` is true; rejects after `ms` (generous: the machine is shared). */
-export async function until(cond: () => boolean, ms = 5000, what = "condition"): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 2));
-  }
-}
+export { until } from "../support/index.js"; // resolves once cond() holds; rejects naming `what` after `ms`
 
 /** Retries `fn` until it stops throwing EAGAIN (a datagram is on its way). */
 export async function eventually<T>(fn: () => T, ms = 5000): Promise<T> {

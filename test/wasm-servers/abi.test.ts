@@ -2,7 +2,7 @@
 import { describe, it, expect } from "vitest";
 import { readFileSync } from "node:fs";
 import { SOCK_NAMESPACE, SOCK_IMPORTS, SERVER_EXPORTS, WASIX_IMPORTS } from "../../host/sandbox/index.js";
-import { SERVER_EXPORTS_V2 } from "../../host/sandbox/abi-v2.js";
+import { SERVER_EXPORTS_V2 } from "../../host/sandbox/abi.js";
 import { built } from "./helpers.js";
 
 function shape(path: string): { imports: WebAssembly.ModuleImportDescriptor[]; exports: string[] } {
@@ -29,5 +29,33 @@ describe.each(["echo", "http"])("%s module", (name) => {
     for (const n of ["sock_accept", "sock_recv", "sock_send", "poll_oneoff"]) expect(preview1).toContain(n);
     expect(exports).toContain("_start");
     expect(exports).not.toContain("_initialize");
+  });
+});
+
+describe("the ABI list (host/sandbox/abi.ts) is what the runner grants", () => {
+  it("the socket table implements exactly each version's imports", async () => {
+    const { ABI_VERSIONS } = await import("../../host/sandbox/index.js");
+    const { SocketTable } = await import("../../host/sandbox/sockets.js");
+    const { Grants } = await import("../../host/sandbox/grants.js");
+    const t = new SocketTable(new Grants(), () => new WebAssembly.Memory({ initial: 1 }), () => {});
+    expect(Object.keys(t.imports()).sort()).toEqual([...ABI_VERSIONS.wasyncore_sock_v1.imports].sort());
+    t.closeAll();
+  });
+
+  it("the WASI shim answers every preview1 name the validator lets through", async () => {
+    const { WASI_SHIM_IMPORTS } = await import("../../host/sandbox/index.js");
+    const { WasiShim } = await import("../../host/sandbox/wasi.js");
+    const shim = new WasiShim(() => new WebAssembly.Memory({ initial: 1 }), { name: "t", args: [] });
+    expect(Object.keys(shim.imports()).sort()).toEqual([...WASI_SHIM_IMPORTS].sort());
+    expect(shim.imports().fd_read()).toBe(52); // ENOSYS: no stdin
+    expect(shim.imports().poll_oneoff()).toBe(52); // no sleeping
+  });
+
+  it("v1 is frozen: its names are the ones released", async () => {
+    const { ABI_VERSIONS } = await import("../../host/sandbox/index.js");
+    expect(ABI_VERSIONS.wasyncore_sock_v1).toEqual({
+      imports: ["sock_open", "sock_bind", "sock_listen", "sock_accept", "sock_connect", "sock_send", "sock_recv", "sock_close", "sock_poll", "sock_error", "sock_local_port"],
+      exports: ["server_pass", "server_passes"],
+    });
   });
 });

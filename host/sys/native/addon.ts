@@ -24,6 +24,11 @@ export interface Addon {
   accept(fd: number, withAddress: true): [number, NativeAddress] | number;
   recv(fd: number, buf: ArrayBuffer | Uint8Array, offset: number, length: number, flags: number): number;
   send(fd: number, buf: ArrayBuffer | Uint8Array, offset: number, length: number, flags: number): number;
+  /**
+   * n sends in one call: `list` holds {fd, offset, length, result} quadruples over `buf`; each
+   * result becomes the bytes sent or -errno (an fd of -1 is skipped). Returns n. (native/batch.c)
+   */
+  sendmany(buf: ArrayBuffer | Uint8Array, list: Int32Array, n: number): number;
   sendto(fd: number, buf: ArrayBuffer | Uint8Array, offset: number, length: number, flags: number,
     family: number, host: string, port: number, scopeId: number): number;
   recvfrom(fd: number, buf: ArrayBuffer | Uint8Array, offset: number, length: number, flags: number): [number, NativeAddress] | number;

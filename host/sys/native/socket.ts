@@ -12,9 +12,10 @@
 // Everything the loop does stays the same: readiness marks the core and calls notifyReady().
 // Its descriptor's readiness state lives in NativeStream (stream.ts), changed only by its methods.
 import { Buffer } from "node:buffer";
+import cluster from "node:cluster";
 import { lookup } from "node:dns";
 import { isIP } from "node:net";
-import { SOL_SOCKET, SO_ERROR, AF_UNIX, AF_INET6, SOCK_STREAM } from "../../core/constants.js";
+import { SOL_SOCKET, SO_ERROR, SO_REUSEPORT, AF_UNIX, AF_INET6, SOCK_STREAM } from "../../core/constants.js";
 import { SocketError, errnoOf, codeOf, checkInt } from "../../core/errors.js";
 import { FIELD } from "../../core/abi.js";
 import { type Address, checkIp, checkPath, describe, familyName, unboundAddress } from "../../core/address.js";
@@ -32,6 +33,18 @@ const NEG_EINPROGRESS = -errnoOf("EINPROGRESS");
 const LOST = new Set(["ECONNRESET", "ECONNABORTED", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "ENETDOWN", "EHOSTDOWN"]);
 const INT_MAX = 2 ** 31 - 1;
 const DIRECT_MIN = 16384; // send() of at least this many bytes on an empty output queue goes to the kernel at once
+
+let sharing = false;
+
+/** Do TCP binds to a fixed port set SO_REUSEPORT first? In a node:cluster worker, and where the cores helper said so. */
+function shareBinds(): boolean {
+  return sharing || cluster.isWorker;
+}
+
+/** Makes TCP binds to a fixed port in this thread set SO_REUSEPORT first (the cores helper's workers). */
+export function setShareBinds(on: boolean): void {
+  sharing = on;
+}
 
 function toAddress(family: number, a: NativeAddress): Address {
   return a === null ? unboundAddress(family) : a;
@@ -95,6 +108,11 @@ export class NativeStreamSocket implements SocketImpl {
     if (this.family === AF_UNIX) rc = A.bind(s.fd, AF_UNIX, checkPath(address, "bind()"), 0, 0);
     else {
       const t = checkIp(this.family, address, "bind()", true);
+      // in a node:cluster worker (or one of serveOnCores'), every worker binds its own listener of the port
+      if (t.port !== 0 && shareBinds()) {
+        const r = A.setsockopt(s.fd, SOL_SOCKET, SO_REUSEPORT, 1);
+        if (r < 0) throw SocketError.fromResult(r, `bind(${describe(address)}): setsockopt(SO_REUSEPORT)`);
+      }
       rc = A.bind(s.fd, this.family, t.host, t.port, scopeOf(address));
     }
     if (rc < 0) throw SocketError.fromResult(rc, `bind(${describe(address)})`);
@@ -111,7 +129,7 @@ export class NativeStreamSocket implements SocketImpl {
   }
 
   /**
-   * @internal Python: socket.accept() — accept4(2), null when nothing is pending (Socket.accept()
+   * Python: socket.accept() — accept4(2), null when nothing is pending (Socket.accept()
    * throws EAGAIN for that, Dispatcher.accept() takes the null: no Error built per empty poll).
    * accept4 reports the peer's address itself: no getpeername(2) here, nor in the Dispatcher's
    * constructor (getpeername() answers from it while the connection is up).
@@ -206,6 +224,26 @@ export class NativeStreamSocket implements SocketImpl {
     if (s.state !== "connected" && s.state !== "connecting") throw new SocketError("ENOTCONN", "recv()");
     if (n === 0) return EMPTY;
     throw new SocketError("EAGAIN", "recv()");
+  }
+
+  /** Python: socket.recv_into(buffer, n, flags) — from the core's input queue into `buffer`, no allocation. */
+  recvInto(buffer: Uint8Array, n: number, flags: number): number {
+    const s = this.#s;
+    const e = s.engine;
+    let avail = flags === 0 && !this.#unconnected ? e.field(s.token, FIELD.inLen) : 0;
+    if (avail === 0 && flags === 0 && !this.#unconnected && s.readable) { // what arrived since the last wake-up
+      s.fill();
+      avail = e.field(s.token, FIELD.inLen);
+    }
+    if (avail > 0) {
+      s.recheckUrgent();
+      const got = e.takeInInto(s.token, buffer, n);
+      if (e.resumeOk) s.consumed();
+      return got;
+    }
+    const data = this.recv(n, flags); // flags, EOF (0), errors and EAGAIN as recv() has them
+    buffer.set(data);
+    return data.length;
   }
 
   // recv(n, MSG_OOB) and other flags: straight from the kernel into a new Buffer.

@@ -19,6 +19,7 @@ import { SOL_SOCKET, SO_ERROR } from "../../core/constants.js";
 import { errnoOf, codeOf, thrownErrno } from "../../core/errors.js";
 import { notifyReady, markDirty } from "../../core/wake.js";
 import { Interest, track, untrack, type Addon, type EpollTarget } from "./addon.js";
+import { queueSend, withdrawSend, type BatchedSender } from "./batch.js";
 
 /** The lifecycle of a stream socket. */
 export type StreamState = "fresh" | "bound" | "listening" | "connecting" | "connected" | "closed";
@@ -32,7 +33,7 @@ export const NEG_EAGAIN = -errnoOf("EAGAIN");
 const capPaused = new Set<NativeStream>(); // stopped reading at the core's memory cap
 
 /** A descriptor's readiness state, kept in step with its core channel and its epoll interest. */
-export class NativeStream implements EpollTarget {
+export class NativeStream implements EpollTarget, BatchedSender {
   readonly engine: Engine = getEngine();
   readonly interest: Interest;
   // The state below changes only through this class's methods (one writer, as libuv's uv__io_start/stop).
@@ -47,6 +48,7 @@ export class NativeStream implements EpollTarget {
   #resolving = false;
   #sent = 0;
   #dirty = false;
+  #batched = -1; // the slot of this pass's end-of-pass send in the batch (batch.ts), or -1
 
   /** The lifecycle state. */
   get state(): StreamState { return this.#state; }
@@ -171,11 +173,35 @@ export class NativeStream implements EpollTarget {
     markDirty(owner);
   }
 
-  /** The end of a pass (its flush): the window reopens and the core's queued output goes to the kernel. */
+  /**
+   * The end of a pass (its flush): the window reopens and the core's queued output goes to the
+   * kernel — its first region in the pass's batch (one addon call for every stream, batch.ts).
+   */
   passEnded(): void {
     this.#dirty = false;
     this.endPass();
-    this.flushCore();
+    if (this.#batched >= 0 || this.state !== "connected" || this.blocked) return;
+    const e = this.engine;
+    if (e.field(this.token, FIELD.outLen) === 0) return;
+    const ptr = e.core.out_peek(this.token);
+    this.#batched = queueSend(this.a, this, this.fd, ptr, e.core.result_len());
+  }
+
+  /** The batch sent this stream's region: `n` of `len` bytes, or -errno. */
+  batchSent(n: number, len: number): void {
+    this.#batched = -1;
+    if (this.state !== "connected") return;
+    if (n > 0) this.engine.core.out_consume(this.token, n);
+    if (n === NEG_EAGAIN || (n > 0 && n < len)) this.block();
+    else if (n < 0) this.fail(codeOf(-n));
+    else if (this.engine.field(this.token, FIELD.outLen) > 0) this.flushCore(); // the queue spans chunks
+  }
+
+  /** Takes this stream's region out of the pass's batch (it is about to send or drop it itself). */
+  private unbatch(): void {
+    if (this.#batched < 0) return;
+    withdrawSend(this.#batched);
+    this.#batched = -1;
   }
 
   /** Records an error as the channel's errno (readable and writable, as select reports it). */
@@ -353,6 +379,7 @@ export class NativeStream implements EpollTarget {
    * core). `force`: try even while blocked (close and shutdown: the kernel may have room by now).
    */
   flushCore(force = false): void {
+    this.unbatch(); // its bytes go now, in order, from here
     const core = this.engine.core;
     if (force && this.blocked && this.error === null && this.engine.field(this.token, FIELD.outLen) > 0) {
       this.unblock(); // flushes, and blocks again if the kernel is still full
@@ -376,6 +403,7 @@ export class NativeStream implements EpollTarget {
    */
   close(): void {
     if (this.state === "closed") return;
+    this.unbatch();
     const rest = this.state === "connected" && this.error === null && !this.hup ? this.engine.takeOut(this.token) : null;
     this.#state = "closed";
     capPaused.delete(this);

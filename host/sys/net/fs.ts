@@ -16,9 +16,9 @@
 //                                           end of input sets EOF, writes complete later
 import * as fs from "node:fs";
 import * as net from "node:net";
-import { isatty } from "node:tty";
+import * as tty from "node:tty";
 import type { Readable, Writable } from "node:stream";
-import { binding, uvName } from "./uv.js";
+import { binding, netPublicReason, uvName } from "./uv.js";
 import { setReading, type StreamSink } from "./handles.js";
 
 /** A descriptor ready for a FileWrapper. */
@@ -59,8 +59,8 @@ export function openDescriptor(fd: number): OpenedFile {
   const C = fs.constants;
   const st = fs.fstatSync(fd); // EBADF for a closed descriptor
   const info = fdinfo(fd);
-  const tty = isatty(fd);
-  const kind = (st.isFile() || st.isDirectory() || st.isBlockDevice() || (st.isCharacterDevice() && !tty)) ? "file" : "stream";
+  const isTty = tty.isatty(fd);
+  const kind = (st.isFile() || st.isDirectory() || st.isBlockDevice() || (st.isCharacterDevice() && !isTty)) ? "file" : "stream";
   const accmode = info ? info.flags & 3 : C.O_RDWR;
   const append = info ? (info.flags & C.O_APPEND) !== 0 : false;
   let own = fd;
@@ -82,7 +82,7 @@ export function openDescriptor(fd: number): OpenedFile {
     fd: own,
     duplicated,
     kind,
-    tty,
+    tty: isTty,
     readable: finalMode !== C.O_WRONLY,
     writable: finalMode !== C.O_RDONLY,
     append,
@@ -110,6 +110,13 @@ export function openStream(f: OpenedFile, sink: StreamSink): FileStream {
     allowHalfOpen: true,
     onread: { buffer: readBuffer, callback: (n: number, buf: Uint8Array) => sink.onData(buf, n) },
   };
+  if (f.tty && netPublicReason() !== null) {
+    // No process.binding (Node's permission model): tty.ReadStream is the public way to a TTY handle,
+    // and it passes net.Socket's options on (manualStart: false reads at once, as the handle path does).
+    const s = new tty.ReadStream(f.fd, { ...opts, manualStart: false } as net.SocketConstructorOpts);
+    watch(s, sink, f.readable);
+    return { stream: s, readable: f.readable, writable: f.writable, setReading: (on) => setReading(s, on) };
+  }
   if (f.tty) {
     const ctx: Record<string, unknown> = {};
     const handle = new (binding("tty_wrap").TTY)(f.fd, ctx);

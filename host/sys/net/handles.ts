@@ -8,7 +8,7 @@ import { statSync } from "node:fs";
 // Node's internal wrappers: the only synchronous bind Node has (DEP0111; present in Node 20–24).
 // Kept in this one module so a native backend can replace it.
 interface UvServerHandle {
-  bind(host: string, port: number): number;
+  bind(host: string, port: number, flags?: number): number;
   bind6(host: string, port: number, flags: number): number;
   listen(backlog: number): number;
   getsockname(out: Record<string, unknown>): number;
@@ -29,7 +29,7 @@ export interface UvStreamHandle {
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 const binding = (name: string): any => (process as any).binding(name);
-let tcpWrap: { TCP: new (kind: number) => UvServerHandle; constants: { SERVER: number } } | undefined;
+let tcpWrap: { TCP: new (kind: number) => UvServerHandle; constants: { SERVER: number; UV_TCP_REUSEPORT?: number } } | undefined;
 let pipeWrap: { Pipe: new (kind: number) => UvPipeServerHandle; constants: { SERVER: number } } | undefined;
 let uvErrName: ((n: number) => string) | undefined;
 
@@ -41,11 +41,18 @@ function uvName(rc: number): string {
 /** A bound, not yet listening, server handle. */
 export type ServerHandle = UvServerHandle | UvPipeServerHandle;
 
+/** Can a TCP handle be bound with SO_REUSEPORT (libuv's UV_TCP_REUSEPORT, which Node's handles take from Node 22.12)? */
+export function reusePortSupported(): boolean {
+  tcpWrap ??= binding("tcp_wrap");
+  return typeof tcpWrap!.constants.UV_TCP_REUSEPORT === "number";
+}
+
 /** Binds a TCP handle synchronously. Returns the handle or the error code (e.g. 'EADDRINUSE'). */
-export function bindTcp(ipv6: boolean, host: string, port: number): ServerHandle | string {
+export function bindTcp(ipv6: boolean, host: string, port: number, reusePort = false): ServerHandle | string {
   tcpWrap ??= binding("tcp_wrap");
   const h = new tcpWrap!.TCP(tcpWrap!.constants.SERVER);
-  let rc = ipv6 ? h.bind6(host, port, 0) : h.bind(host, port);
+  const flags = reusePort ? tcpWrap!.constants.UV_TCP_REUSEPORT ?? 0 : 0;
+  let rc = ipv6 ? h.bind6(host, port, flags) : flags !== 0 ? h.bind(host, port, flags) : h.bind(host, port);
   // libuv defers bind errors (EADDRINUSE) to the next call on the handle.
   if (rc === 0) rc = h.getsockname({});
   if (rc !== 0) { h.close(); return uvName(rc); }

@@ -16,6 +16,7 @@ import type { SocketImpl } from "../seam.js";
 import * as sys from "./handles.js";
 import { adoptRaw, connectRaw, type RawStream, type RawSink, type RawTarget } from "./stream.js";
 import { optionName } from "./options.js";
+import { bindPort } from "./shared.js";
 import { DIRECT_MIN, STAGING, releaseStaging, retireStaging, staging, stagingView } from "./staging.js";
 
 type State = "fresh" | "bound" | "listening" | "connecting" | "connected" | "closed";
@@ -70,7 +71,7 @@ export class NetStreamSocket implements SocketImpl, RawSink {
       if (typeof h !== "string") this.boundAddr = path;
     } else {
       const t = checkIp(this.family, address, "bind()", true);
-      h = sys.bindTcp(this.family === AF_INET6, t.host, t.port);
+      h = bindPort(this.family === AF_INET6, t.host, t.port, (this.options?.get("reuseport") ?? 0) !== 0, address);
       if (typeof h !== "string") {
         const a = sys.serverAddress(h);
         this.boundAddr = ipOut(this.family, a?.address ?? t.host, a?.port ?? t.port);

@@ -1,0 +1,103 @@
+// The `wasyncore` command as a user meets it: --help/--version, exit codes 0/1/2, flag names in
+// errors, one "listening" line, no Node warnings, SIGTERM stops it gracefully (issue 14 bug 4).
+import { describe, it, expect, beforeAll } from "vitest";
+import * as net from "node:net";
+import { once } from "node:events";
+import { readFileSync } from "node:fs";
+import { cli, cliRun, listeningPort, echoOnce, root } from "./helpers.js";
+import { fixture } from "../wasm-servers/helpers.js";
+
+const echo = `${root}build/servers/echo.host.wasm`;
+
+describe("help and version", () => {
+  it.each([[[]], [["run"]], [["serve"]], [["build"]]])("wasyncore %j --help prints usage on stdout and exits 0", async (sub) => {
+    const r = await cliRun([...sub, "--help"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^usage: wasyncore /);
+    expect(r.stdout).toMatch(/exit codes|-o, --out/);
+    expect(r.stderr).toBe("");
+  });
+
+  it("--version prints the package's version", async () => {
+    const { version } = JSON.parse(readFileSync(`${root}package.json`, "utf8")) as { version: string };
+    const r = await cliRun(["--version"]);
+    expect(r).toMatchObject({ code: 0, stdout: `${version}\n` });
+  });
+});
+
+describe("usage errors exit 2 and name what was wrong", () => {
+  it.each([
+    [[], /missing command/],
+    [["frobnicate"], /unknown command "frobnicate"/],
+    [["run"], /wasyncore run: missing MODULE\.wasm/],
+    [["run", echo, "--bogus"], /Unknown option '--bogus'/],
+    [["run", echo, "--memory-mb", "abc"], /--memory-mb must be an integer in 1\.\.4096, got "abc"/],
+    [["run", echo, "--memory-mb", "0"], /--memory-mb must be an integer in 1\.\.4096, got "0"/],
+    [["run", echo, "--cpu-ms", "1.5"], /--cpu-ms must be an integer/],
+    [["run", echo, "--listen", "nowhere"], /--listen: expected "HOST:PORT"/],
+    [["run", echo, "--listen", "127.0.0.1:70000"], /--listen: port must be in 0\.\.65535, got 70000/],
+    [["run", echo, "--allow-connect", "example.com:80"], /--allow-connect: host must be an IP address/],
+    [["run", "/nonexistent/x.wasm"], /cannot read \/nonexistent\/x\.wasm: ENOENT/],
+    [["serve"], /wasyncore serve: missing CONFIG\.json/],
+    [["build", "x.ts"], /wasyncore build: missing -o OUT\.wasm/],
+  ])("wasyncore %j", async (args, message) => {
+    const r = await cliRun(args as string[]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr).toMatch(/--help for usage/);
+    expect(r.stdout).toBe("");
+  });
+});
+
+describe("wasyncore run", () => {
+  let faulty: string;
+  beforeAll(async () => { faulty = await fixture("faulty"); }, 180_000);
+
+  it("serves, says 'listening' once, prints no Node warning, and exits 0 on SIGTERM", async () => {
+    const c = cli(["run", echo, "--listen", "127.0.0.1:0"]);
+    const port = await listeningPort(c, "echo.host.wasm");
+    expect(await echoOnce(port, "hello through the CLI")).toBe("hello through the CLI");
+    c.proc.kill("SIGTERM");
+    const { code } = await c.exit;
+    expect(code).toBe(0);
+    expect(c.stderr.match(/listening/g)).toHaveLength(1);
+    expect(c.stderr).toBe(`wasyncore: echo.host.wasm listening on 127.0.0.1:${port}\n`);
+    expect(c.stderr + c.stdout).not.toMatch(/Warning/);
+    expect(c.stdout).toBe("");
+  });
+
+  it("exits 1 naming the module and EADDRINUSE when its address is taken", async () => {
+    const taken = net.createServer().listen(0, "127.0.0.1");
+    await once(taken, "listening");
+    const port = (taken.address() as net.AddressInfo).port;
+    try {
+      const r = await cliRun(["run", echo, "--listen", `127.0.0.1:${port}`]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(new RegExp(`wasyncore: module echo\\.host\\.wasm stopped: could not listen 127\\.0\\.0\\.1:${port}: EADDRINUSE`));
+      expect(r.stderr).not.toMatch(/listening on/);
+    } finally {
+      taken.close();
+    }
+  });
+
+  it("exits 1 when the module traps in main()", async () => {
+    const r = await cliRun(["run", faulty, "--listen", "127.0.0.1:0", "--name", "dies.wasm", "--", "--die", "main"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^wasyncore: module dies\.wasm stopped: abort: dying in main/m);
+  });
+
+  it("exits 1 when a handler traps while serving", async () => {
+    const c = cli(["run", faulty, "--listen", "127.0.0.1:0"]);
+    const port = await listeningPort(c, "faulty.host.wasm");
+    await echoOnce(port, "abort").catch(() => "");
+    const { code } = await c.exit;
+    expect(code).toBe(1);
+    expect(c.stderr).toMatch(/wasyncore: module faulty\.host\.wasm stopped: abort: faulty module asked to abort/);
+  });
+
+  it("refuses a module that is not a host-flavour server with exit 1 and the reason", async () => {
+    const r = await cliRun(["run", `${root}build/servers/echo.wasix.wasm`, "--listen", "127.0.0.1:0"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/module echo\.wasix\.wasm stopped: refused at load: .*WASIX-flavour/);
+  });
+});
