@@ -86,7 +86,7 @@ export class WasmServer {
   /** Addresses the module listens on (known once start() resolved). */
   listening: Endpoint[] = [];
   /** Addresses the runner serves TLS on for the module (--listen-tls). */
-  listeningTls: { host: string; port: number }[] = [];
+  listeningTls: Endpoint[] = [];
   private fronts: TlsFront[] = [];
   /** Connect and listen attempts the grants refused. */
   readonly denied: string[] = [];
