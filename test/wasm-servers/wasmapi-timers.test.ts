@@ -26,8 +26,10 @@ describe("timers in a module (host flavour)", () => {
     c.close();
     // deadlines: B 10, D 10, G 15, K 20, A 30, E 50, Z 150 as scheduled; K again 20 ms after it ran, F 40 ms after
     // G ran (G resets it), E again on its own phase (50 ms later, or a period later if the pass came late); C cancelled.
-    // Only the first five are independent of how late a loaded machine runs them.
-    expect(got.slice(0, 5)).toEqual(["B", "D", "G", "K", "A"]);
+    // What is independent of a loaded machine (a pause while scheduling shifts later deadlines): B and D
+    // (tied, in scheduling order) come first, G before K and F.
+    expect(got.slice(0, 2)).toEqual(["B", "D"]);
+    expect(got.indexOf("G")).toBeLessThan(got.indexOf("K"));
     expect([...got].sort()).toEqual(["A", "B", "D", "E", "E", "F", "G", "K", "K", "Z"]);
     expect(got.indexOf("F")).toBeGreaterThan(got.indexOf("G"));
     expect(got).not.toContain("cancelled timer ran");
@@ -152,7 +154,8 @@ describe("timers in a module (WASIX flavour, @wasmer/sdk: poll_oneoff clock subs
     console.log(`WASIX timer lateness: median ${(quantile(late, 0.5) / 1000).toFixed(1)} ms, p90 ${(quantile(late, 0.9) / 1000).toFixed(1)} ms; ` +
       `Node setTimeout control: median ${(quantile(control, 0.5) / 1000).toFixed(1)} ms`);
     expect(quantile(late, 0.5) / 1000).toBeLessThanOrEqual(10 + quantile(control, 0.5) / 1000);
-    expect(order.slice(0, 5)).toEqual(["B", "D", "G", "K", "A"]);
+    expect(order.slice(0, 2)).toEqual(["B", "D"]);
+    expect(order.indexOf("G")).toBeLessThan(order.indexOf("K"));
     expect([...order].sort()).toEqual(["A", "B", "D", "E", "E", "F", "G", "K", "K", "Z"]);
   }, 60_000);
 });
