@@ -84,7 +84,9 @@ export const WASI_SHIM_IMPORTS = [
 
 /** WASIX-flavour socket imports: wasix_32v1 for what preview1 lacks, preview1 for the rest. */
 export const WASIX_IMPORTS = {
+  /** WASIX's socket calls the flavour uses. */
   wasix_32v1: ["sock_open", "sock_bind", "sock_listen", "sock_connect"],
+  /** WASI preview1 calls the flavour uses. */
   wasi_snapshot_preview1: ["sock_accept", "sock_recv", "sock_send", "poll_oneoff", "fd_close", "fd_fdstat_set_flags"],
 } as const;
 

@@ -77,10 +77,10 @@ export class ModuleInstance {
   private exports!: ServerExports;
   private scheduled = false;
   private hostPasses = 0;
+  private timer: PassTimer | null = null;
   private running = false;
   private stopped = false;
   private finish!: (err: WasmServerError | null) => void;
-  private timer: PassTimer | null = null;
   private readonly onPass: (running: boolean) => void;
 
   /** Validates, instantiates and runs main(); throws WasmServerError when refused or when main() traps. */
@@ -171,7 +171,17 @@ export class ModuleInstance {
     this.running = false;
     if (r < 0) this.end(this.failedListen());
     else if (r > 0) this.schedule();
-    else this.timer?.afterIdlePass();
+    else {
+      // server_timeout() is the module's code too: under the watchdog, and a trap stops it
+      this.onPass(true);
+      try {
+        this.timer?.afterIdlePass();
+      } catch (err) {
+        this.stop(err);
+      } finally {
+        this.onPass(false);
+      }
+    }
   }
 
   /** The module ended by itself: an error when it never listened and a listen failed. */

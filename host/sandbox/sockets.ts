@@ -61,12 +61,12 @@ function entry(family: 4 | 6): Entry {
 
 /** What a module's sockets hold now (loopStats of the sandbox). */
 export interface SocketStats {
-  fds: number;
-  lingering: number;
-  pending: number;
-  sendQueued: number;
-  recvBuffered: number;
-  refused: number;
+  /** Descriptors the module has open. */ fds: number;
+  /** Closed sockets still delivering their output. */ lingering: number;
+  /** Connections waiting in the module's listen backlogs. */ pending: number;
+  /** Bytes the host holds toward peers for the module. */ sendQueued: number;
+  /** Bytes received and not yet read by the module. */ recvBuffered: number;
+  /** Connections refused because a backlog or a budget was full. */ refused: number;
 }
 
 /** The socket syscalls of one module. */
