@@ -32,6 +32,10 @@ let pollCap: i32 = 0;
 let polled = new Array<Socket>();
 export let passes: u64 = 0;
 let mode: u32 = MODE_SELECT;
+let readyPasses = 0; // consecutive WASIX passes that found channels ready
+// WASIX: passes with ready channels skip poll_oneoff (all but every 16th): @wasmer/sdk 0.16 (Node) can
+// ignore poll_oneoff's zero timeout once a connection was closed, and wait for the next socket event.
+@inline const WASIX_POLL_EVERY: i32 = 16;
 
 /** Sets up the core once (buffers, limits). */
 export function init(): void {
@@ -143,6 +147,10 @@ export function pass(timeoutMs: i32): i32 {
       if (wait < 0 || ms < wait) wait = ms;
     }
   }
+  let skip = false;
+  if (WASYNCORE_WASIX && wait == 0 && readyCount > 0) skip = ++readyPasses % WASIX_POLL_EVERY != 0;
+  else readyPasses = 0;
+  if (skip) n = 0;
   if (n > 0) got = sysPoll(pollfds, n, wait);
   else if (WASYNCORE_WASIX && wait != 0) sysPoll(pollfds, 0, wait); // nothing to poll: sleep until the next timer
   stampNow(); // the core's activity clock (idle timeouts), after the wait: bytes taken in now are stamped now
