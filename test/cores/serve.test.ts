@@ -189,6 +189,16 @@ describe.skipIf(missing("the built host (npm run build)", !built) || onBackend("
     const { serveOnCores } = await import("../../host/index.js");
     await expect(serveOnCores(2, () => {}, { mode: "thread" })).rejects.toThrow(/threads need the native backend.*mode: 'process'/);
   });
+
+  it("processes are refused where net runs on the public node:net API (no handles to pass)", async () => {
+    const { serveOnCores } = await import("../../host/index.js");
+    process.env.WASYNCORE_NET_PUBLIC = "1";
+    try {
+      await expect(serveOnCores(2, () => {}, { mode: "process" })).rejects.toThrow(/processes on the net backend share the primary's listening handle.*WASYNCORE_NET_PUBLIC=1.*native backend/);
+    } finally {
+      delete process.env.WASYNCORE_NET_PUBLIC;
+    }
+  });
 });
 
 describe("serveOnCores() arguments", () => {
