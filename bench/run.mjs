@@ -8,20 +8,18 @@
 // Options: --only id,id  (scenario ids)   --rounds N   --out DIR
 //          --servers id,id  (wasyncore-native, wasyncore-net, node-net, node-http, asyncore, asyncio)
 //          --render FILE  (rewrite RESULTS.md / results.svg from a saved bench/out/results-*.json)
-//          --workers N  (several cores: bench/workers.mjs, its own options; RESULTS.md keeps its section)
 import fs from 'node:fs';
 import path from 'node:path';
 import { MODES } from './lib/config.mjs';
 import { useClients } from './lib/loads.mjs';
 import { BENCH_DIR, OUT_DIR } from './lib/paths.mjs';
 import { disablePinning, installCleanup } from './lib/proc.mjs';
-import { renderMarkdown, summaryRows, targetTally, titleOf } from './lib/report.mjs';
+import { keepSections, renderMarkdown, summaryRows, targetTally, titleOf } from './lib/report.mjs';
 import { runScenario, ServerPool } from './lib/runner.mjs';
 import { SCENARIOS } from './lib/scenarios.mjs';
 import { SERVERS, subjectsUnavailable } from './lib/servers.mjs';
 import { fmt, fmtRatio } from './lib/stats.mjs';
 import { renderSvg } from './lib/svg.mjs';
-import { keepWorkersSection } from './workers.mjs';
 import { buildClients, ensureWrk, hasTaskset, machineInfo } from './lib/tools.mjs';
 
 const log = (msg) => process.stdout.write(`${msg}\n`);
@@ -79,7 +77,7 @@ function writeOutputs(outDir, data, saveRaw = true) {
   fs.mkdirSync(OUT_DIR, { recursive: true });
   const md = path.join(outDir, 'RESULTS.md');
   const svg = path.join(outDir, 'results.svg');
-  fs.writeFileSync(md, keepWorkersSection(md, renderMarkdown(data)));
+  fs.writeFileSync(md, keepSections(fs.existsSync(md) ? fs.readFileSync(md, 'utf8') : '', renderMarkdown(data)));
   fs.writeFileSync(svg, renderSvg(data));
   const raw = data.results.map(({ scenario, cells }) => ({ id: scenario.id, cells }));
   // The raw samples: bench/out/results-MODE.json, or beside the outputs when --out chose a directory.

@@ -221,13 +221,6 @@ function render(rows, o, info) {
 
 const SECTION = /<!-- workers:begin[\s\S]*?<!-- workers:end -->\n?/;
 
-/** bench/run.mjs's new RESULTS.md text, with the "Several cores" section the file at `file` had kept at its end. */
-export function keepWorkersSection(file, text) {
-  const old = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
-  const m = SECTION.exec(old);
-  return m ? `${text.replace(/\n*$/, '\n\n')}${m[0]}` : text;
-}
-
 /** Puts the section into bench/RESULTS.md (replacing an earlier one). */
 function writeSection(md) {
   const file = path.join(BENCH_DIR, 'RESULTS.md');

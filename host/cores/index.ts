@@ -2,7 +2,6 @@
 import { AF_INET, AF_INET6 } from "../core/constants.js";
 import { type Address, describe } from "../core/address.js";
 import { loopStats } from "../asyncore/stats.js";
-import { netPublicReason } from "../sys/index.js";
 import { runWorker, workerRole } from "./worker.js";
 import { startPrimary, scriptOf, Cores, CoreWorker } from "./primary.js";
 import type { CoreMode, CoreSetup } from "./protocol.js";
@@ -73,10 +72,6 @@ export async function serveOnCores(count: number, setup: CoreSetup, options: Ser
   const backend = loopStats().backend;
   if (mode === "thread" && backend === "net") {
     throw new Error(`serveOnCores(): threads need the native backend: on the net backend Node ${process.versions.node} cannot share a listening socket between threads (use mode: 'process', or the native backend)`);
-  }
-  const publicWhy = backend === "net" ? netPublicReason() : null;
-  if (publicWhy !== null) {
-    throw new Error(`serveOnCores(): processes on the net backend share the primary's listening handle, which needs Node's internal handles; here net runs on the public node:net API (${publicWhy}): use the native backend`);
   }
   const signals = options.signals ?? true;
   if (typeof signals !== "boolean") throw new TypeError(`serveOnCores(): signals must be a boolean, got ${describe(signals)}`);

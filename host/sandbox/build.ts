@@ -5,7 +5,8 @@ import { parseArgs } from "node:util";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import { dirname, join, relative, resolve } from "node:path";
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { UsageError } from "./config.js";
 
 const USAGE = `usage: wasyncore build SRC.ts -o OUT.wasm [--target host|wasix] [--debug]
@@ -53,11 +54,27 @@ export async function buildServer(entry: string, target: "host" | "wasix", outFi
   const { default: asc } = await import("assemblyscript/asc");
   mkdirSync(dirname(resolve(outFile)), { recursive: true });
   const rel = (p: string): string => relative(process.cwd(), p) || ".";
-  const args = [rel(resolve(entry)), rel(join(root, "assembly/server/exports.ts")), "--outFile", rel(resolve(outFile)),
+  // The exports must come from the same copy of the library as the source's imports: asc gives a file
+  // imported as "wasyncore/assembly/server" (from node_modules) another identity than the same file by
+  // path, and two copies would keep two channel tables. So a source that imports the package by name
+  // gets its exports by name too, through a one-line entry file.
+  let exportsEntry = join(root, "assembly/server/exports.ts");
+  let scratch: string | null = null;
+  if (/from\s+["']wasyncore\/assembly\//.test(readFileSync(entry, "utf8"))) {
+    scratch = mkdtempSync(join(tmpdir(), "wasyncore-build-"));
+    exportsEntry = join(scratch, "server-exports.ts");
+    writeFileSync(exportsEntry, 'export * from "wasyncore/assembly/server/exports";\n');
+  }
+  const args = [rel(resolve(entry)), rel(exportsEntry), "--outFile", rel(resolve(outFile)),
     // an empty config of our own, or asc would read an asconfig.json in the working directory
     "--config", rel(join(root, "assembly/server/asconfig.json")), ...serverBuildOptions(target, extra.includes("--debug")), ...extra.filter((e) => e !== "--debug")];
   let stderr = "";
-  const { error } = await asc.main(args, { stderr: { write: (s: string | Uint8Array) => { stderr += String(s); return true; } }, stdout: { write: () => true } });
+  let error: Error | null;
+  try {
+    ({ error } = await asc.main(args, { stderr: { write: (s: string | Uint8Array) => { stderr += String(s); return true; } }, stdout: { write: () => true } }));
+  } finally {
+    if (scratch) rmSync(scratch, { recursive: true, force: true });
+  }
   if (error) throw new Error(`asc failed on ${relative(process.cwd(), entry) || entry}: ${error.message}\n${stderr}`);
   return outFile;
 }

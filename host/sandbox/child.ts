@@ -93,5 +93,8 @@ process.on("message", (m: { type: string; id?: number; timeoutMs?: number } & Pa
     send({ type: "stats", id: m.id, rss: mem.rss, heapUsed: mem.heapUsed, external: mem.external, ...(instance?.stats() ?? {}) });
   }
 });
+// Signals are the runner's to act on (Ctrl-C reaches the whole process group): it drains, then stops us.
+process.on("SIGINT", () => {});
+process.on("SIGTERM", () => {});
 // the parent is gone: nothing may outlive it
 process.on("disconnect", () => { if (instance?.alive) instance.close(); setTimeout(() => process.exit(0), 200).unref(); });

@@ -12,6 +12,7 @@ import type { SocketLimits } from "./limits.js";
 import { WasiShim, ProcExit } from "./wasi.js";
 import { checkModule, ModuleRefused } from "./check.js";
 import { ABI_VERSIONS } from "./abi.js";
+import { PassTimer } from "./pass-timer.js";
 
 /** A server module refused at load, or stopped by a trap, an exit, its budget or a failed listen. */
 export class WasmServerError extends Error {
@@ -61,6 +62,7 @@ function describeTrap(err: unknown): string {
 interface ServerExports {
   server_pass(): number;
   server_passes(): number;
+  server_timeout?: () => number; // ABI v2: ms until the module's next timer
 }
 
 /** One running module in this process. */
@@ -75,6 +77,7 @@ export class ModuleInstance {
   private exports!: ServerExports;
   private scheduled = false;
   private hostPasses = 0;
+  private timer: PassTimer | null = null;
   private running = false;
   private stopped = false;
   private finish!: (err: WasmServerError | null) => void;
@@ -112,6 +115,7 @@ export class ModuleInstance {
     try {
       const instance = new WebAssembly.Instance(module, imports);
       this.exports = instance.exports as unknown as ServerExports;
+      this.timer = new PassTimer(this.exports, () => this.schedule());
       const init = instance.exports._initialize;
       if (typeof init === "function") init(); // top-level code: serve(main) → main()
     } catch (err) {
@@ -167,6 +171,17 @@ export class ModuleInstance {
     this.running = false;
     if (r < 0) this.end(this.failedListen());
     else if (r > 0) this.schedule();
+    else {
+      // server_timeout() is the module's code too: under the watchdog, and a trap stops it
+      this.onPass(true);
+      try {
+        this.timer?.afterIdlePass();
+      } catch (err) {
+        this.stop(err);
+      } finally {
+        this.onPass(false);
+      }
+    }
   }
 
   /** The module ended by itself: an error when it never listened and a listen failed. */
@@ -186,6 +201,7 @@ export class ModuleInstance {
     if (this.stopped) return;
     this.stopped = true;
     this.error = err;
+    this.timer?.clear();
     this.sockets.closeAll();
     this.shim.flush();
     this.finish(err);

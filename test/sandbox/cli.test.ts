@@ -4,7 +4,8 @@ import { describe, it, expect, beforeAll } from "vitest";
 import * as net from "node:net";
 import { once } from "node:events";
 import { readFileSync } from "node:fs";
-import { cli, cliRun, listeningPort, echoOnce, root } from "./helpers.js";
+import { execFileSync } from "node:child_process";
+import { cli, cliRun, listeningPort, echoOnce, root, until } from "./helpers.js";
 import { fixture } from "../wasm-servers/helpers.js";
 
 const echo = `${root}build/servers/echo.host.wasm`;
@@ -64,6 +65,28 @@ describe("wasyncore run", () => {
     expect(c.stderr).toBe(`wasyncore: echo.host.wasm listening on 127.0.0.1:${port}\n`);
     expect(c.stderr + c.stdout).not.toMatch(/Warning/);
     expect(c.stdout).toBe("");
+  });
+
+  it("Ctrl-C (SIGINT to the whole process group) stops it gracefully: exit 0, not a module failure", async () => {
+    const c = cli(["run", echo, "--listen", "127.0.0.1:0"], { detached: true });
+    const port = await listeningPort(c, "echo.host.wasm");
+    expect(await echoOnce(port, "before")).toBe("before");
+    process.kill(-c.proc.pid!, "SIGINT");
+    const { code } = await c.exit;
+    expect(code).toBe(0);
+    expect(c.stderr).not.toMatch(/stopped|died/);
+  });
+
+  it("leaves no module process behind when the runner itself is killed", async () => {
+    const c = cli(["run", echo, "--listen", "127.0.0.1:0"]);
+    const port = await listeningPort(c, "echo.host.wasm");
+    const children = execFileSync("ps", ["-o", "pid=", "--ppid", String(c.proc.pid)]).toString().trim().split(/\s+/).map(Number);
+    expect(children).toHaveLength(1);
+    c.proc.kill("SIGKILL");
+    await c.exit;
+    const alive = (pid: number): boolean => { try { process.kill(pid, 0); return true; } catch { return false; } };
+    await until(() => !alive(children[0]), 10_000, "the module's process to end");
+    await expect(echoOnce(port, "x")).rejects.toMatchObject({ code: "ECONNREFUSED" });
   });
 
   it("exits 1 naming the module and EADDRINUSE when its address is taken", async () => {

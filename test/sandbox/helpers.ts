@@ -16,8 +16,8 @@ export interface Cli {
 }
 
 /** Starts the CLI (build/host/sandbox/cli.js) with `args`. */
-export function cli(args: string[], opts: { cwd?: string; input?: string } = {}): Cli {
-  const proc = spawn(process.execPath, [cliPath, ...args], { cwd: opts.cwd ?? root, stdio: ["pipe", "pipe", "pipe"] });
+export function cli(args: string[], opts: { cwd?: string; input?: string; detached?: boolean } = {}): Cli {
+  const proc = spawn(process.execPath, [cliPath, ...args], { cwd: opts.cwd ?? root, stdio: ["pipe", "pipe", "pipe"], detached: opts.detached });
   const c: Cli = { proc, stdout: "", stderr: "", exit: null as never };
   proc.stdout!.on("data", (d: Buffer) => { c.stdout += d.toString(); });
   proc.stderr!.on("data", (d: Buffer) => { c.stderr += d.toString(); });
