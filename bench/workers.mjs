@@ -219,12 +219,13 @@ function render(rows, o, info) {
   return lines.join('\n');
 }
 
+const SECTION = /<!-- workers:begin[\s\S]*?<!-- workers:end -->\n?/;
+
 /** Puts the section into bench/RESULTS.md (replacing an earlier one). */
 function writeSection(md) {
   const file = path.join(BENCH_DIR, 'RESULTS.md');
   const old = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
-  const re = /<!-- workers:begin[\s\S]*?<!-- workers:end -->\n?/;
-  fs.writeFileSync(file, re.test(old) ? old.replace(re, md) : `${old.replace(/\n*$/, '\n\n')}${md}`);
+  fs.writeFileSync(file, SECTION.test(old) ? old.replace(SECTION, md) : `${old.replace(/\n*$/, '\n\n')}${md}`);
   return file;
 }
 

@@ -189,6 +189,17 @@ describe.skipIf(missing("the built host (npm run build)", !built) || onBackend("
     const { serveOnCores } = await import("../../host/index.js");
     await expect(serveOnCores(2, () => {}, { mode: "thread" })).rejects.toThrow(/threads need the native backend.*mode: 'process'/);
   });
+
+  it("processes are refused with a clear error under Node's permission model (no handle to pass)", async () => {
+    const { spawnSync } = await import("node:child_process");
+    const { LIB } = await import("./helpers.js");
+    const flag = Number(process.versions.node.split(".")[0]) >= 22 ? "--permission" : "--experimental-permission";
+    const script = `const { serveOnCores } = await import(${JSON.stringify(LIB)});
+      try { await serveOnCores(2, () => {}, { mode: "process", script: ${JSON.stringify(LIB)} }); console.log("STARTED"); process.exit(3); }
+      catch (e) { console.log("REFUSED", e.code, e.message); }`;
+    const r = spawnSync(process.execPath, [flag, "--allow-fs-read=*", "--allow-child-process", "--input-type=module", "-e", script], { encoding: "utf8", timeout: 60_000, env: { ...process.env, WASYNCORE_BACKEND: "net" } });
+    expect(r.stdout).toMatch(/^REFUSED EACCES .*processes on the net backend share a listening handle the primary binds.*use the native backend/m);
+  });
 });
 
 describe("serveOnCores() arguments", () => {

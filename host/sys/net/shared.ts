@@ -16,7 +16,13 @@ const keyOf = (host: string, port: number): string => `${host}|${port}`;
  */
 export function bindShared(family: number, address: Address): { handle: object; address: [string, number] } {
   const t = checkIp(family, address, "serveOnCores(): address", true);
-  const h = bindTcp(family === AF_INET6, t.host, t.port);
+  let h: ServerHandle | string;
+  try {
+    h = bindTcp(family === AF_INET6, t.host, t.port);
+  } catch (err) {
+    // Node's permission model refuses process.binding: there is no handle to pass
+    throw new SocketError("EACCES", `serveOnCores(): processes on the net backend share a listening handle the primary binds, which needs Node's internal handles (${err instanceof Error ? err.message : String(err)}): use the native backend`);
+  }
   if (typeof h === "string") throw new SocketError(h, `serveOnCores(): bind(${describe(address)})`);
   const a = serverAddress(h);
   return { handle: h, address: [t.host, a?.port ?? t.port] };
