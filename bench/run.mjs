@@ -14,7 +14,7 @@ import { MODES } from './lib/config.mjs';
 import { useClients } from './lib/loads.mjs';
 import { BENCH_DIR, OUT_DIR } from './lib/paths.mjs';
 import { disablePinning, installCleanup } from './lib/proc.mjs';
-import { renderMarkdown, summaryRows, targetTally, titleOf } from './lib/report.mjs';
+import { keepSections, renderMarkdown, summaryRows, targetTally, titleOf } from './lib/report.mjs';
 import { runScenario, ServerPool } from './lib/runner.mjs';
 import { SCENARIOS } from './lib/scenarios.mjs';
 import { SERVERS, subjectsUnavailable } from './lib/servers.mjs';
@@ -77,7 +77,7 @@ function writeOutputs(outDir, data, saveRaw = true) {
   fs.mkdirSync(OUT_DIR, { recursive: true });
   const md = path.join(outDir, 'RESULTS.md');
   const svg = path.join(outDir, 'results.svg');
-  fs.writeFileSync(md, renderMarkdown(data));
+  fs.writeFileSync(md, keepSections(fs.existsSync(md) ? fs.readFileSync(md, 'utf8') : '', renderMarkdown(data)));
   fs.writeFileSync(svg, renderSvg(data));
   const raw = data.results.map(({ scenario, cells }) => ({ id: scenario.id, cells }));
   // The raw samples: bench/out/results-MODE.json, or beside the outputs when --out chose a directory.

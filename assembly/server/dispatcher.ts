@@ -8,6 +8,7 @@ import { F_CONNECTED, F_ACCEPTING, F_CONNECTING, F_CLOSING, SLOT_MASK } from "..
 import { Socket, openSocket, adoptSocket, closeSocket, fail, lastErrno } from "./socket";
 import { sysBind, sysListen, sysAccept, sysConnect, sysLocalPort } from "./sys";
 import { EBADF, EAGAIN, EINVAL, EINPROGRESS, ENOTCONN, isDisconnect, errnoName } from "./errno";
+import { TimerOwner, TimerHandle, TimerCallback, scheduleOwned, cancelOwnedTimers, setIdleTimeout } from "./timers";
 
 /** AF_INET and AF_INET6, as the family argument of createSocket(). */
 export const AF_INET: i32 = 4;
@@ -33,13 +34,14 @@ export function ownerAt(slot: i32): Dispatcher | null {
 export function ownerSlots(): i32 { return owners.length; }
 
 /** A readiness-driven channel; subclass and override the handle* hooks. Python: asyncore.dispatcher */
-export class Dispatcher {
+export class Dispatcher extends TimerOwner {
   /** The wrapped socket (kept after close, as in asyncore). Python: dispatcher.socket */
   socket: Socket | null = null;
   private flags: u32 = 0;
 
   /** Python: asyncore.dispatcher(sock=None) — an accepted socket starts connected. */
   constructor(sock: Socket | null = null) {
+    super();
     if (sock !== null) {
       this.setSocket(sock);
       this.connected = true;
@@ -222,16 +224,49 @@ export class Dispatcher {
     return EMPTY;
   }
 
-  /** Python: dispatcher.close() — idempotent; does not call handleClose(). */
+  /** Python: dispatcher.close() — idempotent; does not call handleClose(). Cancels the channel's timers. */
   close(): void {
     this.connected = false;
     this.accepting = false;
     this.connecting = false;
+    cancelOwnedTimers(this);
     let s = this.socket;
     if (s === null || s.closed) return;
     let slot = <i32>(<u32>s.token & SLOT_MASK);
     if (slot < owners.length && owners[slot] === this) owners[slot] = null;
     closeSocket(s);
+  }
+
+  /**
+   * Calls `fn` once after `seconds`, unless the channel closed first; null (lastErrno EBADF) on a
+   * closed channel. The callback reaches the channel as `timer.ownerAs<MyClass>()`.
+   */
+  callLater(seconds: f64, fn: TimerCallback): TimerHandle | null {
+    let t = scheduleOwned(this, seconds, fn, false);
+    if (t === null) fail(EBADF);
+    return t;
+  }
+
+  /** Calls `fn` every `seconds` while the channel is open; null (lastErrno EBADF) on a closed channel. */
+  callEvery(seconds: f64, fn: TimerCallback): TimerHandle | null {
+    let t = scheduleOwned(this, seconds, fn, true);
+    if (t === null) fail(EBADF);
+    return t;
+  }
+
+  /**
+   * Calls handleIdle() once no byte moved either way for `seconds` (0: never); 0 or EBADF.
+   * (pyftpdlib: timeout)
+   */
+  setIdleTimeout(seconds: f64): i32 {
+    let rc = setIdleTimeout(this, seconds);
+    if (rc != 0) fail(rc);
+    return rc;
+  }
+
+  /** The channel was idle for its idle timeout; the default closes it. (pyftpdlib: handle_timeout) */
+  handleIdle(): void {
+    this.handleClose();
   }
 
   /** Has close() run? */
@@ -272,6 +307,14 @@ export class Dispatcher {
     return true;
   }
 
+  /** Python: dispatcher.handle_expt_event() — a pending socket error closes, else handleExpt(). */
+  handleExptEvent(): void {
+    let s = this.socket;
+    let err = s !== null ? s.takeError() : 0;
+    if (err != 0) this.handleClose();
+    else this.handleExpt();
+  }
+
   /** Python: dispatcher.handle_write_event() */
   handleWriteEvent(): void {
     if (this.accepting) return; // accepting sockets shouldn't get a write event
@@ -290,6 +333,8 @@ export class Dispatcher {
 
   /** Python: dispatcher.handle_read() */
   handleRead(): void { this.logInfo("unhandled read event", "warning"); }
+  /** Python: dispatcher.handle_expt() */
+  handleExpt(): void { this.logInfo("unhandled incoming priority event", "warning"); }
   /** Python: dispatcher.handle_write() */
   handleWrite(): void { this.logInfo("unhandled write event", "warning"); }
   /** Python: dispatcher.handle_connect() */

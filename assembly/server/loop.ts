@@ -8,15 +8,19 @@
 //   3. Ingest: received bytes into input queues, EOF and errors into the channel record,
 //      pending connections into the listener's readiness.
 //   4. Dispatch: the core's engine_poll lists ready channels in asyncore's select order (all
-//      reads, then all writes); each goes to its dispatcher's handleReadEvent/handleWriteEvent.
+//      reads, then all writes, then exceptional) or, in poll2 mode, one record per channel
+//      dispatched read → write → expt → close (asyncore.readwrite); then the due timers run
+//      (timers already due when the pass starts run before its I/O, so I/O work cannot delay them).
 //   5. Flush: output queued by send() goes to the descriptors, one write run per channel.
+// The pass waits (WASIX) or tells the host to wake it (server_timeout) no later than the next timer.
 import { engine_init, engine_poll, events_ptr } from "../index";
 import { readyCount, chanSetField, liveCount } from "../channels";
-import { C_INTEREST, C_PAUSE, MODE_SELECT, POLLIN, POLLOUT, R, W, DEFAULT_CHUNK, DEFAULT_WINDOW, DEFAULT_PAUSE } from "../layout";
+import { C_INTEREST, C_PAUSE, MODE_SELECT, MODE_POLL2, POLLIN, POLLOUT, POLLPRI, POLLERR, POLLHUP, R, W, DEFAULT_CHUNK, DEFAULT_WINDOW, DEFAULT_PAUSE } from "../layout";
 import { chanGetField } from "../channels";
 import { Socket, MAP_ID, socketAt, socketSlots, ingest, flush, flushDirty, socketCount } from "./socket";
 import { ownerAt, ownerOf, ownerSlots } from "./dispatcher";
 import { sysPoll, sysError } from "./sys";
+import { runDueTimers, pendingTimers, nextTimerDelay, stampNow } from "./timers";
 
 @inline const POLL_ERR: u16 = 0x008;
 @inline const POLL_HUP: u16 = 0x010;
@@ -27,6 +31,7 @@ let pollfds: usize = 0; // {fd i32, events u16, revents u16}
 let pollCap: i32 = 0;
 let polled = new Array<Socket>();
 export let passes: u64 = 0;
+let mode: u32 = MODE_SELECT;
 
 /** Sets up the core once (buffers, limits). */
 export function init(): void {
@@ -97,22 +102,31 @@ function onRevents(s: Socket, rev: u16): void {
 }
 
 function dispatch(): void {
-  let k = engine_poll(MAP_ID, MODE_SELECT);
-  if (k <= 0) return;
+  let k = engine_poll(MAP_ID, mode);
   let ev = events_ptr();
   for (let i = 0; i < k; i++) {
     let token = load<i32>(ev + (<usize>i << 3));
     let flags = load<u32>(ev + (<usize>i << 3), 4);
     let d = ownerOf(token);
     if (d === null) continue; // closed by an earlier handler in this pass
-    if (flags & POLLIN) d.handleReadEvent();
-    else d.handleWriteEvent();
+    if (mode == MODE_POLL2) {
+      // Python: asyncore.readwrite — no handler runs on a channel after it closed in this pass
+      if (flags & POLLIN) d.handleReadEvent();
+      if ((flags & POLLOUT) != 0 && !d.isClosed()) d.handleWriteEvent();
+      if ((flags & POLLPRI) != 0 && !d.isClosed()) d.handleExptEvent();
+      if ((flags & (POLLHUP | POLLERR)) != 0 && !d.isClosed()) d.handleClose();
+    } else if (flags & POLLIN) d.handleReadEvent();
+    else if (flags & POLLOUT) d.handleWriteEvent();
+    else d.handleExptEvent();
   }
+  runDueTimers();
 }
 
 /**
- * One pass of the loop. Returns -1 when no channel is left, 1 when another pass should follow
- * at once (something happened or is still ready), 0 when the module waits for I/O.
+ * One pass of the loop. Returns -1 when no channel and no timer is left, 1 when another pass
+ * should follow at once (something happened or is still ready), 0 when the module waits for I/O
+ * or its next timer (server_timeout() says how long). `timeoutMs` < 0 waits without a limit
+ * (WASIX flavour; the host flavour never waits).
  */
 export function pass(timeoutMs: i32): i32 {
   init();
@@ -120,19 +134,42 @@ export function pass(timeoutMs: i32): i32 {
   askInterest();
   let n = pollSet();
   let got = 0;
-  if (n > 0) got = sysPoll(pollfds, n, readyCount > 0 ? 0 : timeoutMs);
+  let wait = timeoutMs;
+  if (readyCount > 0) wait = 0;
+  else {
+    let next = nextTimerDelay();
+    if (next >= 0) {
+      let ms = <i32>Math.ceil(min(next, 2147483647));
+      if (wait < 0 || ms < wait) wait = ms;
+    }
+  }
+  if (n > 0) got = sysPoll(pollfds, n, wait);
+  else if (WASYNCORE_WASIX && wait != 0) sysPoll(pollfds, 0, wait); // nothing to poll: sleep until the next timer
+  stampNow(); // the core's activity clock (idle timeouts), after the wait: bytes taken in now are stamped now
+  runDueTimers(); // timers due when the pass starts run before its I/O work, so a busy pass does not delay them
   for (let i = 0; i < n && got > 0; i++) {
     let rev = load<u16>(pollfds + (<usize>i << 3), 6);
     if (rev != 0) onRevents(unchecked(polled[i]), rev);
   }
   dispatch();
   flushDirty();
-  if (socketCount == 0 || liveCount == 0) return -1;
+  if ((socketCount == 0 || liveCount == 0) && pendingTimers() == 0) return -1;
   return got > 0 || readyCount > 0 ? 1 : 0;
 }
 
-/** Runs passes until no channel is left (WASIX flavour: blocks in poll_oneoff). Python: asyncore.loop() */
-export function loop(): void {
+/** Milliseconds until the next timer is due (0: overdue), or -1 without timers. */
+export function timeoutMs(): f64 {
+  return nextTimerDelay();
+}
+
+/** Dispatch in poll2 order (per channel: read, write, expt, close) rather than select's. Python: loop(use_poll=True) */
+export function usePoll(on: bool): void {
+  mode = on ? MODE_POLL2 : MODE_SELECT;
+}
+
+/** Runs passes until no channel and no timer is left (WASIX flavour: blocks in poll_oneoff). Python: asyncore.loop() */
+export function loop(usePollMode: bool = false): void {
+  usePoll(usePollMode);
   while (pass(-1) >= 0) {}
 }
 
@@ -140,8 +177,9 @@ export function loop(): void {
  * Runs a server: `main` creates its dispatchers; then the WASIX flavour loops here, and the
  * host flavour returns so the Node runner can drive passes through server_pass.
  */
-export function serve(main: () => void): void {
+export function serve(main: () => void, usePollMode: bool = false): void {
   init();
+  usePoll(usePollMode);
   main();
-  if (WASYNCORE_WASIX) loop();
+  if (WASYNCORE_WASIX) loop(usePollMode);
 }

@@ -21,8 +21,8 @@ export const MODES = {
     idleHttpConns: 1000, syscalls: true,
     reuseServers: true, // one process per server for all rounds of consecutive scenarios of one mode
   },
-  // The published numbers (bench/RESULTS.md, bench/results.svg): under 15 minutes with six
-  // servers (two wasyncore backends and four peers), a fresh process per run.
+  // The published numbers (bench/RESULTS.md, bench/results.svg): about 20 minutes with seven
+  // servers (two wasyncore backends and five peers), a fresh process per run.
   full: {
     rounds: 3, wrkSeconds: 3, warmupSeconds: 1, echoSeconds: 2, echoWarmup: 1,
     bulkBytes: 1024 * MiB, bulkCapSeconds: 10, chatSeconds: 2,

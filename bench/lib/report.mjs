@@ -300,3 +300,13 @@ export function renderMarkdown({ results, info, cfg, mode, unavailable = {}, sec
     '',
   ].join('\n\n');
 }
+
+// Sections other tools write into RESULTS.md between markers (bench/workers.mjs: several cores);
+// a new run of the harness keeps them.
+const KEPT_SECTIONS = /<!-- (\w+):begin[\s\S]*?<!-- \1:end -->\n?/g;
+
+/** `fresh` (a new RESULTS.md) with the marked sections of `old` appended. */
+export function keepSections(old, fresh) {
+  const kept = old.match(KEPT_SECTIONS) ?? [];
+  return kept.length ? `${fresh.trimEnd()}\n\n${kept.map((k) => k.trimEnd()).join('\n\n')}\n` : fresh;
+}

@@ -9,6 +9,8 @@ import { announcePort, RequestCounter, responses } from './common.mjs';
 const [kind, certFile, keyFile, mode] = process.argv.slice(2);
 const opts = { cert: fs.readFileSync(certFile), key: fs.readFileSync(keyFile) };
 const closeAfter = mode === 'close';
+// close mode: the response says it closes (wrk then counts no read error)
+const CLOSING = Buffer.from('HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello');
 let server;
 if (kind === 'https') {
   server = https.createServer(opts, (req, res) => {
@@ -22,7 +24,7 @@ if (kind === 'https') {
     sock.on('data', (chunk) => {
       const n = counter.feed(chunk);
       if (n === 0) return;
-      if (closeAfter) sock.end(responses(n));
+      if (closeAfter) sock.end(CLOSING);
       else sock.write(responses(n));
     });
     sock.on('error', () => sock.destroy());

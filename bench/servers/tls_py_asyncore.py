@@ -15,6 +15,8 @@ with warnings.catch_warnings():
 
 TERMINATOR = b"\r\n\r\n"
 RESPONSE = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"
+# close mode: the response says it closes (wrk then counts no read error)
+CLOSING = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello"
 
 
 class Handler(asyncore.dispatcher_with_send):
@@ -55,8 +57,10 @@ class Handler(asyncore.dispatcher_with_send):
         count = buf.count(TERMINATOR)
         if count:
             self.tail = buf[buf.rfind(TERMINATOR) + 4:]
-            self.send(RESPONSE * count)
-            if self.close_after:
+            if not self.close_after:
+                self.send(RESPONSE * count)
+            else:
+                self.send(CLOSING)
                 self.closing = True
                 if not self.out_buffer:
                     self.close()

@@ -8,6 +8,8 @@ const api = await import(new URL('../../build/host/index.js', import.meta.url).h
 const { SSLContext, PROTOCOL_TLS_SERVER } = await import(new URL('../../build/host/tls/index.js', import.meta.url).href);
 const [cert, key, mode] = process.argv.slice(2);
 const closeAfter = mode === 'close';
+// close mode: the response says it closes (wrk then counts no read error)
+const CLOSING = Buffer.from('HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello');
 const ctx = new SSLContext(PROTOCOL_TLS_SERVER);
 ctx.loadCertChain(cert, key);
 
@@ -25,7 +27,7 @@ class HttpsHandler extends api.DispatcherWithSend {
     if (!data.length) return;
     const n = this.counter.feed(data);
     if (n === 0) return;
-    this.send(responses(n));
+    this.send(closeAfter ? CLOSING : responses(n));
     if (closeAfter) this.close(); // close() delivers the response, then close_notify
   }
 

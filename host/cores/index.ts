@@ -48,7 +48,7 @@ function seconds(v: unknown, name: string, dflt: number): number {
  * by handle passing on net (the primary binds one handle and sends it to each worker process; net
  * cannot share a handle between threads, so threads need native). SIGTERM or SIGINT to the
  * primary — or `stop()` — makes every worker `drain()`: stop accepting, deliver what was accepted,
- * end. A worker that dies leaves the others serving (they are not restarted).
+ * end; a second signal kills them. A worker that dies leaves the others serving (they are not restarted).
  */
 export async function serveOnCores(count: number, setup: CoreSetup, options: ServeOnCoresOptions = {}): Promise<Cores | null> {
   if (typeof setup !== "function") throw new TypeError(`serveOnCores(): setup must be a function (ctx) => void, got ${describe(setup)}`);

@@ -115,9 +115,14 @@ export class Cores {
     this.exited = Promise.all(workers.map((w) => w.exited)).then(() => { this.#unsignal(); });
   }
 
-  /** @internal Stops the workers on SIGTERM/SIGINT to the primary (each drains), once. */
+  /** @internal Stops the workers on SIGTERM/SIGINT to the primary (each drains); a second signal kills them. */
   handleSignals(): void {
-    const onSignal = (): void => { void this.stop(); };
+    let signalled = false;
+    const onSignal = (): void => {
+      if (signalled) for (const w of this.workers) w.kill();
+      signalled = true;
+      void this.stop();
+    };
     process.on("SIGTERM", onSignal);
     process.on("SIGINT", onSignal);
     this.#unsignal = () => { process.off("SIGTERM", onSignal); process.off("SIGINT", onSignal); };

@@ -97,6 +97,7 @@ export async function runWorker(info: WorkerInfo, setup: CoreSetup): Promise<nul
     throw err;
   }
   ln.send({ wasyncoreCores: "ready" });
+  if (stopping !== null) stopping = drain({ map: ctx.map, timeout: info.drainTimeout }); // told to stop while setting up
   await loop({ map: ctx.map, timeout: 30 });
   if (stopping !== null) await stopping;
   if (info.mode === "process") {

@@ -20,7 +20,39 @@ export const ABI_VERSIONS: Readonly<Record<string, AbiVersion>> = {
     ],
     exports: ["server_pass", "server_passes"],
   },
+  // v2 (issue 19): the module's timers. Its namespace offers v1's functions unchanged (a module imports
+  // from one namespace); the new export server_timeout() tells the runner when the next timer is due.
+  wasyncore_sock_v2: {
+    imports: [
+      "sock_open", "sock_bind", "sock_listen", "sock_accept", "sock_connect",
+      "sock_send", "sock_recv", "sock_close", "sock_poll", "sock_error", "sock_local_port",
+    ],
+    exports: ["server_pass", "server_passes", "server_timeout"],
+  },
 };
+
+/** Exports ABI version 2 added: `server_timeout()` — ms until the module's next timer, -1 without timers. */
+export const SERVER_EXPORTS_V2 = ["server_timeout"] as const;
+
+/**
+ * The ABI version a compiled module needs: the newest version whose namespace it imports or whose
+ * added exports it has (a module built with today's library exports server_timeout: version 2).
+ */
+export function abiVersionOf(module: WebAssembly.Module): number {
+  const versions = Object.keys(ABI_VERSIONS);
+  const number = (ns: string): number => Number(/_v(\d+)$/.exec(ns)![1]);
+  let need = 1;
+  for (const imp of WebAssembly.Module.imports(module)) {
+    if (versions.includes(imp.module)) need = Math.max(need, number(imp.module));
+  }
+  for (const exp of WebAssembly.Module.exports(module)) {
+    for (const ns of versions) {
+      const earlier = versions.filter((v) => number(v) < number(ns)).flatMap((v) => ABI_VERSIONS[v].exports);
+      if (ABI_VERSIONS[ns].exports.includes(exp.name) && !earlier.includes(exp.name)) need = Math.max(need, number(ns));
+    }
+  }
+  return need;
+}
 
 /** The versioned namespace of the socket syscalls the Node runner grants (host flavour). */
 export const SOCK_NAMESPACE = "wasyncore_sock_v1";
@@ -52,7 +84,9 @@ export const WASI_SHIM_IMPORTS = [
 
 /** WASIX-flavour socket imports: wasix_32v1 for what preview1 lacks, preview1 for the rest. */
 export const WASIX_IMPORTS = {
+  /** WASIX's socket calls the flavour uses. */
   wasix_32v1: ["sock_open", "sock_bind", "sock_listen", "sock_connect"],
+  /** WASI preview1 calls the flavour uses. */
   wasi_snapshot_preview1: ["sock_accept", "sock_recv", "sock_send", "poll_oneoff", "fd_close", "fd_fdstat_set_flags"],
 } as const;
 

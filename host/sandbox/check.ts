@@ -17,11 +17,30 @@ export const MAX_MODULE_BYTES = 64 << 20;
 /** What the validator learned about an accepted module. */
 export interface ModuleShape {
   /** Minimum and (declared) maximum of env.memory, in 64 KiB pages. */
-  memory: { min: number; max: number | null };
+  memory: {
+    /** Initial pages. */
+    min: number;
+    /** Declared maximum pages (null: none declared). */
+    max: number | null;
+  };
   /** The socket namespace it imports from (null: none). */
   abi: string | null;
-  imports: { module: string; name: string; kind: string }[];
-  exports: { name: string; kind: string }[];
+  /** Every import. */
+  imports: {
+    /** The import's module namespace, e.g. 'wasyncore_sock_v1'. */
+    module: string;
+    /** The imported name. */
+    name: string;
+    /** 'function', 'table', 'memory', 'global' or 'tag'. */
+    kind: string;
+  }[];
+  /** Every export. */
+  exports: {
+    /** The exported name. */
+    name: string;
+    /** 'function', 'table', 'memory', 'global' or 'tag'. */
+    kind: string;
+  }[];
 }
 
 /** A module the runner refuses to load. */

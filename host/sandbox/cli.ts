@@ -5,7 +5,7 @@ import { parseArgs } from "node:util";
 import { readFileSync } from "node:fs";
 import { WasmServer } from "./server.js";
 import { DEFAULT_LIMITS } from "./limits.js";
-import { UsageError, intFlag, endpointList, formatAddress } from "./config.js";
+import { UsageError, intFlag, endpointList, formatAddress, tlsList } from "./config.js";
 
 const RUN_USAGE = `usage: wasyncore run MODULE.wasm [options] [-- MODULE-ARGS...]
 
@@ -14,6 +14,9 @@ budget per pass, and only the network addresses granted here.
 
 options:
   --listen HOST:PORT         an address the module may listen on (repeatable; port 0 = any free port)
+  --listen-tls HOST:PORT     serve TLS there with --cert/--key (repeatable); the runner terminates TLS and
+                             the module gets plaintext on a loopback address appended to its --listen args
+  --cert FILE, --key FILE    PEM certificate chain and private key for --listen-tls (the module never sees them)
   --allow-connect HOST:PORT  an address the module may connect to (repeatable)
   --memory-mb N              cap on the module's linear memory in MiB (default ${DEFAULT_LIMITS.memoryMb})
   --cpu-ms N                 wall-time budget of one pass in ms; over it the module is killed (default ${DEFAULT_LIMITS.cpuMs})
@@ -47,6 +50,16 @@ function say(line: string): void {
   process.stderr.write(`${line}\n`);
 }
 
+/** --listen-tls addresses with the one --cert/--key pair, checked (files read, key matching). */
+function tlsFlags(addresses: string[], cert: string | undefined, key: string | undefined) {
+  if (addresses.length === 0) {
+    if (cert !== undefined || key !== undefined) throw new UsageError(`${cert !== undefined ? "--cert" : "--key"} is only for --listen-tls`);
+    return [];
+  }
+  if (cert === undefined || key === undefined) throw new UsageError(`--listen-tls needs ${cert === undefined ? "--cert" : "--key"} FILE`);
+  return tlsList("--listen-tls", addresses.map((listen) => ({ listen, cert, key })));
+}
+
 async function run(argv: string[]): Promise<number> {
   const dash = argv.indexOf("--");
   const moduleArgs = dash >= 0 ? argv.slice(dash + 1) : [];
@@ -56,6 +69,9 @@ async function run(argv: string[]): Promise<number> {
     options: {
       listen: { type: "string", multiple: true },
       "allow-connect": { type: "string", multiple: true },
+      "listen-tls": { type: "string", multiple: true },
+      cert: { type: "string" },
+      key: { type: "string" },
       "memory-mb": { type: "string" },
       "cpu-ms": { type: "string" },
       "heap-mb": { type: "string" },
@@ -69,6 +85,7 @@ async function run(argv: string[]): Promise<number> {
   const opts = {
     listen: endpointList("--listen", values.listen ?? []),
     allowConnect: endpointList("--allow-connect", values["allow-connect"] ?? []),
+    listenTls: tlsFlags(values["listen-tls"] ?? [], values.cert, values.key),
     memoryMb: intFlag("--memory-mb", values["memory-mb"], 1, 4096, DEFAULT_LIMITS.memoryMb),
     cpuMs: intFlag("--cpu-ms", values["cpu-ms"], 1, 3_600_000, DEFAULT_LIMITS.cpuMs),
     heapMb: intFlag("--heap-mb", values["heap-mb"], 16, 16384, DEFAULT_LIMITS.heapMb),
@@ -89,6 +106,7 @@ async function run(argv: string[]): Promise<number> {
     return 1;
   }
   for (const a of server.listening) say(`wasyncore: ${server.name} listening on ${formatAddress(a.host, a.port)}`);
+  for (const a of server.listeningTls) say(`wasyncore: ${server.name} listening on ${formatAddress(a.host, a.port)} (TLS)`);
   let signalled = false;
   const stop = (): void => {
     if (signalled) { server.close(); return; } // a second signal: at once

@@ -3,6 +3,7 @@
 import { readFileSync } from "node:fs";
 import { dirname, resolve, basename } from "node:path";
 import { parseEndpoint } from "./grants.js";
+import { loadTls, type TlsListen } from "./tls.js";
 import { DEFAULT_LIMITS } from "./limits.js";
 
 /** Bad input from the command line or the config file (exit code 2). */
@@ -33,6 +34,18 @@ export function endpointList(flag: string, list: readonly string[]): string[] {
   return [...list];
 }
 
+/** Checks TLS listeners (address, files, key matching its certificate), naming `where` in the error. */
+export function tlsList(where: string, list: readonly TlsListen[]): TlsListen[] {
+  return list.map((t, i) => {
+    try {
+      loadTls(t, list.length === 1 && where.startsWith("--") ? where : `${where}[${i}]`);
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+    return { listen: t.listen, cert: t.cert, key: t.key };
+  });
+}
+
 /** "127.0.0.1:80", "[::1]:80". */
 export function formatAddress(host: string, port: number): string {
   return `${host.includes(":") ? `[${host}]` : host}:${port}`;
@@ -44,6 +57,7 @@ export interface ModuleConfig {
   wasm: string;
   args: string[];
   listen: string[];
+  listenTls: TlsListen[];
   allowConnect: string[];
   memoryMb: number;
   cpuMs: number;
@@ -54,12 +68,24 @@ export interface ModuleConfig {
 
 const KEYS = ["name", "wasm", "args", "listen", "listenTls", "listenUdp", "allowConnect", "allowUdp", "memoryMb", "cpuMs", "heapMb", "restart", "maxRestarts"];
 /** Keys SPEC names whose support lands with later issues (TLS listeners, datagrams). */
-const NOT_YET = ["listenTls", "listenUdp", "allowUdp"];
+const NOT_YET = ["listenUdp", "allowUdp"];
 
 function strings(where: string, v: unknown): string[] {
   if (v === undefined) return [];
   if (!Array.isArray(v) || v.some((x) => typeof x !== "string")) throw new UsageError(`${where} must be an array of strings, got ${JSON.stringify(v)}`);
   return v as string[];
+}
+
+/** listenTls entries with cert/key paths resolved against the config file's folder. */
+function tlsEntries(where: string, v: unknown, dir: string): TlsListen[] {
+  if (v === undefined) return [];
+  if (!Array.isArray(v)) throw new UsageError(`${where} must be an array of { "listen", "cert", "key" }, got ${JSON.stringify(v)}`);
+  return v.map((t: unknown, i) => {
+    if (t === null || typeof t !== "object" || Array.isArray(t)) throw new UsageError(`${where}[${i}] must be { "listen", "cert", "key" }, got ${JSON.stringify(t)}`);
+    const o = t as Record<string, unknown>;
+    const path = (k: string): unknown => (typeof o[k] === "string" && o[k] !== "" ? resolve(dir, o[k] as string) : o[k]);
+    return { ...o, cert: path("cert"), key: path("key") } as unknown as TlsListen;
+  });
 }
 
 function int(where: string, v: unknown, lo: number, hi: number, fallback: number): number {
@@ -102,6 +128,7 @@ export function loadConfig(file: string): ModuleConfig[] {
       name, wasm,
       args: strings(`${at}.args`, o.args),
       listen: endpointList(`${at}.listen`, strings(`${at}.listen`, o.listen)),
+      listenTls: tlsList(`${at}.listenTls`, tlsEntries(`${at}.listenTls`, o.listenTls, dirname(file))),
       allowConnect: endpointList(`${at}.allowConnect`, strings(`${at}.allowConnect`, o.allowConnect)),
       memoryMb: int(`${at}.memoryMb`, o.memoryMb, 1, 4096, DEFAULT_LIMITS.memoryMb),
       cpuMs: int(`${at}.cpuMs`, o.cpuMs, 1, 3_600_000, DEFAULT_LIMITS.cpuMs),

@@ -3,7 +3,12 @@
 import { isIP } from "node:net";
 
 /** One granted endpoint. */
-export interface Endpoint { host: string; port: number; }
+export interface Endpoint {
+  /** The host: an IP literal (normalized). */
+  host: string;
+  /** The port (0 grants an ephemeral port). */
+  port: number;
+}
 
 /** Parses "HOST:PORT" or "[V6]:PORT"; throws a TypeError/RangeError naming the text. */
 export function parseEndpoint(text: string, what: string): Endpoint {
@@ -24,7 +29,9 @@ export function normalizeHost(host: string): string {
 
 /** What a module may do on the network. */
 export class Grants {
+  /** The addresses the module may listen on. */
   readonly listen: Endpoint[];
+  /** The addresses the module may connect to. */
   readonly connect: Endpoint[];
 
   constructor(listen: readonly string[] = [], connect: readonly string[] = []) {

@@ -3,7 +3,14 @@
 // budgets the host socket layer (sockets.ts) enforces; per process: descriptors of all modules.
 
 /** Defaults of the runner's per-module limits: memory cap (MiB), pass budget (ms), V8 heap (MiB). */
-export const DEFAULT_LIMITS = { memoryMb: 256, cpuMs: 200, heapMb: 64 } as const;
+export const DEFAULT_LIMITS = {
+  /** The module's linear memory cap (MiB). */
+  memoryMb: 256,
+  /** The wall time one pass may take (ms) before the module is stopped. */
+  cpuMs: 200,
+  /** The V8 heap of the module's process (MiB). */
+  heapMb: 64,
+} as const;
 
 /** The host-side budgets of one module's sockets. */
 export interface SocketLimits {

@@ -8,7 +8,8 @@ import { loadConfig, formatAddress, UsageError, type ModuleConfig } from "./conf
 
 const USAGE = `usage: wasyncore serve CONFIG.json
 
-CONFIG.json: { "modules": [ { "name", "wasm", "args": [], "listen": ["HOST:PORT"], "allowConnect": [],
+CONFIG.json: { "modules": [ { "name", "wasm", "args": [], "listen": ["HOST:PORT"],
+  "listenTls": [{ "listen": "HOST:PORT", "cert": "FILE", "key": "FILE" }], "allowConnect": [],
   "memoryMb", "cpuMs", "heapMb", "restart": "no" | "on-failure", "maxRestarts" } ] }
 Keys are the \`run\` flags in camelCase; paths are relative to the config file. With "on-failure" a
 module that fails is started again after 0.25 s, 0.5 s, 1 s, ... (at most 30 s), up to maxRestarts
@@ -46,9 +47,10 @@ class Supervised {
     const c = this.cfg;
     let err;
     try {
-      this.server = await WasmServer.start(this.bytes, { name: c.name, listen: c.listen, allowConnect: c.allowConnect, args: c.args, memoryMb: c.memoryMb, cpuMs: c.cpuMs, heapMb: c.heapMb });
+      this.server = await WasmServer.start(this.bytes, { name: c.name, listen: c.listen, listenTls: c.listenTls, allowConnect: c.allowConnect, args: c.args, memoryMb: c.memoryMb, cpuMs: c.cpuMs, heapMb: c.heapMb });
       if (this.stopping) void this.server.drain(DRAIN_MS);
       for (const a of this.server.listening) say(`wasyncore: ${c.name} listening on ${formatAddress(a.host, a.port)}`);
+      for (const a of this.server.listeningTls) say(`wasyncore: ${c.name} listening on ${formatAddress(a.host, a.port)} (TLS)`);
       err = await this.server.done;
     } catch (e) {
       err = e as Error;

@@ -7,10 +7,11 @@ import { readFileSync } from "node:fs";
 import { basename } from "node:path";
 import { fileURLToPath } from "node:url";
 import { WasmServerError } from "./instance.js";
-import { parseEndpoint } from "./grants.js";
+import { parseEndpoint, type Endpoint } from "./grants.js";
 import type { SocketStats } from "./sockets.js";
 import { DEFAULT_LIMITS, DEFAULT_SOCKET_LIMITS, type SocketLimits } from "./limits.js";
 import type { StartMessage } from "./child.js";
+import { loadTls, freeLoopbackPort, TlsFront, type TlsListen } from "./tls.js";
 
 export { WasmServerError };
 
@@ -19,6 +20,12 @@ export { WasmServerError };
 export interface ServerOptions {
   /** Addresses the module may listen on ("HOST:PORT"; port 0 grants ephemeral ports). */
   listen?: readonly string[];
+  /**
+   * TLS listeners: the runner serves TLS on each `listen` address with `cert`/`key` (read here, never
+   * given to the module) and relays plaintext to the module, which listens on a loopback port the
+   * runner grants and appends to its `--listen` arguments.
+   */
+  listenTls?: readonly TlsListen[];
   /** Addresses the module may connect to ("HOST:PORT"). */
   allowConnect?: readonly string[];
   /** Extra arguments after the grants in the module's argv. */
@@ -35,17 +42,25 @@ export interface ServerOptions {
   limits?: Partial<SocketLimits>;
   /** OS descriptors for the module's stdout and stderr (default 1 and 2). */
   stdout?: number;
+  /** See stdout. */
   stderr?: number;
 }
 
 /** What a module holds now: its process, memory and sockets. */
 export interface ModuleStats {
+  /** The module's process id. */
   pid: number;
+  /** The process's resident set size (bytes). */
   rss: number;
+  /** The process's V8 heap in use (bytes). */
   heapUsed: number;
+  /** Memory outside the V8 heap held by JS objects (bytes; Node's process.memoryUsage().external). */
   external: number;
+  /** Loop passes the module ran. */
   passes: number;
+  /** The module's linear memory (bytes). */
   memoryBytes: number;
+  /** What the module's sockets hold now. */
   sockets: SocketStats;
 }
 
@@ -69,7 +84,10 @@ export class WasmServer {
   /** The error that stopped the module, if any. */
   error: WasmServerError | null = null;
   /** Addresses the module listens on (known once start() resolved). */
-  listening: { host: string; port: number }[] = [];
+  listening: Endpoint[] = [];
+  /** Addresses the runner serves TLS on for the module (--listen-tls). */
+  listeningTls: { host: string; port: number }[] = [];
+  private fronts: TlsFront[] = [];
   /** Connect and listen attempts the grants refused. */
   readonly denied: string[] = [];
   private finish!: (err: WasmServerError | null) => void;
@@ -102,6 +120,10 @@ export class WasmServer {
     const listen = [...(options.listen ?? [])];
     const allowConnect = [...(options.allowConnect ?? [])];
     listen.forEach((t) => parseEndpoint(t, "listen grant"));
+    const tlsSetups = (options.listenTls ?? []).map((t, i) => loadTls(t, `listenTls[${i}]`));
+    const backends: number[] = [];
+    for (let i = 0; i < tlsSetups.length; i++) backends.push(await freeLoopbackPort());
+    for (const p of backends) listen.push(`127.0.0.1:${p}`); // the module's plaintext side of each TLS listener
     allowConnect.forEach((t) => parseEndpoint(t, "allow-connect grant"));
     const argv = [name];
     for (const g of listen) argv.push("--listen", g);
@@ -120,7 +142,7 @@ export class WasmServer {
     const ready = new Promise<void>((resolve, reject) => {
       child.on("message", (m: { type: string; [k: string]: unknown }) => {
         if (m.type === "ready") {
-          server.listening = m.listening as { host: string; port: number }[];
+          server.listening = m.listening as Endpoint[];
           server.denied.push(...(m.denied as string[]));
           resolve();
         } else if (m.type === "failed") {
@@ -135,7 +157,26 @@ export class WasmServer {
     child.on("exit", (code, signal) => server.onExit(code, signal));
     child.send(msg);
     await ready;
+    if (tlsSetups.length > 0) await server.startTls(tlsSetups.map((t, i) => new TlsFront(t, backends[i])));
     return server;
+  }
+
+  /** Serves the module's TLS listeners; the module is stopped if one cannot listen. */
+  private async startTls(fronts: TlsFront[]): Promise<void> {
+    const backend = new Set(fronts.map((f) => f.backendPort));
+    this.listening = this.listening.filter((a) => !(a.host === "127.0.0.1" && backend.has(a.port)));
+    this.fronts = fronts;
+    void this.done.then(() => { for (const f of fronts) f.close(); });
+    try {
+      for (const f of fronts) {
+        await f.listen();
+        this.listeningTls.push(f.address!);
+      }
+    } catch (err) {
+      this.close();
+      await this.done;
+      throw new WasmServerError(this.name, (err as Error).message);
+    }
   }
 
   private onMessage(m: { type: string; [k: string]: unknown }): void {
@@ -184,6 +225,7 @@ export class WasmServer {
    * close or `timeoutMs` passes. Resolves when the module stopped.
    */
   drain(timeoutMs = 5000): Promise<WasmServerError | null> {
+    for (const f of this.fronts) f.stopAccepting();
     if (!this.stopped) {
       this.closing = true;
       this.child.send({ type: "drain", timeoutMs });
@@ -194,6 +236,7 @@ export class WasmServer {
 
   /** Stops the module at once and closes its sockets (its process ends). */
   close(): void {
+    for (const f of this.fronts) f.close();
     if (this.stopped || this.closing) {
       if (this.closing && !this.stopped) this.kill();
       return;

@@ -12,7 +12,7 @@
 // lingerMs passes; closeAll() destroys everything at once. Any change calls `wake`.
 import type * as net from "node:net";
 import { isIP } from "node:net";
-import * as sys from "../sys/net/handles.js";
+import * as sys from "../sys/net/module-tcp.js";
 import { Grants, normalizeHost } from "./grants.js";
 import { wasiErrno, WASI_ERRNO as E } from "./abi.js";
 import { DEFAULT_SOCKET_LIMITS, processFdBudget, type SocketLimits } from "./limits.js";
@@ -34,7 +34,7 @@ interface Entry {
   state: State;
   family: 4 | 6;
   server: sys.ServerHandle | null;
-  pending: sys.UvStreamHandle[];
+  pending: sys.HeldConnection[];
   backlog: number;
   ephemeral: boolean;
   stream: net.Socket | null;
@@ -55,12 +55,12 @@ function entry(family: 4 | 6): Entry {
 
 /** What a module's sockets hold now (loopStats of the sandbox). */
 export interface SocketStats {
-  fds: number;
-  lingering: number;
-  pending: number;
-  sendQueued: number;
-  recvBuffered: number;
-  refused: number;
+  /** Descriptors the module has open. */ fds: number;
+  /** Closed sockets still delivering their output. */ lingering: number;
+  /** Connections waiting in the module's listen backlogs. */ pending: number;
+  /** Bytes the host holds toward peers for the module. */ sendQueued: number;
+  /** Bytes received and not yet read by the module. */ recvBuffered: number;
+  /** Connections refused because a backlog or a budget was full. */ refused: number;
 }
 
 /** The socket syscalls of one module. */

@@ -311,7 +311,7 @@ export class SSLContext {
    * @throws SocketError EBADF when sock is closed.
    * @throws SSLError when a client context's settings cannot make a Node secure context.
    */
-  wrapSocket(sock: Socket, options: WrapOptions = {}): SSLSocket {
+  wrapSocket<F extends number>(sock: Socket<F>, options: WrapOptions = {}): SSLSocket<F> {
     return new SSLSocket(sock, this, options);
   }
 

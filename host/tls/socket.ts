@@ -27,7 +27,7 @@ import { SocketError, checkBytes } from "../core/errors.js";
 import { FIELD, F_OPEN, F_EOF, R, W } from "../core/abi.js";
 import { getEngine, type Engine } from "../core/engine.js";
 import { notifyReady, watchChannel } from "../core/wake.js";
-import { type Address, describe, familyName } from "../core/address.js";
+import { type Address, type AddressOf, describe, familyName } from "../core/address.js";
 import { SSLError, SSLWantReadError, SSLWantWriteError, SSLEOFError, SSLCertVerificationError, sslErrorFrom } from "./errors.js";
 import { peerCertDict, type PeerCertificate } from "./cert.js";
 import type { SSLContext } from "./context.js";
@@ -174,7 +174,7 @@ function checkWrap(sock: unknown, ctx: SSLContext, options: unknown): Socket {
 }
 
 /** A TLS connection over a stream Socket, on that socket's channel. Python: ssl.SSLSocket */
-export class SSLSocket extends Socket {
+export class SSLSocket<F extends number = number> extends Socket<F> {
   /** @internal Socket's constructor opens no channel for this class: it uses the wrapped socket's. */
   static readonly wrapsChannel = true;
   /** Is this the server side? Python: SSLSocket.server_side */
@@ -213,8 +213,8 @@ export class SSLSocket extends Socket {
   #settled: Settled | null = null;
 
   /** @internal Use SSLContext.wrapSocket(). */
-  constructor(sock: Socket, ctx: SSLContext, options: WrapOptions = {}) {
-    super(checkWrap(sock, ctx, options).family, SOCK_STREAM);
+  constructor(sock: Socket<F>, ctx: SSLContext, options: WrapOptions = {}) {
+    super(checkWrap(sock, ctx, options).family as F, SOCK_STREAM);
     this.#raw = sock;
     this.#ctx = ctx;
     this.#e = getEngine();
@@ -785,15 +785,15 @@ export class SSLSocket extends Socket {
   }
 
   /**
-   * Python: socket.getsockname()
+   * The local address, typed by the family. Python: socket.getsockname()
    * @throws SocketError as the wrapped socket's, EBADF after close().
    */
-  override getsockname(): Address { this.#open("getsockname()"); return this.#raw.getsockname(); }
+  override getsockname(): AddressOf<F> { this.#open("getsockname()"); return this.#raw.getsockname() as AddressOf<F>; }
   /**
-   * Python: socket.getpeername()
+   * The peer's address, typed by the family. Python: socket.getpeername()
    * @throws SocketError as the wrapped socket's, EBADF after close().
    */
-  override getpeername(): Address { this.#open("getpeername()"); return this.#raw.getpeername(); }
+  override getpeername(): AddressOf<F> { this.#open("getpeername()"); return this.#raw.getpeername() as AddressOf<F>; }
   /**
    * Python: socket.setsockopt(level, option, value)
    * @throws SocketError as the wrapped socket's, EBADF after close().
@@ -827,7 +827,7 @@ export class SSLSocket extends Socket {
    * Not on a TLS socket. Python: SSLSocket.recvfrom raises ValueError.
    * @throws TypeError always.
    */
-  override recvfrom(_n: number): [Buffer, Address] { throw new TypeError("recvfrom() is not allowed on an SSLSocket"); }
+  override recvfrom(_n: number): never { throw new TypeError("recvfrom() is not allowed on an SSLSocket"); }
 
   /** @internal */ override inputConsumed(): void { this.#changed(); }
   /** @internal */ override atEof(): boolean { return this.#plainLen === 0 && (this.#tlsEnded || this.#rawEof); }

@@ -111,6 +111,30 @@ describe.skipIf(missing("the built host (npm run build)", !built)).each(modes)("
     expect(exit.code).toBe(0);
     expect(s.lines.find((l) => "exited" in l)).toEqual({ exited: [0, 0] });
   });
+
+  it("a second SIGTERM kills the workers: the primary exits without waiting for a client that stopped reading", { timeout: 120_000 }, async () => {
+    const s = await start(2, mode);
+    const c = net.connect(s.port, "127.0.0.1");
+    c.on("error", () => {});
+    await new Promise<void>((resolve) => {
+      let greeted = false;
+      c.on("data", (d: Buffer) => {
+        if (!greeted) { greeted = true; c.write(`BIG ${16 * 1024 * 1024}\n`); return; }
+        c.pause(); // never reads again: a drain would wait its whole drainTimeout (60 s) for it
+        resolve();
+      });
+    });
+    s.proc.kill("SIGTERM");
+    await new Promise((r) => setTimeout(r, 300));
+    const t0 = Date.now();
+    s.proc.kill("SIGTERM");
+    const exit = await s.exit;
+    expect(Date.now() - t0).toBeLessThan(30_000); // not the 60 s drain timeout
+    expect(exit.code).toBe(0);
+    const codes = (s.lines.find((l) => "exited" in l) as { exited: number[] }).exited;
+    expect(codes.some((code) => code !== 0)).toBe(true); // the worker holding the client was killed
+    c.destroy();
+  });
 });
 
 /** Is process `pid` gone? */

@@ -74,6 +74,13 @@ describe("the packed package in a fresh strict TypeScript project", () => {
     expect(r.status).toBe(0);
   }, 120_000);
 
+  it("has setReuseAddr() in every README example that listens (a restart within 60 s would otherwise fail on native)", () => {
+    const readme = readFileSync(join(root, "README.md"), "utf8");
+    const servers = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]).filter((code) => /\.listen\(\d/.test(code));
+    expect(servers.length).toBeGreaterThanOrEqual(5);
+    expect(servers.filter((code) => !code.includes("setReuseAddr()"))).toEqual([]);
+  });
+
   it("ships the licenses and what consumers use: no tests, benchmarks, tools or TypeScript sources", () => {
     const files = execFileSync("tar", ["tzf", packedTarball()], { encoding: "utf8" }).split("\n").filter(Boolean).map((f) => f.replace(/^package\//, ""));
     for (const f of ["LICENSE", "LICENSE-PSF", "README.md", "CHANGELOG.md", "package.json", "build/core.wasm", "build/host/index.js", "build/host/index.d.ts"]) {

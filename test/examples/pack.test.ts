@@ -1,21 +1,13 @@
-// The package as a user installs it: npm pack, install the tarball into an empty project, run a dispatcher.
+// The package as a user installs it (test/examples/packed.ts): the tarball in an empty project, a JS dispatcher run.
 import { it, expect } from "vitest";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, writeFileSync, rmSync, readdirSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
-
-const root = new URL("../../", import.meta.url).pathname;
+import { installPacked } from "./packed.js";
 
 it("installs from its npm pack tarball and runs an echo round trip from the package root export", () => {
-  const dir = mkdtempSync(join(tmpdir(), "wasyncore-pack-"));
+  const app = installPacked("app");
   try {
-    execFileSync("npm", ["pack", "--ignore-scripts", "--pack-destination", dir], { cwd: root, stdio: "pipe" });
-    const tgz = readdirSync(dir).find((f) => f.endsWith(".tgz"))!;
-    const app = join(dir, "app");
-    execFileSync("mkdir", ["-p", app]);
-    writeFileSync(join(app, "package.json"), JSON.stringify({ name: "app", version: "1.0.0", type: "module", private: true }));
-    execFileSync("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", join(dir, tgz)], { cwd: app, stdio: "pipe" });
     writeFileSync(join(app, "main.mjs"), `
       import { Dispatcher, DispatcherWithSend, loop, AF_INET } from "wasyncore";
       class Echo extends DispatcherWithSend { handleRead() { const d = this.recv(4096); if (d.length) this.send(d); } handleClose() { this.close(); } }
@@ -43,6 +35,6 @@ it("installs from its npm pack tarball and runs an echo round trip from the pack
     const files = execFileSync("ls", [join(app, "node_modules/wasyncore/build/host")]).toString();
     expect(files).toMatch(/index\.d\.ts/);
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    rmSync(app, { recursive: true, force: true });
   }
 }, 120_000);

@@ -2,6 +2,7 @@
 import { describe, it, expect } from "vitest";
 import { readFileSync } from "node:fs";
 import { SOCK_NAMESPACE, SOCK_IMPORTS, SERVER_EXPORTS, WASIX_IMPORTS } from "../../host/sandbox/index.js";
+import { SERVER_EXPORTS_V2 } from "../../host/sandbox/abi.js";
 import { built } from "./helpers.js";
 
 function shape(path: string): { imports: WebAssembly.ModuleImportDescriptor[]; exports: string[] } {
@@ -17,7 +18,7 @@ describe.each(["echo", "http"])("%s module", (name) => {
     for (const i of imports.filter((i) => i.module === SOCK_NAMESPACE)) expect(SOCK_IMPORTS).toContain(i.name);
     expect(imports.filter((i) => i.module === "env").map((i) => i.name).sort()).toEqual(["abort", "memory"]);
     expect(imports.filter((i) => i.module === "wasi_snapshot_preview1").map((i) => i.name)).not.toContain("sock_recv");
-    expect(exports.sort()).toEqual([...SERVER_EXPORTS, "_initialize", "memory"].sort());
+    expect(exports.sort()).toEqual([...SERVER_EXPORTS, ...SERVER_EXPORTS_V2, "_initialize", "memory"].sort());
   });
 
   it("WASIX flavour: a _start command over wasi_snapshot_preview1 and wasix_32v1 only", () => {
