@@ -293,6 +293,9 @@ assert.ok(socketLimits.maxFds > 0 && sandbox.DEFAULT_LIMITS.memoryMb > 0 && sand
 const abi: sandbox.AbiVersion | undefined = sandbox.ABI_VERSIONS[sandbox.SOCK_NAMESPACE];
 assert.ok(abi !== undefined && abi.imports.length > 0);
 assert.ok(sandbox.SOCK_IMPORTS && sandbox.SERVER_EXPORTS && sandbox.WASIX_IMPORTS && sandbox.WASI_SHIM_IMPORTS);
+assert.ok(sandbox.SERVER_EXPORTS_V2.includes("server_timeout"));
+// a module with no imports and no exports speaks v1 (the frozen namespace)
+assert.equal(sandbox.abiVersionOf(new WebAssembly.Module(new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0]))), 1);
 try {
   const shape: sandbox.ModuleShape = sandbox.checkModule(new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0]), 16);
   assert.ok(shape);
