@@ -77,10 +77,10 @@ export class ModuleInstance {
   private exports!: ServerExports;
   private scheduled = false;
   private hostPasses = 0;
-  private timer: PassTimer | null = null;
   private running = false;
   private stopped = false;
   private finish!: (err: WasmServerError | null) => void;
+  private timer: PassTimer | null = null;
   private readonly onPass: (running: boolean) => void;
 
   /** Validates, instantiates and runs main(); throws WasmServerError when refused or when main() traps. */

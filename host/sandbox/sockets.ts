@@ -18,10 +18,7 @@ import { wasiErrno, WASI_ERRNO as E } from "./abi.js";
 import { DEFAULT_SOCKET_LIMITS, processFdBudget, type SocketLimits } from "./limits.js";
 
 
-const POLLIN = 0x001;
-const POLLOUT = 0x004;
-const POLLERR = 0x008;
-const POLLHUP = 0x010;
+const [POLLIN, POLLOUT, POLLERR, POLLHUP] = [0x001, 0x004, 0x008, 0x010];
 
 const tables = new Set<SocketTable>();
 
@@ -53,10 +50,7 @@ interface Entry {
 }
 
 function entry(family: 4 | 6): Entry {
-  return {
-    state: "fresh", family, server: null, pending: [], backlog: 0, ephemeral: false, stream: null, chunks: [],
-    buffered: 0, queued: 0, dead: false, paused: false, eof: false, err: null, errReported: false, port: 0,
-  };
+  return { state: "fresh", family, server: null, pending: [], backlog: 0, ephemeral: false, stream: null, chunks: [], buffered: 0, queued: 0, dead: false, paused: false, eof: false, err: null, errReported: false, port: 0 };
 }
 
 /** What a module's sockets hold now (loopStats of the sandbox). */
@@ -117,18 +111,18 @@ export class SocketTable {
       if (!e.server) continue;
       e.server.close();
       e.server = null;
-      this.pendingCount -= e.pending.length;
-      for (const h of e.pending) h.close();
-      e.pending = [];
+      this.dropPending(e);
     }
   }
 
-  /** Connected or connecting streams, lingering ones included. */
-  streams(): number {
-    let n = this.lingering.size;
-    for (const e of this.fds.values()) if (e.stream) n++;
-    return n;
+  private dropPending(e: Entry): void {
+    this.pendingCount -= e.pending.length;
+    for (const h of e.pending) h.close();
+    e.pending = [];
   }
+
+  /** Connected or connecting streams, lingering ones included. */
+  streams(): number { return this.lingering.size + [...this.fds.values()].filter((e) => e.stream).length; }
 
   /** Destroys every socket at once (the module is gone), lingering ones included. */
   closeAll(): void {
@@ -148,9 +142,7 @@ export class SocketTable {
     e.chunks = [];
     e.stream?.destroy();
     e.server?.close();
-    this.pendingCount -= e.pending.length;
-    for (const h of e.pending) h.close();
-    e.pending = [];
+    this.dropPending(e);
   }
 
   private text(ptr: number, len: number): string | null {
@@ -256,6 +248,15 @@ export class SocketTable {
     return 0;
   }
 
+  private pauseAll(): void {
+    for (const o of this.fds.values()) {
+      if (!o.paused && o.stream) {
+        o.paused = true;
+        sys.setReading(o.stream, false);
+      }
+    }
+  }
+
   private resume(): void {
     if (this.recvBuffered >= this.limits.recvBudget / 2) return;
     for (const o of this.fds.values()) {
@@ -274,7 +275,8 @@ export class SocketTable {
         e.buffered += n;
         this.recvBuffered += n;
         this.wake();
-        if (e.buffered >= this.limits.highWater || this.recvBuffered >= this.limits.recvBudget) { e.paused = true; return false; }
+        if (this.recvBuffered >= this.limits.recvBudget) this.pauseAll(); // the module's budget: every socket stops
+        if (e.buffered >= this.limits.highWater || e.paused) { e.paused = true; return false; }
         return true;
       },
       onEnd: () => { e.eof = true; this.wake(); },

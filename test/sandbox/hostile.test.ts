@@ -364,6 +364,46 @@ describe("sockets", () => {
     await expectExit(opener, "fd-flood", 100, { limits: { maxFds: 100 } });
   });
 
+  it("a module that never reads: the host holds at most the module's receive budget", async () => {
+    const bytes = hostile(["sock_open", "sock_bind", "sock_listen", "sock_accept", "sock_send"], (fn) => ({
+      init: LISTEN(fn), pass: ACCEPT_AND_SEND(fn, 0), locals: 2,
+    }), { data: [HOST] });
+    // 6 sockets × 1 MiB each (highWater) would be 6 MiB: the module's budget of 3 MiB binds first
+    const recvBudget = 3 << 20;
+    const bad = await WasmServer.start(bytes, { name: "never-reads", listen: ["127.0.0.1:0"], limits: { recvBudget } });
+    // 6 clients writing as fast as they can, from another process
+    const flood = spawn(process.execPath, ["-e", `
+      const net = require("node:net"); const chunk = Buffer.alloc(1 << 20, 120);
+      for (let i = 0; i < 6; i++) { const s = net.connect(${bad.listening[0].port}, "127.0.0.1"); s.on("error", () => {});
+        const pump = () => { while (s.write(chunk)); }; s.on("connect", pump); s.on("drain", pump); }
+      setTimeout(() => {}, 60000);`], { stdio: ["ignore", "ignore", "inherit"] });
+    let peak = { buffered: 0, rss: 0 };
+    try {
+      await stillServing((async () => {
+        for (let i = 0; i < 25; i++) {
+          const st = await bad.stats();
+          peak = { buffered: Math.max(peak.buffered, st.sockets.recvBuffered), rss: Math.max(peak.rss, st.rss) };
+          await new Promise((r) => setTimeout(r, 80));
+        }
+      })());
+    } finally {
+      flood.kill();
+    }
+    expect(peak.buffered).toBeGreaterThan(1 << 20);
+    expect(peak.buffered).toBeLessThanOrEqual(recvBudget + (64 << 10)); // at most one read past the line
+    expect(peak.rss).toBeLessThan(300 << 20);
+    bad.close();
+    expect(await bad.done).toBe(null);
+  }, 60_000);
+
+  it("a module process that dies from outside (an OOM killer, kill -9) is reported naming it", async () => {
+    const bytes = hostile(["sock_open", "sock_bind", "sock_listen"], (fn) => ({ init: LISTEN(fn) }), { data: [HOST] });
+    const victim = await WasmServer.start(bytes, { name: "victim", listen: ["127.0.0.1:0"] });
+    process.kill(victim.pid, "SIGKILL");
+    const err = await stillServing(victim.done);
+    expect(err?.message).toBe("wasyncore: module victim stopped: its process died (signal SIGKILL)");
+  });
+
   it("a listener that never accepts: the host holds at most its backlog (128), whatever the clients do", async () => {
     const bytes = hostile(["sock_open", "sock_bind", "sock_listen"], (fn) => ({ init: LISTEN(fn, 100000) }), { data: [HOST] });
     const bad = await WasmServer.start(bytes, { name: "never-accepts", listen: ["127.0.0.1:0"] });

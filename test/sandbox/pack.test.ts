@@ -3,10 +3,10 @@
 // the prebuilt example modules ship too.
 import { it, expect } from "vitest";
 import { spawn, execFileSync } from "node:child_process";
-import { writeFileSync, existsSync } from "node:fs";
+import { writeFileSync, existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { installPacked } from "../examples/packed.js";
-import { echoOnce, until } from "./helpers.js";
+import { echoOnce, until, root } from "./helpers.js";
 
 const SERVER = `// A consumer's server: echoes, upper-cased.
 import { Dispatcher, Socket, serve, argValue, parseHostPort } from "wasyncore/assembly/server";
@@ -58,6 +58,13 @@ it("builds a consumer's AssemblyScript server with `npx wasyncore build` and ser
   execFileSync("npx", ["--no", "wasyncore", "build", "shout.ts", "-o", "out/shout.wasm", "--target", "host"], { cwd: app, stdio: "pipe", timeout: 240_000 });
   execFileSync("npx", ["--no", "wasyncore", "build", "shout.ts", "-o", "out/shout.wasix.wasm", "--target", "wasix"], { cwd: app, stdio: "pipe", timeout: 240_000 });
   expect(existsSync(join(app, "out/shout.wasix.wasm"))).toBe(true);
+  // the README's AssemblyScript example builds as it is
+  const readme = readFileSync(join(root, "README.md"), "utf8");
+  const example = /```typescript\n(\/\/ my-server\.ts[\s\S]*?)```/.exec(readme)?.[1];
+  expect(example).toBeDefined();
+  writeFileSync(join(app, "my-server.ts"), example!);
+  execFileSync("npx", ["--no", "wasyncore", "build", "my-server.ts", "-o", "my-server.wasm"], { cwd: app, stdio: "pipe", timeout: 240_000 });
+  expect(existsSync(join(app, "my-server.wasm"))).toBe(true);
   const own = await serveAndAsk(app, "out/shout.wasm", "shout.wasm", "hello from a consumer");
   expect(own.reply).toBe("HELLO FROM A CONSUMER");
   // npx itself dies of the group's SIGTERM (code null); the runner under it drained quietly (its own
