@@ -193,6 +193,9 @@ function closingText(row, check, result) {
       ? `${extra.toFixed(2)} more syscalls/${unit} than the peer at ~${fmt(perCall)} µs each in the kernel here ≈ ${fmt(extra * perCall)} µs`
       : `syscalls/${unit} no higher than the peer's: the kernel side is at par (${fmt(perCall)} µs per syscall)`);
   }
+  if (me.sys_us != null && peer.sys_us != null && me.sys_us > peer.sys_us) {
+    parts.push(`kernel time ${fmt(me.sys_us - peer.sys_us)} µs/${unit} above the peer's`);
+  }
   if (me.user_us != null && peer.user_us != null) {
     parts.push(me.user_us > peer.user_us
       ? `user time ${fmt(me.user_us - peer.user_us)} µs/${unit} above the peer's`
