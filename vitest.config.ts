@@ -43,7 +43,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: "net-public",
-          include: ["test/net-public/**/*.test.ts", "test/asyncore/*.test.ts", "test/chat/*.test.ts", "test/udp/*.test.ts", "test/files/*.test.ts", "test/reliability/faults-network.test.ts"],
+          include: ["test/net-public/**/*.test.ts", "test/asyncore/*.test.ts", "test/chat/*.test.ts", "test/udp/*.test.ts", "test/files/*.test.ts", "test/cores/*.test.ts", "test/reliability/faults-network.test.ts"],
           exclude: ["test/asyncore/diagnostics.test.ts"],
           env: { WASYNCORE_BACKEND: "net", WASYNCORE_NET_PUBLIC: "1" },
         },

@@ -12,7 +12,7 @@
 // lingerMs passes; closeAll() destroys everything at once. Any change calls `wake`.
 import type * as net from "node:net";
 import { isIP } from "node:net";
-import * as sys from "../sys/net/handles.js";
+import * as sys from "../sys/net/module-tcp.js";
 import { Grants, normalizeHost } from "./grants.js";
 import { wasiErrno, WASI_ERRNO as E } from "./abi.js";
 import { DEFAULT_SOCKET_LIMITS, processFdBudget, type SocketLimits } from "./limits.js";
@@ -37,7 +37,7 @@ interface Entry {
   state: State;
   family: 4 | 6;
   server: sys.ServerHandle | null;
-  pending: sys.UvStreamHandle[];
+  pending: sys.HeldConnection[];
   backlog: number;
   ephemeral: boolean;
   stream: net.Socket | null;

@@ -67,9 +67,8 @@ describe("the source layout", () => {
 
   it("touches libuv handles and Node's internal bindings only in host/sys/net/", () => {
     const internals = /process\.binding|\bbinding\(|onconnection|tcp_wrap|pipe_wrap|udp_wrap|stream_wrap|sys\/net\/(handles|stream|dgram-handle|uv|fs)\.js/;
-    // host/sandbox/sockets.ts (the module socket table) still drives handles itself: the sandbox issue moves it
-    // onto the public Socket; remove it from this list then.
-    const known = new Set(["host/sys/index.ts", "host/sandbox/sockets.ts"]);
+    // host/sys/index.ts is the seam's door (it picks each backend's implementation)
+    const known = new Set(["host/sys/index.ts"]);
     const outside = files("host").filter((f) => !f.startsWith("host/sys/net/") && !known.has(f))
       .filter((f) => internals.test(readFileSync(join(ROOT, f), "utf8")));
     expect(outside).toEqual([]);
