@@ -176,6 +176,10 @@ function closingText(row, check, result) {
   const unit = result.scenario.opUnit ?? 'op';
   if (row.metric.key !== 'rps' && row.metric.key !== 'mib_s') {
     if (row.metric.key === 'p99_ms') return 'the tail: find what runs between a socket becoming ready and its handler (per-pass latency histogram)';
+    if (row.metric.key === 'rss_per_conn' || row.metric.key === 'core_per_conn') {
+      return 'less memory held per idle connection: the JS objects of a channel (dispatcher, socket, stream state) and, on net, its libuv handle; compare a heap snapshot with and without the idle connections';
+    }
+    if (row.metric.key === 'pass_cost_us') return 'per-pass work proportional to active channels, not to all of them';
     if (row.metric.key === 'keep') return 'per-pass work proportional to active channels: the CPU per request with idle connections open should equal the CPU without';
     return '—';
   }
@@ -192,6 +196,9 @@ function closingText(row, check, result) {
     parts.push(extra > 0.05
       ? `${extra.toFixed(2)} more syscalls/${unit} than the peer at ~${fmt(perCall)} µs each in the kernel here ≈ ${fmt(extra * perCall)} µs`
       : `syscalls/${unit} no higher than the peer's: the kernel side is at par (${fmt(perCall)} µs per syscall)`);
+  }
+  if (me.sys_us != null && peer.sys_us != null && me.sys_us > peer.sys_us) {
+    parts.push(`kernel time ${fmt(me.sys_us - peer.sys_us)} µs/${unit} above the peer's`);
   }
   if (me.user_us != null && peer.user_us != null) {
     parts.push(me.user_us > peer.user_us
