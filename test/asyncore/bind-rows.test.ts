@@ -15,7 +15,7 @@ afterEach(() => {
 });
 
 describe("two binds of one port before listen()", () => {
-  it.skipIf(onBackend("native", "two binds of one port before `listen()`"))("net: the second bind succeeds and its listen() fails with EADDRINUSE; a bind after a listener fails at once", () => {
+  it.skipIf(onBackend("native", "two binds of one port before `listen()`") || onBackend("net-public", "`net` without `process.binding`"))("net: the second bind succeeds and its listen() fails with EADDRINUSE; a bind after a listener fails at once", () => {
     const a = tcp();
     a.bind(["127.0.0.1", 0]);
     const port = (a.getsockname() as [string, number])[1];
@@ -25,6 +25,18 @@ describe("two binds of one port before listen()", () => {
     expect(code(() => b.listen(5))).toBe("EADDRINUSE");
     const c = tcp();
     expect(code(() => c.bind(["127.0.0.1", port]))).toBe("EADDRINUSE");
+  });
+
+  it.skipIf(onBackend("native", "two binds of one port before `listen()`") || !onBackend("net-public", "`net` without `process.binding`"))("net without process.binding: bind() only checks the address; listen() binds, and the second fails there", () => {
+    const a = tcp();
+    a.bind(["127.0.0.1", 0]);
+    expect((a.getsockname() as [string, number])[1]).toBe(0); // not bound yet
+    a.listen(5);
+    const port = (a.getsockname() as [string, number])[1];
+    expect(port).toBeGreaterThan(0);
+    const b = tcp();
+    expect(code(() => b.bind(["127.0.0.1", port]))).toBe("no error");
+    expect(code(() => b.listen(5))).toBe("EADDRINUSE");
   });
 
   it.skipIf(onBackend("net", "two binds of one port before `listen()`"))("native: the second bind fails at once with EADDRINUSE", () => {

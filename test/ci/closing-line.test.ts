@@ -1,12 +1,14 @@
 // .ci/run's closing line cannot lie (issue 20): deliberately broken fixtures run through the summary
 // reporter and .ci/close.mjs give a non-zero failed count that includes failed hooks, files that did not
-// import and unhandled errors, show the skips, and exit 1; a missing backend project or step counts too.
+// import and unhandled errors, show the skips, and exit 1; a missing backend project or step counts too;
+// and vitest.config.ts refuses to run without the native addon under CI on Linux.
 import { describe, it, expect } from "vitest";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { missing } from "../support/index.js";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const vitest = join(root, "node_modules/vitest/vitest.mjs");
@@ -71,5 +73,38 @@ describe(".ci/run's closing line", () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe("vitest.config.ts without the native addon", () => {
+  /** Runs `vitest list` with a copy of the config in a directory whose addon the install failed to build. */
+  function listWithoutAddon(ci: string): { status: number | null; out: string } {
+    const dir = mkdtempSync(join(tmpdir(), "wasyncore-noaddon-"));
+    try {
+      mkdirSync(join(dir, "native/build"), { recursive: true });
+      writeFileSync(join(dir, "native/build/FAILED.txt"), "node-gyp exited with 1\ngyp ERR! stack Error: not found: make\n");
+      copyFileSync(join(root, "vitest.config.ts"), join(dir, "vitest.config.ts"));
+      symlinkSync(join(root, "node_modules"), join(dir, "node_modules"));
+      mkdirSync(join(dir, "test"));
+      writeFileSync(join(dir, "test/one.test.ts"), 'import { it } from "vitest";\nit("runs", () => {});\n');
+      const r = spawnSync(process.execPath, [vitest, "list", "--filesOnly"], {
+        cwd: dir, encoding: "utf8", timeout: 120_000,
+        env: { ...process.env, CI: ci, VITEST: undefined, VITEST_POOL_ID: undefined, VITEST_WORKER_ID: undefined },
+      });
+      return { status: r.status, out: `${r.stdout}${r.stderr}` };
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  it.skipIf(missing("Linux", process.platform !== "linux"))("fails under CI on Linux, with the install's reason; elsewhere warns and runs the net project", () => {
+    const ci = listWithoutAddon("true");
+    expect(ci.status).not.toBe(0);
+    expect(ci.out).toContain("vitest: the native addon is not built (npm run build:native): the install said: node-gyp exited with 1");
+    const local = listWithoutAddon("");
+    expect(local.status).toBe(0);
+    expect(local.out).toContain("testing the 'net' backend only");
+    expect(local.out).toContain("[net] test/one.test.ts");
+    expect(local.out).not.toContain("[native]");
   });
 });

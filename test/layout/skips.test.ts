@@ -86,7 +86,7 @@ describe("skips in test/", () => {
   it("name a README row that exists for each backend difference", () => {
     const rows = readmeRows();
     const named = sources.flatMap(({ file, src }) =>
-      [...src.matchAll(/onBackend\(\s*"(net|native)",\s*"([^"]+)"\s*\)/g)].map((m) => ({ file, row: m[2] })));
+      [...src.matchAll(/onBackend\(\s*"(net|net-public|native)",\s*"([^"]+)"\s*\)/g)].map((m) => ({ file, row: m[2] })));
     expect(named.length).toBeGreaterThanOrEqual(8);
     expect(named.filter(({ row }) => !rows.has(row)).map(({ file, row }) => `${relative(ROOT, join(ROOT, file))}: no README row "${row}"`)).toEqual([]);
     // every onBackend() call has literal arguments, so the check above saw them all

@@ -4,17 +4,19 @@ import { SocketError, type ChannelMap } from "../../host/index.js";
 /** The backend this vitest project runs on (vitest.config.ts sets WASYNCORE_BACKEND per project). */
 export const BACKEND: "net" | "native" = process.env.WASYNCORE_BACKEND === "native" ? "native" : "net";
 export const NATIVE = BACKEND === "native";
+/** `net` over Node's public node:net/node:dgram API (the net-public project: WASYNCORE_NET_PUBLIC=1). */
+export const NET_PUBLIC = BACKEND === "net" && process.env.WASYNCORE_NET_PUBLIC === "1";
 
 const inCI = !!process.env.CI && process.env.CI !== "false" && process.platform === "linux";
 
 /**
- * A skip condition for behaviour that differs by backend: true when this run's backend is `backend`.
- * `row` is the first cell of the README table row ("Differences from asyncore" or "Backends") that
- * states the difference; test/layout/skips.test.ts checks that the row exists.
+ * A skip condition for behaviour that differs by backend: true when this run's backend is `backend`
+ * ("net" includes its net-public path; "net-public" is that path alone). `row` is the first cell of the
+ * README table row that states the difference; test/layout/skips.test.ts checks that the row exists.
  */
-export function onBackend(backend: "net" | "native", row: string): boolean {
+export function onBackend(backend: "net" | "net-public" | "native", row: string): boolean {
   void row;
-  return BACKEND === backend;
+  return backend === "net-public" ? NET_PUBLIC : BACKEND === backend;
 }
 
 /**
