@@ -1,34 +1,34 @@
 // Socket and poll constants, numbered as Linux numbers them.
 
-/** Python: socket.AF_INET */
+/** Address family IPv4: addresses are `[host, port]`. Python: socket.AF_INET */
 export const AF_INET = 2;
-/** Python: socket.AF_INET6 */
+/** Address family IPv6: addresses are `[host, port, flowinfo, scopeId]`. Python: socket.AF_INET6 */
 export const AF_INET6 = 10;
-/** Python: socket.AF_UNIX */
+/** Address family Unix domain: addresses are paths. Python: socket.AF_UNIX */
 export const AF_UNIX = 1;
-/** Python: socket.SOCK_STREAM */
+/** Socket type for byte streams (TCP, Unix streams). Python: socket.SOCK_STREAM */
 export const SOCK_STREAM = 1;
-/** Python: socket.SOCK_DGRAM */
+/** Socket type for datagrams (UDP, Unix datagrams). Python: socket.SOCK_DGRAM */
 export const SOCK_DGRAM = 2;
-/** Python: socket.SOL_SOCKET */
+/** The socket-level option level for setsockopt()/getsockopt(). Python: socket.SOL_SOCKET */
 export const SOL_SOCKET = 1;
-/** Python: socket.SO_REUSEADDR */
+/** Option: bind a local address still in TIME_WAIT (what setReuseAddr() sets). Python: socket.SO_REUSEADDR */
 export const SO_REUSEADDR = 2;
 /** Python: socket.SO_REUSEPORT — several sockets (processes, threads) listen on one port; the kernel spreads connections. */
 export const SO_REUSEPORT = 15;
-/** Python: socket.SO_ERROR */
+/** Option (read-only): the pending error's errno, 0 when none. Python: socket.SO_ERROR */
 export const SO_ERROR = 4;
-/** Python: socket.SO_BROADCAST */
+/** Option: allow datagrams to broadcast addresses. Python: socket.SO_BROADCAST */
 export const SO_BROADCAST = 6;
-/** Python: socket.SO_SNDBUF */
+/** Option: the kernel's send buffer size (bytes). Python: socket.SO_SNDBUF */
 export const SO_SNDBUF = 7;
-/** Python: socket.SO_RCVBUF */
+/** Option: the kernel's receive buffer size (bytes). Python: socket.SO_RCVBUF */
 export const SO_RCVBUF = 8;
-/** Python: socket.SO_KEEPALIVE */
+/** Option: send TCP keep-alive probes on an idle connection. Python: socket.SO_KEEPALIVE */
 export const SO_KEEPALIVE = 9;
-/** Python: socket.IPPROTO_TCP */
+/** The TCP option level for setsockopt()/getsockopt(). Python: socket.IPPROTO_TCP */
 export const IPPROTO_TCP = 6;
-/** Python: socket.TCP_NODELAY */
+/** Option: send small segments at once (no Nagle delay). Python: socket.TCP_NODELAY */
 export const TCP_NODELAY = 1;
 /** Python: socket.SO_OOBINLINE — urgent (MSG_OOB) data stays in the stream, read in order (native backend). */
 export const SO_OOBINLINE = 10;
@@ -45,19 +45,19 @@ export const TCP_KEEPINTVL = 5;
 /** Python: socket.TCP_KEEPCNT — unanswered probes before the connection is dropped (native backend). */
 export const TCP_KEEPCNT = 6;
 
-/** Python: select.POLLIN */
+/** readwrite() flag: readable (handleReadEvent()). Python: select.POLLIN */
 export const POLLIN = 0x001;
-/** Python: select.POLLPRI */
+/** readwrite() flag: urgent data (handleExptEvent()). Python: select.POLLPRI */
 export const POLLPRI = 0x002;
-/** Python: select.POLLOUT */
+/** readwrite() flag: writable (handleWriteEvent()). Python: select.POLLOUT */
 export const POLLOUT = 0x004;
-/** Python: select.POLLERR */
+/** readwrite() flag: an error condition (handleClose()). Python: select.POLLERR */
 export const POLLERR = 0x008;
-/** Python: select.POLLHUP */
+/** readwrite() flag: the peer hung up (handleClose()). Python: select.POLLHUP */
 export const POLLHUP = 0x010;
-/** Python: select.POLLNVAL */
+/** readwrite() flag: not an open descriptor (handleClose()). Python: select.POLLNVAL */
 export const POLLNVAL = 0x020;
-/** Python: socket.MSG_OOB (recv/send flags; the native backend only) */
+/** recv()/send() flag: urgent (out-of-band) data; the native backend only. Python: socket.MSG_OOB */
 export const MSG_OOB = 0x1;
-/** Python: socket.MSG_PEEK (recv flags; the native backend only) */
+/** recv() flag: read without taking the bytes; the native backend only. Python: socket.MSG_PEEK */
 export const MSG_PEEK = 0x2;
