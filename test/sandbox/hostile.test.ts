@@ -390,7 +390,8 @@ describe("sockets", () => {
       flood.kill();
     }
     expect(peak.buffered).toBeGreaterThan(1 << 20);
-    expect(peak.buffered).toBeLessThanOrEqual(recvBudget + (64 << 10)); // at most one read past the line
+    // at most one read past the line per socket: the 6 sockets' reads of one libuv iteration land before each is paused
+    expect(peak.buffered).toBeLessThanOrEqual(recvBudget + 6 * (64 << 10));
     expect(peak.rss).toBeLessThan(300 << 20);
     bad.close();
     expect(await bad.done).toBe(null);
