@@ -15,10 +15,10 @@ import { scheduleOwned, setIdleTimeout, cancelOwnedTimers, type TimerHandle, typ
 
 const EMPTY = Buffer.alloc(0);
 
-/** A readiness-driven channel; subclass and override the handle* hooks. Python: asyncore.dispatcher */
 /** The dispatcher each socket was last given to (setSocket), so that an earlier holder's close() can tell it. */
 const holders = new WeakMap<Socket, Dispatcher>();
 
+/** A readiness-driven channel; subclass and override the handle* hooks. Python: asyncore.dispatcher */
 export class Dispatcher {
   /** Free for subclasses to switch their own debug output; asyncore never reads it. Python: dispatcher.debug */
   debug = false;
