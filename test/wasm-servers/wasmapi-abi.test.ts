@@ -47,7 +47,7 @@ describe("ABI versions", () => {
         const { error } = await asc.main([
           relative(process.cwd(), `${root}examples/assembly/echo.ts`), relative(process.cwd(), `${root}examples/assembly/fixtures/v1-exports.ts`),
           "--outFile", relative(process.cwd(), out), "--config", relative(process.cwd(), `${root}assembly/server/asconfig.json`),
-          ...serverBuildOptions("host"),
+          ...serverBuildOptions("host", false, 1),
         ], { stderr: { write: (s: string | Uint8Array) => { stderr += String(s); return true; } }, stdout: { write: () => true } });
         if (error) throw new Error(`${error.message}\n${stderr}`);
       }

@@ -1,0 +1,37 @@
+// A UDP echo server written in AssemblyScript on wasyncore: every datagram comes back to its sender.
+// Build: npm run build:servers → build/servers/udp-echo.host.wasm (Node runner).
+// Run:   npx wasyncore run build/servers/udp-echo.host.wasm --listen-udp 127.0.0.1:8007
+// The runner lets a --listen-udp socket reply to whoever sent it a datagram lately; nothing else
+// may be sent. Its TypeScript twin on the engine's own datagram API: examples/udp-echo-server.ts.
+import { Dispatcher, Datagram, SOCK_DGRAM, AF_INET, serve, argValue, parseHostPort, errnoName, lastErrno, EAGAIN } from "../../assembly/server";
+
+class UdpEcho extends Dispatcher {
+  handleRead(): void {
+    // one datagram per read event, as the TypeScript twin does
+    let d: Datagram | null = this.recvfrom(65536);
+    if (d === null) {
+      if (lastErrno != EAGAIN) this.logInfo("recvfrom: " + errnoName(lastErrno), "error");
+      return;
+    }
+    let rc = this.sendto(d.data, d.host, d.port);
+    if (rc < 0) this.logInfo("sendto " + d.host + ":" + d.port.toString() + ": " + errnoName(-rc), "error");
+  }
+
+  writable(): bool { return false; }
+}
+
+function main(): void {
+  let addr = parseHostPort(argValue("--listen-udp", "127.0.0.1:8007"));
+  let server = new UdpEcho();
+  let rc = server.createSocket(AF_INET, SOCK_DGRAM);
+  if (rc == 0) rc = server.bind(addr.host, addr.port);
+  if (rc != 0) {
+    console.log("udp-echo: cannot bind " + addr.host + ":" + addr.port.toString() + ": " + errnoName(rc));
+    server.close();
+    return;
+  }
+  // the Node runner says where it listens itself; a WASIX runtime does not
+  if (WASYNCORE_WASIX) console.log("udp-echo: listening on " + addr.host + ":" + server.localPort().toString());
+}
+
+serve(main);
