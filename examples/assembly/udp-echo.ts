@@ -1,11 +1,17 @@
-// A UDP echo server written in AssemblyScript on wasyncore: every datagram comes back to its sender.
+// A UDP echo server written in AssemblyScript on wasyncore: every datagram goes back to its sender.
 // Build: npm run build:servers → build/servers/udp-echo.host.wasm (Node runner).
-// Run:   npx wasyncore run build/servers/udp-echo.host.wasm --listen-udp 127.0.0.1:8007
-// The runner lets a --listen-udp socket reply to whoever sent it a datagram lately; nothing else
-// may be sent. Its TypeScript twin on the engine's own datagram API: examples/udp-echo-server.ts.
+// Run:   npx wasyncore run build/servers/udp-echo.host.wasm --listen-udp 127.0.0.1:8007 [-- --use-poll]
+// The runner lets a --listen-udp socket reply to whoever sent it a datagram lately; nothing else may
+// be sent. A reply the runner cannot take yet (EAGAIN: its send budget or rate) waits here and goes
+// out from handleWrite(); while 64 wait, the server stops reading (the runner's queue holds the rest,
+// then drops, as a kernel does). Its TypeScript twin on the engine's own API: examples/udp-echo-server.ts.
 import { Dispatcher, Datagram, SOCK_DGRAM, AF_INET, serve, argValue, parseHostPort, errnoName, lastErrno, EAGAIN } from "../../assembly/server";
 
+const MAX_PENDING = 64;
+
 class UdpEcho extends Dispatcher {
+  pending: Datagram[] = [];
+
   handleRead(): void {
     // one datagram per read event, as the TypeScript twin does
     let d: Datagram | null = this.recvfrom(65536);
@@ -13,11 +19,22 @@ class UdpEcho extends Dispatcher {
       if (lastErrno != EAGAIN) this.logInfo("recvfrom: " + errnoName(lastErrno), "error");
       return;
     }
-    let rc = this.sendto(d.data, d.host, d.port);
-    if (rc < 0) this.logInfo("sendto " + d.host + ":" + d.port.toString() + ": " + errnoName(-rc), "error");
+    this.pending.push(d);
+    this.handleWrite();
   }
 
-  writable(): bool { return false; }
+  handleWrite(): void {
+    while (this.pending.length > 0) {
+      let d = this.pending[0];
+      let rc = this.sendto(d.data, d.host, d.port);
+      if (rc == -EAGAIN) return; // writable again later: handleWrite() runs then
+      if (rc < 0) this.logInfo("sendto " + d.host + ":" + d.port.toString() + ": " + errnoName(-rc), "error");
+      this.pending.shift();
+    }
+  }
+
+  readable(): bool { return this.pending.length < MAX_PENDING; }
+  writable(): bool { return this.pending.length > 0; }
 }
 
 function main(): void {
@@ -34,4 +51,5 @@ function main(): void {
   if (WASYNCORE_WASIX) console.log("udp-echo: listening on " + addr.host + ":" + server.localPort().toString());
 }
 
-serve(main);
+// `-- --use-poll`: poll2 dispatch (per channel: read, write, expt) instead of select's order
+serve(main, process.argv.includes("--use-poll"));

@@ -242,23 +242,33 @@ export class ModuleSockets extends SocketTable {
     return seen !== undefined && Date.now() - seen <= this.dl.dgramReplyMs;
   }
 
-  /** Tokens of the send rate, refilled by elapsed time; when empty a timer wakes the module at the next token. */
-  private takeToken(): boolean {
+  /** The send rate's tokens now (refilled by elapsed time, at most one second's worth). */
+  private refill(): number {
     const now = Date.now();
     this.tokens = Math.min(this.dl.dgramSendRate, this.tokens + ((now - this.refilled) * this.dl.dgramSendRate) / 1000);
     this.refilled = now;
-    if (this.tokens >= 1) return true;
-    if (!this.refillTimer && !this.shut) {
-      const ms = Math.max(1, Math.ceil(((1 - this.tokens) * 1000) / this.dl.dgramSendRate));
-      this.refillTimer = setTimeout(() => { this.refillTimer = null; this.wakeUp(); }, ms);
-      this.refillTimer.unref();
-    }
+    return this.tokens;
+  }
+
+  /** Wakes the module when the next token is due (a module waiting for POLLOUT is not left waiting). */
+  private armRefill(): void {
+    if (this.refillTimer || this.shut) return;
+    const ms = Math.max(1, Math.ceil(((1 - this.tokens) * 1000) / this.dl.dgramSendRate) + 1);
+    this.refillTimer = setTimeout(() => { this.refillTimer = null; this.wakeUp(); }, ms);
+    this.refillTimer.unref();
+  }
+
+  /** Takes a token of the send rate; false (and a wake-up armed for the next one) when none is left. */
+  private takeToken(): boolean {
+    if (this.refill() >= 1) return true;
+    this.armRefill();
     return false;
   }
 
+  /** POLLOUT: a token is there and the send budget has room (else a wake-up is armed for the token). */
   private canSend(): boolean {
-    const tokens = Math.min(this.dl.dgramSendRate, this.tokens + ((Date.now() - this.refilled) * this.dl.dgramSendRate) / 1000);
-    return tokens >= 1 && this.dgramSending < this.dl.dgramSendBudget;
+    if (this.refill() < 1) { this.armRefill(); return false; }
+    return this.dgramSending < this.dl.dgramSendBudget;
   }
 
   private sendto(base: Record<string, (...args: number[]) => number>, fd: number, ptr: number, len: number, hptr: number, hlen: number, port: number): number {
@@ -331,7 +341,7 @@ export class ModuleSockets extends SocketTable {
     let ready = base(ptr, n);
     if (ready < 0 || this.dgrams.size === 0) return ready;
     const view = new DataView(this.memory().buffer);
-    const canSend = this.canSend();
+    let canSend: boolean | null = null; // asked once, and only when a record wants POLLOUT
     for (let i = 0; i < n; i++) {
       const at = ptr + i * 8;
       const d = this.dgrams.get(view.getInt32(at, true));
@@ -340,8 +350,12 @@ export class ModuleSockets extends SocketTable {
       let rev = 0;
       if (d.queue.length > 0 || (d.err && !d.errReported)) rev |= POLLIN;
       if (d.err && !d.errReported) rev |= POLLERR;
-      if (canSend) rev |= POLLOUT;
-      rev &= view.getUint16(at + 4, true) | POLLERR;
+      const want = view.getUint16(at + 4, true);
+      if (want & POLLOUT) {
+        canSend ??= this.canSend();
+        if (canSend) rev |= POLLOUT;
+      }
+      rev &= want | POLLERR;
       view.setUint16(at + 6, rev, true);
       if (rev) ready++;
     }
