@@ -5,7 +5,7 @@
 // be sent. A reply the runner cannot take yet (EAGAIN: its send budget or rate) waits here and goes
 // out from handleWrite(); while 64 wait, the server stops reading (the runner's queue holds the rest,
 // then drops, as a kernel does). Its TypeScript twin on the engine's own API: examples/udp-echo-server.ts.
-import { Dispatcher, Datagram, SOCK_DGRAM, AF_INET, serve, argValue, parseHostPort, errnoName, lastErrno, EAGAIN } from "../../assembly/server";
+import { Dispatcher, Datagram, SOCK_DGRAM, AF_INET, AF_INET6, serve, argValue, parseHostPort, errnoName, lastErrno, EAGAIN } from "../../assembly/server";
 
 const MAX_PENDING = 64;
 
@@ -40,7 +40,7 @@ class UdpEcho extends Dispatcher {
 function main(): void {
   let addr = parseHostPort(argValue("--listen-udp", "127.0.0.1:8007"));
   let server = new UdpEcho();
-  let rc = server.createSocket(AF_INET, SOCK_DGRAM);
+  let rc = server.createSocket(addr.host.includes(":") ? AF_INET6 : AF_INET, SOCK_DGRAM);
   if (rc == 0) rc = server.bind(addr.host, addr.port);
   if (rc != 0) {
     console.log("udp-echo: cannot bind " + addr.host + ":" + addr.port.toString() + ": " + errnoName(rc));

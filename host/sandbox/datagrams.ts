@@ -268,7 +268,8 @@ export class ModuleSockets extends SocketTable {
   /** POLLOUT: a token is there and the send budget has room (else a wake-up is armed for the token). */
   private canSend(): boolean {
     if (this.refill() < 1) { this.armRefill(); return false; }
-    return this.dgramSending < this.dl.dgramSendBudget;
+    // room for the largest datagram, so a module told POLLOUT is not then told EAGAIN
+    return this.dgramSending === 0 || this.dgramSending + MAX_DATAGRAM <= this.dl.dgramSendBudget;
   }
 
   private sendto(base: Record<string, (...args: number[]) => number>, fd: number, ptr: number, len: number, hptr: number, hlen: number, port: number): number {

@@ -144,6 +144,27 @@ describe("UDP echo: AssemblyScript module vs TypeScript example (host flavour)",
     }
   }, 60_000);
 
+  it("IPv6: bound to [::1], it answers a udp6 client, the sender's address passing through recvfrom/sendto as text", async () => {
+    const v6 = await WasmServer.start(built("udp-echo", "host"), { listenUdp: ["[::1]:0"], stdout: devNull() });
+    const c = dgram.createSocket("udp6");
+    try {
+      expect(v6.listeningUdp[0].host).toBe("::1");
+      const got: Buffer[] = [];
+      c.on("message", (m) => got.push(m));
+      c.bind(0, "::1");
+      await once(c, "listening");
+      for (const d of DATAGRAMS.slice(0, 5)) {
+        const n = got.length;
+        c.send(d, v6.listeningUdp[0].port, "::1");
+        await until(() => got.length > n, 10_000, "an IPv6 reply");
+      }
+      expect(Buffer.concat(got).equals(Buffer.concat(DATAGRAMS.slice(0, 5)))).toBe(true);
+    } finally {
+      c.close();
+      v6.close();
+    }
+  });
+
   it("without a --listen-udp grant the bind is EACCES inside the module, and the runner reports it", async () => {
     const s = await WasmServer.start(built("udp-echo", "host"), { stdout: devNull() });
     const denied = await s.done; // main() ran: the module closed its socket and ended
