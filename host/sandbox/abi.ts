@@ -65,7 +65,10 @@ export function abiVersionOf(module: WebAssembly.Module): number {
   return need;
 }
 
-/** The versioned namespace of the socket syscalls the Node runner grants (host flavour). */
+/**
+ * The first versioned namespace of the socket syscalls the Node runner grants (host flavour), frozen.
+ * Modules built with today's library import `wasyncore_sock_v3`; ABI_VERSIONS lists every version.
+ */
 export const SOCK_NAMESPACE = "wasyncore_sock_v1";
 
 /** Every function of the v1 namespace (a module imports the subset it uses). */

@@ -360,7 +360,17 @@ describe("the datagram table (ModuleSockets) over loopback", () => {
     expect(m.f.sock_close(fds[0])).toBe(-8);
     expect(m.recvfrom(fds[0], 10)[0]).toBe(-8);
     expect(m.f.sock_recvfrom(fds[1], 0, 10, 0, 0)).toBe(-58); // a stream: ENOTSUP
-    expect(m.f.sock_open_dgram(4)).toBeGreaterThan(0);
+    const fresh = m.f.sock_open_dgram(4);
+    expect(fresh).toBeGreaterThan(0);
+    // one sock_poll over a stream, a datagram socket and an unknown descriptor: each answered by its table
+    const v = new DataView(m.mem.buffer);
+    [[fds[1], 0x005], [fresh, 0x005], [4242, 0x001]].forEach(([fd, ev], i) => {
+      v.setInt32(30000 + i * 8, fd, true);
+      v.setUint16(30004 + i * 8, ev, true);
+      v.setUint16(30006 + i * 8, 0xffff, true);
+    });
+    expect(m.f.sock_poll(30000, 3)).toBe(2);
+    expect([0, 1, 2].map((i) => v.getUint16(30006 + i * 8, true))).toEqual([0, 0x004, 0x008]);
     m.t.closeAll();
     expect(m.f.sock_open_dgram(4)).toBe(-8); // the module is gone
   });
