@@ -37,6 +37,7 @@ interface Dgram {
   family: 4 | 6;
   port: udp.ModuleUdpPort;
   listenGrant: boolean; // bound under --listen-udp: may reply to recent senders
+  ephemeral: boolean; // bound under a :0 grant (at most limits.ephemeralListeners at once)
   bound: boolean; // bound by sock_bind, or implicitly by the first send
   receiving: boolean;
   queue: Datagram[];
@@ -170,7 +171,7 @@ export class ModuleSockets extends SocketTable {
     if (this.budgetFull()) return -E.EMFILE;
     const fd = this.nextFd++;
     const d: Dgram = {
-      family, listenGrant: false, bound: false, receiving: false, queue: [], queuedBytes: 0, sending: 0,
+      family, listenGrant: false, ephemeral: false, bound: false, receiving: false, queue: [], queuedBytes: 0, sending: 0,
       peers: new Map(), err: null, errReported: false, dead: false, port: null as unknown as udp.ModuleUdpPort,
     };
     d.port = udp.openUdp(family === 6, {
@@ -224,12 +225,17 @@ export class ModuleSockets extends SocketTable {
       this.listenFailures.push(`listen-udp ${where}: EACCES (not granted)`);
       return -E.EACCES;
     }
+    if (t.port === 0 && [...this.dgrams.values()].filter((o) => o.ephemeral).length >= this.dl.ephemeralListeners) {
+      this.listenFailures.push(`listen-udp ${where}: EMFILE (a :0 grant allows ${this.dl.ephemeralListeners} sockets)`);
+      return -E.EMFILE;
+    }
     const err = d.port.bind(t.host, t.port);
     if (err) {
       this.listenFailures.push(`listen-udp ${where}: ${err}`);
       return -wasiErrno(err);
     }
     d.bound = d.listenGrant = true;
+    d.ephemeral = t.port === 0;
     this.listened = true;
     this.startReceiving(d);
     return 0;

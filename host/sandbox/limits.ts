@@ -24,7 +24,7 @@ export interface SocketLimits {
   highWater: number;
   /** Accepted connections held for one listener (the module's backlog is capped to this). */
   maxBacklog: number;
-  /** Listeners a ":0" grant allows at once. */
+  /** Listeners a ":0" grant allows at once (and, counted apart, datagram sockets a ":0" --listen-udp grant binds). */
   ephemeralListeners: number;
   /** Milliseconds a closed socket may take to deliver its last bytes before it is destroyed. */
   lingerMs: number;

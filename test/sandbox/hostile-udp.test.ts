@@ -373,5 +373,11 @@ describe("the datagram table (ModuleSockets) over loopback", () => {
     expect([0, 1, 2].map((i) => v.getUint16(30006 + i * 8, true))).toEqual([0, 0x004, 0x008]);
     m.t.closeAll();
     expect(m.f.sock_open_dgram(4)).toBe(-8); // the module is gone
+    // a :0 --listen-udp grant binds at most ephemeralListeners sockets at once
+    const e = table(new Grants([], [], ["127.0.0.1:0"]), { ephemeralListeners: 2 });
+    const bound = [0, 1, 2].map(() => e.bind(e.f.sock_open_dgram(4), "127.0.0.1", 0));
+    expect(bound).toEqual([0, 0, -33]);
+    expect(e.t.listenFailures).toEqual(["listen-udp 127.0.0.1:0: EMFILE (a :0 grant allows 2 sockets)"]);
+    e.t.closeAll();
   });
 });
