@@ -2,8 +2,8 @@
 // enters the channel's byte queues: the socket's channel is readable while poll reports POLLIN and
 // writable while it reports POLLOUT (the channel's host-ready bits, set by the loop each pass);
 // recvfrom() and sendto() go straight to the runtime and clear the bit when it answers EAGAIN.
-import { chanGetField, chanSetField } from "../channels";
-import { C_HOSTREADY, R, W } from "../layout";
+import { chanGetField, chanSetField, tick } from "../channels";
+import { C_HOSTREADY, C_TICK, R, W } from "../layout";
 import { Socket, register, fail } from "./socket";
 import { sysOpenDgram, sysSendTo, sysRecvFrom } from "./sys";
 import { EAGAIN, EBADF, EINVAL, EMSGSIZE, ENOTSUP } from "./errno";
@@ -70,6 +70,7 @@ export function sendDatagram(s: Socket | null, data: Uint8Array, host: string, p
     if (r == -EAGAIN) clearReady(s, W);
     return -fail(-r);
   }
+  chanSetField(s.token, C_TICK, tick); // a datagram either way is activity (setIdleTimeout)
   return r;
 }
 
@@ -86,6 +87,7 @@ export function receiveDatagram(s: Socket | null, n: i32): Datagram | null {
     fail(-r);
     return null;
   }
+  chanSetField(s.token, C_TICK, tick);
   let port = <i32>load<u16>(addrBuf);
   let hostLen = min(<i32>load<u16>(addrBuf, 2), <i32>ADDR_CAP - 8);
   let size = <i32>load<u32>(addrBuf, 4);

@@ -165,6 +165,25 @@ describe("UDP echo: AssemblyScript module vs TypeScript example (host flavour)",
     }
   });
 
+  it("setIdleTimeout on a datagram channel: datagrams restart the countdown; silence closes it", async () => {
+    const idle = await WasmServer.start(await fixture("udp-idle"), { listenUdp: ["127.0.0.1:0"], args: ["--idle", "1"], stdout: devNull() });
+    const c = await Client.open();
+    try {
+      // 1.5 s of a datagram every 100 ms: each echoed, the 1 s idle timeout never runs out
+      const t0 = performance.now();
+      let n = 0;
+      while (performance.now() - t0 < 1500) await c.exchange(idle.listeningUdp[0].port, [Buffer.from(`tick ${n++}`)]);
+      expect(idle.alive).toBe(true);
+      // then silence: the channel closes and the module, with nothing left, ends cleanly
+      const quiet = performance.now();
+      expect(await idle.done).toBeNull();
+      expect(performance.now() - quiet).toBeGreaterThan(800);
+    } finally {
+      c.close();
+      idle.close();
+    }
+  }, 30_000);
+
   it("without a --listen-udp grant the bind is EACCES inside the module, and the runner reports it", async () => {
     const s = await WasmServer.start(built("udp-echo", "host"), { stdout: devNull() });
     const denied = await s.done; // main() ran: the module closed its socket and ended
