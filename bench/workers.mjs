@@ -1,12 +1,16 @@
 #!/usr/bin/env node
 // Several cores: HTTP and echo served by 1..N worker processes (serveOnCores) on each backend.
 //   node bench/workers.mjs --workers N      (also: node bench/run.mjs --workers N)
-// Options: --seconds S (load per run, default 4)  --rounds R (interleaved, default 2)  --conns C (default 64)
+// Options: --seconds S (load per run, default 4)  --rounds R (interleaved, default 3)  --conns C (default 64)
+//          --rate R (the paced runs' round trips per second per worker, default 20000; 0: no paced runs)
+//          --loads saturated,paced (which loads to run, default both)
+//          --pin / --no-pin (server processes on core 0, the load on core 1; default: pinned on a 2-core machine)
 //          --backends native,net  --kinds echo,http  --render FILE (rewrite the section from a saved workers.json)
-// Reports per (backend, kind, workers): requests/s, server CPU per request (µs, user+sys summed over
-// the worker processes, median of the rounds) and how connections and requests spread over the workers.
+// Two loads per (backend, kind, workers): "saturated" (echo_client / wrk as fast as they go, --conns connections in
+// all) and "paced" (the same load per worker at any N: --conns / 2 connections and --rate round trips per second
+// for each worker, from echo_client). Reports requests/s, server CPU per request (µs, user+sys summed over the worker
+// processes, median of the rounds) and how connections and requests spread over the workers.
 // Writes bench/out/workers.json and the "Several cores" section of bench/RESULTS.md.
-// Load: bench/load/echo_client (64-byte ping-pong) and wrk (keep-alive GET), both on loopback.
 import fs from 'node:fs';
 import path from 'node:path';
 import os from 'node:os';
@@ -20,12 +24,12 @@ const RESPONSE = Buffer.from('HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nCon
 const log = (msg) => process.stdout.write(`${msg}\n`);
 
 function parse(argv) {
-  const o = { workers: 2, seconds: 4, rounds: 2, conns: 64, backends: null, kinds: ['echo', 'http'], serve: null, render: null };
+  const o = { workers: 2, seconds: 4, rounds: 3, conns: 64, backends: null, kinds: ['echo', 'http'], serve: null, render: null, pin: os.cpus().length === 2, rate: 20000, loads: ['saturated', 'paced'] };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const num = (name) => {
       const v = Number(argv[++i]);
-      if (!Number.isInteger(v) || v < 1) { log(`${name} must be a positive integer, got ${argv[i]}`); process.exit(2); }
+      if (!Number.isInteger(v) || v < (name === '--rate' ? 0 : 1)) { log(`${name} must be a positive integer, got ${argv[i]}`); process.exit(2); }
       return v;
     };
     if (a === '--workers') o.workers = num('--workers');
@@ -34,10 +38,14 @@ function parse(argv) {
     else if (a === '--conns') o.conns = num('--conns');
     else if (a === '--backends') o.backends = argv[++i].split(',');
     else if (a === '--kinds') o.kinds = argv[++i].split(',');
+    else if (a === '--loads') o.loads = argv[++i].split(',');
     else if (a === '--serve') o.serve = argv[++i];
     else if (a === '--render') o.render = argv[++i];
+    else if (a === '--pin') o.pin = true;
+    else if (a === '--no-pin') o.pin = false;
+    else if (a === '--rate') o.rate = num('--rate');
     else if (a === '--help' || a === '-h') {
-      log(fs.readFileSync(SELF, 'utf8').split('\n').slice(1, 9).join('\n').replace(/^\/\/ ?/gm, ''));
+      log(fs.readFileSync(SELF, 'utf8').split('\n').slice(1, 13).join('\n').replace(/^\/\/ ?/gm, ''));
       process.exit(0);
     } else { log(`unknown option ${a} (see --help)`); process.exit(2); }
   }
@@ -104,8 +112,16 @@ async function serve(kind, n) {
 
 // ---- the driver ------------------------------------------------------------------------------------
 
+// --pin: the server's processes (primary and workers) share core 0 and the load generator has core 1, so
+// 1 and N workers get the same CPU and the per-request cost is compared without the load in between.
+const PIN = { server: null, load: null };
+function pinned(cpu, cmd, args) {
+  return cpu === null ? [cmd, args] : ['taskset', ['-c', String(cpu), cmd, ...args]];
+}
+
 function startServer(kind, n, backend) {
-  const proc = spawn(process.execPath, [SELF, '--serve', kind, '--workers', String(n)], {
+  const [cmd, args] = pinned(PIN.server, process.execPath, [SELF, '--serve', kind, '--workers', String(n)]);
+  const proc = spawn(cmd, args, {
     env: { ...process.env, WASYNCORE_BACKEND: backend }, stdio: ['pipe', 'pipe', 'inherit'],
   });
   const waiting = [];
@@ -141,16 +157,33 @@ function echoClient() {
   return bin;
 }
 
+function hasTaskset() {
+  try { execFileSync('taskset', ['-c', '0', 'true'], { stdio: 'ignore' }); return true; } catch { return false; }
+}
+
 function hasWrk() {
   try { execFileSync('wrk', ['-v'], { stdio: 'ignore' }); return true; } catch (err) { return err.status !== undefined && err.code !== 'ENOENT'; }
 }
 
-function runLoad(kind, port, o, echoBin) {
-  const [cmd, args] = kind === 'echo'
-    ? [echoBin, ['127.0.0.1', String(port), String(o.conns), String(SIZE), String(o.seconds), '1']]
-    : ['wrk', ['-t1', `-c${o.conns}`, `-d${o.seconds}s`, `http://127.0.0.1:${port}/`]];
+const GET = 'GET / HTTP/1.1\\r\\nHost: 127.0.0.1\\r\\n\\r\\n'; // echo_client unescapes it
+
+/** Connections of one worker under the paced load. */
+const pacedConns = (o) => Math.max(1, Math.floor(o.conns / 2));
+
+/**
+ * The load: "saturated", as fast as it goes (echo_client / wrk, o.conns connections), or "paced", a load that
+ * grows with the workers — pacedConns(o) connections and o.rate round trips per second for each worker — from
+ * echo_client in both kinds (HTTP: a keep-alive GET and its known reply).
+ */
+function runLoad(kind, port, o, echoBin, n, mode) {
+  const [cmd, args] = mode === 'paced'
+    ? [echoBin, ['127.0.0.1', String(port), String(pacedConns(o) * n), String(SIZE), String(o.seconds), '1', String(o.rate * n),
+      ...(kind === 'http' ? [GET, String(RESPONSE.length)] : [])]]
+    : kind === 'echo'
+      ? [echoBin, ['127.0.0.1', String(port), String(o.conns), String(SIZE), String(o.seconds), '1']]
+      : ['wrk', ['-t1', `-c${o.conns}`, `-d${o.seconds}s`, `http://127.0.0.1:${port}/`]];
   return new Promise((resolve, reject) => {
-    const p = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    const p = spawn(...pinned(PIN.load, cmd, args), { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     p.stdout.on('data', (d) => { out += d; });
     p.once('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`${cmd} exited ${code}: ${out}`))));
@@ -160,12 +193,12 @@ function runLoad(kind, port, o, echoBin) {
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s.length ? (s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2) : NaN; };
 
 /** One measured run: the load for o.seconds against `n` workers; what the workers counted and spent. */
-async function measure(kind, n, backend, o, echoBin) {
+async function measure(kind, n, backend, o, echoBin, mode) {
   const srv = startServer(kind, n, backend);
   const port = await srv.port;
   const before = await srv.stats();
   const t0 = process.hrtime.bigint();
-  await runLoad(kind, port, o, echoBin);
+  await runLoad(kind, port, o, echoBin, n, mode);
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   const after = await srv.stats();
   await srv.stop();
@@ -185,34 +218,46 @@ function share(byWorker, key) {
 }
 
 function render(rows, o, info) {
+  const ratio = (r) => {
+    const one = rows.find((x) => x.backend === r.backend && x.kind === r.kind && x.mode === r.mode && x.workers === 1);
+    return one ? r.cpuPerRequest / one.cpuPerRequest : NaN;
+  };
+  const paced = rows.some((r) => r.mode === 'paced');
+  const pacedLoad = `${pacedConns(o)} connections and ${o.rate.toLocaleString('en-US')} round trips/s per worker`;
   const lines = [
     '<!-- workers:begin (written by bench/workers.mjs; bench/run.mjs keeps it) -->',
     '## Several cores: serveOnCores() with 1..N worker processes',
     '',
-    `\`node bench/run.mjs --workers ${o.workers}\` on ${info.cpu}, Node ${process.version}, ${info.date}; ${o.conns} keep-alive connections, ${o.seconds} s per run, ${o.rounds} interleaved rounds (medians).`,
-    'Server CPU per request is user + system time summed over the worker processes, divided by the requests they served.',
+    `\`node bench/run.mjs --workers ${o.workers}\` on ${info.cpu}, Node ${process.version}, ${info.date}; ${o.seconds} s per run, ${o.rounds} interleaved rounds (medians)${info.load === undefined ? '' : `, 1-minute load average ${info.load.toFixed(2)} at the start`}${o.pin ? '; the server\'s processes pinned to core 0, the load generator to core 1' : ''}.`,
+    'Server CPU per request is user + system time summed over the worker processes, divided by the requests they served;',
+    '"÷ 1 worker" is that figure over the same load\'s with one worker (1.00 = flat).',
+    `Loads: **saturated** — ${o.conns} keep-alive connections in all, as fast as the client goes (echo_client, wrk)${paced ? `; **paced** — the same load for each worker at any N (${pacedLoad}, echo_client on a fixed schedule; HTTP as a keep-alive GET)` : ''}.`,
     '',
-    '| backend | load | workers | requests/s | server CPU per request (µs) | connections per worker | requests per worker |',
-    '|---|---|---:|---:|---:|---|---|',
+    '| backend | load | kind | workers | requests/s | server CPU per request (µs) | ÷ 1 worker | connections per worker | requests per worker |',
+    '|---|---|---|---:|---:|---:|---:|---|---|',
   ];
   for (const r of rows) {
-    lines.push(`| ${r.backend} | ${r.kind} | ${r.workers} | ${Math.round(r.rps).toLocaleString('en-US')} | ${r.cpuPerRequest.toFixed(1)} | ${r.connShare} | ${r.reqShare} |`);
+    lines.push(`| ${r.backend} | ${r.mode} | ${r.kind} | ${r.workers} | ${Math.round(r.rps).toLocaleString('en-US')} | ${r.cpuPerRequest.toFixed(1)} | ${r.workers === 1 ? '1.00' : ratio(r).toFixed(2)} | ${r.connShare} | ${r.reqShare} |`);
   }
-  const flat = [];
-  for (const r of rows) {
-    const one = rows.find((x) => x.backend === r.backend && x.kind === r.kind && x.workers === 1);
-    if (r.workers > 1 && one) flat.push(`${r.backend} ${r.kind} ×${r.workers}: ${(r.cpuPerRequest / one.cpuPerRequest).toFixed(2)} (best runs ${(r.bestCpu / one.bestCpu).toFixed(2)})`);
+  const list = (mode) => rows.filter((r) => r.mode === mode && r.workers > 1).map((r) => `${r.backend} ${r.kind} ×${r.workers}: ${ratio(r).toFixed(2)}`).join('; ');
+  lines.push('',
+    `Scaling needs more cores than this machine has: it has ${info.cores}, and the load generator needs one of them, so the`,
+    'workers here share one core and cannot add throughput. What carries over to a larger machine is the cost per request',
+    'of each worker — the per-core figure: the workers share no state (each its own loop, core instance and listener), so',
+    'where each has a core, each does the work per request one worker does, and throughput grows with the cores.');
+  if (paced) {
+    lines.push('',
+      `**Per-core figure, paced load** (each worker gets the load one worker gets: ${pacedLoad}), CPU per request ÷ 1 worker:`,
+      `${list('paced') || 'run with --workers 2 or more'}. This is the per-core figure: it does not grow with N (the`,
+      'workers share nothing). Where it is below 1, the one shared core is busier with more workers and so idles less:',
+      'fewer requests pay for waking an idle core (on this VM, a halted vCPU) — a cost a worker with a core of its own pays',
+      `as one worker does here. requests/s is what the client achieved of the ${o.rate.toLocaleString('en-US')} × N offered.`);
   }
   lines.push('',
-    `Scaling needs more cores than this machine has: it has ${info.cores}, and the load generator takes one of them, so more`,
-    'workers cannot add throughput here — they time-share the same cores (and this machine is shared with other jobs: the',
-    'requests/s column is noise). The figure that carries over to a larger machine is the CPU per request, the per-core',
-    'cost: the workers share no state, so with a core each, each does the work per request one worker does, and',
-    'throughput grows with the cores they get. Measured here, CPU per request relative to 1 worker (1.00 = flat; median',
-    `of the rounds, and of each configuration's least disturbed run): ${flat.join('; ') || 'run with --workers 2 or more'}.`,
-    'Where it rises, more workers than free cores time-share them with the load generator (more context switches, fewer',
-    'requests per wake-up). We read that as this machine\'s cost, not one that grows with N where each worker has a core;',
-    'this machine cannot show it — rerun on one with more cores than workers + 1 to see the flat line.',
+    `**Saturated load**, CPU per request ÷ 1 worker: ${list('saturated') || 'run with --workers 2 or more'}. Here it rises: the same`,
+    'connections split over N workers time-sharing one core, so each wake-up of a worker finds fewer requests ready (less',
+    'work per epoll_wait, per pass and per context switch), and the workers preempt one another. That is a cost of more',
+    'workers than cores, not of more workers.',
     'Connections spread by the kernel: SO_REUSEPORT\'s hash of the 4-tuple on native (uneven for few connections), and',
     'whichever worker process accept()s first on the shared handle on net.',
     '<!-- workers:end -->', '');
@@ -238,14 +283,17 @@ export async function main(argv) {
   const backends = o.backends ?? (api.loopStats().backend === 'native' ? ['native', 'net'] : ['net']);
   const kinds = o.kinds.filter((k) => k !== 'http' || hasWrk());
   if (kinds.length < o.kinds.length) log('wrk missing: HTTP rows are skipped');
-  const echoBin = kinds.includes('echo') ? echoClient() : null;
-  const info = { cpu: `${os.cpus()[0]?.model?.trim() ?? 'CPU'} × ${os.cpus().length}`, cores: os.cpus().length, date: new Date().toISOString().slice(0, 16) + 'Z' };
+  const modes = o.loads.filter((m) => m === 'saturated' || (m === 'paced' && o.rate > 0));
+  if (o.pin && !hasTaskset()) { log('taskset missing: runs are not pinned'); o.pin = false; }
+  if (o.pin) Object.assign(PIN, { server: 0, load: 1 });
+  const echoBin = kinds.includes('echo') || o.rate > 0 ? echoClient() : null;
+  const info = { cpu: `${os.cpus()[0]?.model?.trim() ?? 'CPU'} × ${os.cpus().length}`, cores: os.cpus().length, date: new Date().toISOString().slice(0, 16) + 'Z', load: os.loadavg()[0] };
   const counts = Array.from({ length: o.workers }, (_, i) => i + 1);
   const runs = new Map();
   for (let round = 0; round < o.rounds; round++) {
-    for (const backend of backends) for (const kind of kinds) for (const n of counts) {
-      const r = await measure(kind, n, backend, o, echoBin);
-      const key = `${backend}/${kind}/${n}`;
+    for (const mode of modes) for (const backend of backends) for (const kind of kinds) for (const n of counts) {
+      const r = await measure(kind, n, backend, o, echoBin, mode);
+      const key = `${backend}/${kind}/${n}/${mode}`;
       if (!runs.has(key)) runs.set(key, []);
       runs.get(key).push(r);
       log(`round ${round + 1}: ${key}: ${Math.round(r.rps)} req/s, ${r.cpuPerRequest.toFixed(1)} µs CPU/request, connections ${share(r.byWorker, 'accepted')}`);
@@ -261,10 +309,10 @@ export async function main(argv) {
 function report({ options: o, info, runs }) {
   const rows = [];
   for (const [key, rs] of Object.entries(runs)) {
-    const [backend, kind, n] = key.split('/');
+    const [backend, kind, n, mode = 'saturated'] = key.split('/');
     const mid = median(rs.map((x) => x.cpuPerRequest));
     const typical = rs.reduce((best, r) => (Math.abs(r.cpuPerRequest - mid) < Math.abs(best.cpuPerRequest - mid) ? r : best), rs[0]);
-    rows.push({ backend, kind, workers: Number(n), rps: median(rs.map((r) => r.rps)), cpuPerRequest: mid, bestCpu: Math.min(...rs.map((r) => r.cpuPerRequest)), connShare: share(typical.byWorker, 'accepted'), reqShare: share(typical.byWorker, 'requests') });
+    rows.push({ backend, kind, mode, workers: Number(n), rps: median(rs.map((r) => r.rps)), cpuPerRequest: mid, bestCpu: Math.min(...rs.map((r) => r.cpuPerRequest)), connShare: share(typical.byWorker, 'accepted'), reqShare: share(typical.byWorker, 'requests') });
   }
   const md = render(rows, o, info);
   log(`\n${md}`);

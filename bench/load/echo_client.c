@@ -2,7 +2,11 @@
  * TCP echo ping-pong load: CONNS connections, each sends SIZE bytes, waits for
  * the whole echo, records the round trip and repeats. Single thread, epoll.
  *
- * usage: echo_client HOST PORT CONNS SIZE SECONDS [WARMUP_SECONDS]
+ * usage: echo_client HOST PORT CONNS SIZE SECONDS [WARMUP_SECONDS [RATE [REQUEST REPLY_SIZE]]]
+ * RATE > 0 paces the load: RATE round trips per second in all, each connection on a fixed schedule of one
+ * message every CONNS/RATE seconds (sent when its reply is in and its slot has come): a fixed offered load
+ * instead of as fast as possible. REQUEST (a C-escaped text such as "GET / HTTP/1.1\r\n\r\n") replaces the SIZE-byte
+ * message and the round trip ends after REPLY_SIZE bytes (an HTTP keep-alive client with a known reply).
  * prints one JSON line: {"rps":..,"p50_us":..,"p99_us":..,"conns":..,"errors":..}
  */
 #include "common.h"
@@ -12,15 +16,30 @@ enum { CONNECTING, RUNNING, DEAD };
 #define MAX_PENDING_CONNECTS 256
 
 typedef struct {
-  int fd, state;
+  int fd, state, paced;
   size_t got;
-  double sent_at;
+  double sent_at, next_at;
 } conn_t;
 
 static conn_t *conns;
 static int nconns, epfd, errors;
 static const char *payload;
-static size_t size;
+static size_t size, reply_size;
+
+/* "\r\n" escapes of a REQUEST argument, in place; its length. */
+static size_t unescape(char *s) {
+  char *o = s;
+  for (char *p = s; *p; p++) {
+    if (*p == '\\' && p[1]) {
+      p++;
+      *o++ = *p == 'r' ? '\r' : *p == 'n' ? '\n' : *p == 't' ? '\t' : *p;
+    } else {
+      *o++ = *p;
+    }
+  }
+  *o = 0;
+  return (size_t)(o - s);
+}
 
 static void kill_conn(conn_t *c) {
   if (c->state == DEAD) return;
@@ -81,8 +100,17 @@ int main(int argc, char **argv) {
   nconns = atoi(argv[3]);
   size = (size_t)atoi(argv[4]);
   double seconds = atof(argv[5]), warmup = argc > 6 ? atof(argv[6]) : 0;
-  char *buf = malloc(size), scratch[65536];
-  memset(buf, 'x', size);
+  double rate = argc > 7 ? atof(argv[7]) : 0, interval = rate > 0 ? nconns / rate : 0;
+  char *buf, scratch[65536];
+  if (argc > 9) {
+    buf = argv[8];
+    size = unescape(buf);
+    reply_size = (size_t)atoi(argv[9]);
+  } else {
+    buf = malloc(size);
+    memset(buf, 'x', size);
+    reply_size = size;
+  }
   payload = buf;
   conns = calloc((size_t)nconns, sizeof *conns);
   epfd = epoll_create1(0);
@@ -91,21 +119,40 @@ int main(int argc, char **argv) {
   int up = connect_all(host, port);
   if (up == 0) { fprintf(stderr, "no connection could be opened\n"); return 1; }
 
-  for (int i = 0; i < nconns; i++) if (conns[i].state == RUNNING) send_msg(&conns[i]);
   double t0 = now_s(), measure_from = t0 + warmup, end = measure_from + seconds;
+  for (int i = 0; i < nconns; i++) {
+    if (conns[i].state != RUNNING) continue;
+    if (interval > 0) { conns[i].paced = 1; conns[i].next_at = t0 + interval * i / nconns; }  /* staggered */
+    else send_msg(&conns[i]);
+  }
   samples_t lat = {0};
   struct epoll_event evs[1024];
   for (double now = t0; now < end; now = now_s()) {
-    int n = epoll_wait(epfd, evs, 1024, 50);
+    int wait_ms = 50;
+    if (interval > 0) {  /* send what is due; sleep until the next one is */
+      for (int i = 0; i < nconns; i++) {
+        conn_t *c = &conns[i];
+        if (c->state != RUNNING || !c->paced) continue;
+        if (c->next_at <= now) { c->paced = 0; send_msg(c); continue; }  /* send_msg keeps next_at */
+        int ms = (int)((c->next_at - now) * 1e3);
+        if (ms < wait_ms) wait_ms = ms;
+      }
+    }
+    int n = epoll_wait(epfd, evs, 1024, wait_ms);
     for (int k = 0; k < n; k++) {
       conn_t *c = &conns[evs[k].data.u32];
       if (c->state != RUNNING) continue;
       ssize_t r = recv(c->fd, scratch, sizeof scratch, 0);
       if (r <= 0) { if (r == 0 || errno != EAGAIN) kill_conn(c); continue; }
       c->got += (size_t)r;
-      if (c->got < size) continue;
+      if (c->got < reply_size) continue;
       double done = now_s();
       if (done >= measure_from && done <= end) samples_push(&lat, (done - c->sent_at) * 1e6);
+      if (interval > 0) {  /* the next slot of this connection's fixed schedule (now when far behind it) */
+        c->next_at += interval;
+        if (c->next_at < done - interval) c->next_at = done;
+        if (c->next_at > done) { c->paced = 1; continue; }
+      }
       send_msg(c);
     }
   }

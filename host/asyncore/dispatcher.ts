@@ -16,6 +16,9 @@ import { scheduleOwned, setIdleTimeout, cancelOwnedTimers, type TimerHandle, typ
 const EMPTY = Buffer.alloc(0);
 
 /** A readiness-driven channel; subclass and override the handle* hooks. Python: asyncore.dispatcher */
+/** The dispatcher each socket was last given to (setSocket), so that an earlier holder's close() can tell it. */
+const holders = new WeakMap<Socket, Dispatcher>();
+
 export class Dispatcher {
   /** Free for subclasses to switch their own debug output; asyncore never reads it. Python: dispatcher.debug */
   debug = false;
@@ -130,6 +133,7 @@ export class Dispatcher {
     if (!(sock instanceof Socket)) throw new TypeError(`setSocket: sock must be a Socket, got ${describe(sock)}`);
     this.socket = sock;
     sock.adopted = true;
+    holders.set(sock, this);
     this._fileno = sock.fileno();
     if (this.#flags) getEngine().core.chan_set_flags(this._fileno, this.#flags, 0);
     this.addChannel(map);
@@ -306,7 +310,25 @@ export class Dispatcher {
     this.accepting = false;
     this.connecting = false;
     this.delChannel();
-    if (this.socket !== null) this.socket.close();
+    const s = this.socket;
+    if (s === null || s.closed) return;
+    s.close();
+    const holder = holders.get(s);
+    if (holder !== undefined && holder !== this && holder._fileno !== null && holder.socket === s) holder.#closedUnder();
+  }
+
+  // A dispatcher that handed its socket on (delChannel(), then new Other(sock)) and closes it later — e.g. its
+  // idle timeout fired — closes it under the dispatcher that holds it now: that one gets handleClose(), as
+  // for a peer's close, and leaves the map even if its handleClose() does not close (a closed socket can only
+  // keep loop() from ending). CPython's select() would fail on the closed descriptor instead.
+  #closedUnder(): void {
+    try {
+      settle(this, this.handleClose());
+    } catch (err) {
+      if (err instanceof ExitNow) deferThrow(err);
+      else this.handleError(err);
+    }
+    if (this._fileno !== null) this.delChannel();
   }
 
   /** Has close() run on this channel's socket? */
