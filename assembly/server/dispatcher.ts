@@ -9,6 +9,7 @@ import { Socket, openSocket, adoptSocket, closeSocket, fail, lastErrno } from ".
 import { sysBind, sysListen, sysAccept, sysConnect, sysLocalPort } from "./sys";
 import { EBADF, EAGAIN, EINVAL, EINPROGRESS, ENOTCONN, isDisconnect, errnoName } from "./errno";
 import { TimerOwner, TimerHandle, TimerCallback, scheduleOwned, cancelOwnedTimers, setIdleTimeout } from "./timers";
+import { Datagram, SOCK_DGRAM, SOCK_STREAM, openDatagram, sendDatagram, receiveDatagram } from "./datagram";
 
 /** AF_INET and AF_INET6, as the family argument of createSocket(). */
 export const AF_INET: i32 = 4;
@@ -73,9 +74,10 @@ export class Dispatcher extends TimerOwner {
     return s === null || s.closed ? -1 : s.token;
   }
 
-  /** Python: dispatcher.create_socket(family=AF_INET) — 0 or an errno. */
-  createSocket(family: i32 = AF_INET): i32 {
-    let s = openSocket(family);
+  /** Python: dispatcher.create_socket(family=AF_INET, type=SOCK_STREAM) — 0 or an errno. */
+  createSocket(family: i32 = AF_INET, type: i32 = SOCK_STREAM): i32 {
+    if (type != SOCK_STREAM && type != SOCK_DGRAM) return fail(EINVAL);
+    let s = type == SOCK_DGRAM ? openDatagram(family) : openSocket(family);
     if (s === null) return lastErrno;
     this.setSocket(s);
     return 0;
@@ -181,6 +183,24 @@ export class Dispatcher extends TimerOwner {
     if (off > 0) s.markDirty();
     else fail(EAGAIN);
     return <i32>off;
+  }
+
+  /**
+   * Sends one datagram to host:port (SOCK_DGRAM): data.length, or -errno (lastErrno too): EACCES
+   * outside the grants, EAGAIN over the runner's send budget or rate, EMSGSIZE over 65507 bytes.
+   * Python: socket.sendto(data, address)
+   */
+  sendto(data: Uint8Array, host: string, port: i32): i32 {
+    return sendDatagram(this.socket, data, host, port);
+  }
+
+  /**
+   * Takes one datagram (SOCK_DGRAM), at most `n` bytes of it (the rest of a longer one is discarded,
+   * as recvfrom(2) does: `truncated` says so); null when none waits (lastErrno EAGAIN) or on an error.
+   * Python: socket.recvfrom(bufsize) → (bytes, address)
+   */
+  recvfrom(n: i32): Datagram | null {
+    return receiveDatagram(this.socket, n);
   }
 
   /** send() for text, as UTF-8. */

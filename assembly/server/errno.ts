@@ -25,6 +25,9 @@
 @inline export const EPIPE: i32 = 64;
 @inline export const ESHUTDOWN: i32 = 64; // WASI has no ESHUTDOWN; a send after shutdown is EPIPE
 @inline export const ETIMEDOUT: i32 = 73;
+@inline export const EDESTADDRREQ: i32 = 17;
+@inline export const EMSGSIZE: i32 = 35;
+@inline export const ENOBUFS: i32 = 42;
 
 /** asyncore._DISCONNECTED: errors that mean "the peer is gone" and go to handleClose(). */
 export function isDisconnect(errno: i32): bool {
@@ -57,6 +60,9 @@ export function errnoName(errno: i32): string {
     case ENOTSUP: return "ENOTSUP";
     case EPIPE: return "EPIPE";
     case ETIMEDOUT: return "ETIMEDOUT";
+    case EDESTADDRREQ: return "EDESTADDRREQ";
+    case EMSGSIZE: return "EMSGSIZE";
+    case ENOBUFS: return "ENOBUFS";
   }
   return "E" + errno.toString();
 }

@@ -4,6 +4,7 @@
 export { Dispatcher, DispatcherWithSend, AF_INET, AF_INET6 } from "./dispatcher";
 export { AsyncChat, Producer, SimpleProducer, FifoEntry } from "./chat";
 export { Socket, lastErrno } from "./socket";
+export { Datagram, SOCK_STREAM, SOCK_DGRAM, MAX_DATAGRAM } from "./datagram";
 export { serve, loop, pass, usePoll } from "./loop";
 export { TimerHandle, TimerCallback, callLater, callEvery, clockMs } from "./timers";
 export { LoopStats, loopStats } from "./stats";

@@ -20,6 +20,7 @@ import { chanGetField } from "../channels";
 import { Socket, MAP_ID, socketAt, socketSlots, ingest, flush, flushDirty, socketCount } from "./socket";
 import { ownerAt, ownerOf, ownerSlots } from "./dispatcher";
 import { sysPoll, sysError } from "./sys";
+import { setDatagramReady } from "./datagram";
 import { runDueTimers, pendingTimers, nextTimerDelay, stampNow } from "./timers";
 
 @inline const POLL_ERR: u16 = 0x008;
@@ -70,7 +71,11 @@ function pollSet(): i32 {
     if (s === null) continue;
     let ev: u16 = 0;
     if (s.listening) ev = <u16>POLLIN;
-    else {
+    else if (s.datagram) {
+      // a datagram socket is polled for what its dispatcher wants now (the readiness bits come from here)
+      let want = <u32>chanGetField(s.token, C_INTEREST);
+      ev = <u16>(((want & R) != 0 ? POLLIN : 0) | ((want & W) != 0 ? POLLOUT : 0));
+    } else {
       let pause = <u32>chanGetField(s.token, C_PAUSE);
       if (s.open && !s.eof && s.err == 0 && !s.lingering && s.inLen < pause) ev |= <u16>POLLIN;
       if (s.connecting || (s.open && s.err == 0 && s.outLen > 0)) ev |= <u16>POLLOUT;
@@ -87,6 +92,10 @@ function pollSet(): i32 {
 }
 
 function onRevents(s: Socket, rev: u16): void {
+  if (s.datagram) {
+    setDatagramReady(s, (rev & (<u16>POLLIN | POLL_ERR)) != 0, (rev & <u16>POLLOUT) != 0);
+    return;
+  }
   if (s.listening) {
     if (rev & <u16>POLLIN) s.setAcceptReady(true);
     return;
@@ -155,9 +164,10 @@ export function pass(timeoutMs: i32): i32 {
   else if (WASYNCORE_WASIX && wait != 0) sysPoll(pollfds, 0, wait); // nothing to poll: sleep until the next timer
   stampNow(); // the core's activity clock (idle timeouts), after the wait: bytes taken in now are stamped now
   runDueTimers(); // timers due when the pass starts run before its I/O work, so a busy pass does not delay them
-  for (let i = 0; i < n && got > 0; i++) {
+  for (let i = 0; i < n; i++) {
     let rev = load<u16>(pollfds + (<usize>i << 3), 6);
-    if (rev != 0) onRevents(unchecked(polled[i]), rev);
+    let s = unchecked(polled[i]);
+    if (rev != 0 || s.datagram) onRevents(s, rev); // a datagram socket's readiness is this poll's answer, none included
   }
   dispatch();
   flushDirty();

@@ -39,6 +39,8 @@ export class Socket {
   err: i32 = 0;
   /** The port this socket was bound to (when the runtime cannot report it). */
   boundPort: i32 = 0;
+  /** A datagram socket (SOCK_DGRAM): readiness comes from poll, not from the channel's queues (datagram.ts). */
+  datagram: bool = false;
 
   constructor(fd: i32, token: i32) {
     this.fd = fd;
@@ -89,7 +91,8 @@ let sockets = new Array<Socket | null>(); // by channel slot
 let dirty = new Array<Socket>();
 export let socketCount: i32 = 0;
 
-function register(fd: i32): Socket | null {
+/** Wraps a descriptor in a socket with a channel of its own; null (lastErrno EMFILE) when the table is full. */
+export function register(fd: i32): Socket | null {
   let token = chanOpen(MAP_ID);
   if (token <= 0) { sysClose(fd); fail(EMFILE); return null; }
   let s = new Socket(fd, token);

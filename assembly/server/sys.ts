@@ -1,7 +1,7 @@
 // The syscall seam: every socket call a server module makes goes through here. The flavour is
 // chosen at compile time by the WASYNCORE_WASIX constant (`wasyncore build --target`, an asc `--use` constant), so a module imports
-// either the host's wasyncore_sock_v1 namespace or WASIX's, never both.
-import * as host from "./sys_host";
+// either the host's namespace (wasyncore_sock_v3, or v1 with WASYNCORE_ABI=1: sys_host_abi.ts) or WASIX's, never both.
+import * as host from "./sys_host_abi";
 import * as wasix from "./sys_wasix";
 
 /** Opens a non-blocking stream socket: its descriptor or -errno. */
@@ -74,4 +74,23 @@ export function sysLocalPort(fd: i32): i32 {
 export function sysPoll(fds: usize, n: i32, timeoutMs: i32): i32 {
   if (WASYNCORE_WASIX) return wasix.sysPoll(fds, n, timeoutMs);
   return host.sock_poll(fds, n);
+}
+
+/** Opens a non-blocking datagram socket (family 4 or 6): its descriptor or -errno. */
+export function sysOpenDgram(family: i32): i32 {
+  if (WASYNCORE_WASIX) return wasix.sysOpenDgram(family);
+  return host.sock_open_dgram(family);
+}
+
+/** Sends one datagram to host:port: the bytes sent, or -errno. */
+export function sysSendTo(fd: i32, ptr: usize, len: usize, hostName: string, port: i32): i32 {
+  if (WASYNCORE_WASIX) return wasix.sysSendTo(fd, ptr, len, hostName, port);
+  let b = utf8(hostName);
+  return host.sock_sendto(fd, ptr, len, changetype<usize>(b), <usize>b.byteLength, port);
+}
+
+/** Takes one datagram (truncated to len): the bytes copied, or -errno; the sender record at addr (sys_host_abi.ts). */
+export function sysRecvFrom(fd: i32, ptr: usize, len: usize, addr: usize, addrCap: usize): i32 {
+  if (WASYNCORE_WASIX) return wasix.sysRecvFrom(fd, ptr, len, addr, addrCap);
+  return host.sock_recvfrom(fd, ptr, len, addr, addrCap);
 }

@@ -1,7 +1,7 @@
 // WASIX flavour: the same syscalls over wasix_32v1 (sock_open, sock_bind, sock_listen, sock_connect)
 // and wasi_snapshot_preview1 (sock_accept, sock_recv, sock_send, sock_shutdown, poll_oneoff, fd_close).
 // Results follow sys_host.ts: >= 0 success, -errno failure.
-import { EAFNOSUPPORT, EINVAL, EAGAIN } from "./errno";
+import { EAFNOSUPPORT, EINVAL, EAGAIN, ENOTSUP } from "./errno";
 
 @external("wasix_32v1", "sock_open")
 declare function wasix_sock_open(af: i32, ty: i32, proto: i32, retFd: usize): i32;
@@ -195,4 +195,20 @@ export function sysPoll(fds: usize, n: i32, timeoutMs: i32): i32 {
     if (before == 0) ready++;
   }
   return ready;
+}
+
+// Datagrams: @wasmer/sdk 0.16 under Node has no UDP (its Node network bridge, dist/node-network.js,
+// implements TCP connect and listen only), so this flavour cannot be tested there and refuses
+// SOCK_DGRAM with ENOTSUP rather than ship untested calls (README: Servers in WebAssembly).
+
+export function sysOpenDgram(family: i32): i32 {
+  return -ENOTSUP;
+}
+
+export function sysSendTo(fd: i32, ptr: usize, len: usize, host: string, port: i32): i32 {
+  return -ENOTSUP;
+}
+
+export function sysRecvFrom(fd: i32, ptr: usize, len: usize, addr: usize, addrCap: usize): i32 {
+  return -ENOTSUP;
 }

@@ -29,6 +29,17 @@ export const ABI_VERSIONS: Readonly<Record<string, AbiVersion>> = {
     ],
     exports: ["server_pass", "server_passes", "server_timeout"],
   },
+  // v3 (issue 19): datagrams. v2's functions unchanged, plus sock_open_dgram, sock_sendto and
+  // sock_recvfrom (assembly/server/sys_host_abi.ts documents them; host/sandbox/datagrams.ts implements
+  // them). sock_bind, sock_close, sock_poll, sock_error and sock_local_port take datagram descriptors too.
+  wasyncore_sock_v3: {
+    imports: [
+      "sock_open", "sock_bind", "sock_listen", "sock_accept", "sock_connect",
+      "sock_send", "sock_recv", "sock_close", "sock_poll", "sock_error", "sock_local_port",
+      "sock_open_dgram", "sock_sendto", "sock_recvfrom",
+    ],
+    exports: ["server_pass", "server_passes", "server_timeout"],
+  },
 };
 
 /** Exports ABI version 2 added: `server_timeout()` — ms until the module's next timer, -1 without timers. */
@@ -54,7 +65,10 @@ export function abiVersionOf(module: WebAssembly.Module): number {
   return need;
 }
 
-/** The versioned namespace of the socket syscalls the Node runner grants (host flavour). */
+/**
+ * The first versioned namespace of the socket syscalls the Node runner grants (host flavour), frozen.
+ * Modules built with today's library import `wasyncore_sock_v3`; ABI_VERSIONS lists every version.
+ */
 export const SOCK_NAMESPACE = "wasyncore_sock_v1";
 
 /** Every function of the v1 namespace (a module imports the subset it uses). */
@@ -95,7 +109,7 @@ export const WASI_ERRNO: Record<string, number> = {
   EACCES: 2, EADDRINUSE: 3, EADDRNOTAVAIL: 4, EAFNOSUPPORT: 5, EAGAIN: 6, EALREADY: 7, EBADF: 8,
   ECONNABORTED: 13, ECONNREFUSED: 14, ECONNRESET: 15, EHOSTUNREACH: 23, EINPROGRESS: 26, EINVAL: 28,
   EIO: 29, EISCONN: 30, EMFILE: 33, ENETUNREACH: 40, ENOMEM: 48, ENOTCONN: 53, ENOTSUP: 58, EPIPE: 64,
-  ETIMEDOUT: 73,
+  ETIMEDOUT: 73, EDESTADDRREQ: 17, EMSGSIZE: 35, ENOBUFS: 42,
 };
 
 /** The WASI errno for a Node/libuv error code (EIO when unknown). */

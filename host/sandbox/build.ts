@@ -31,12 +31,15 @@ export function packageRoot(): string {
   return dir;
 }
 
-/** The AssemblyScript options of a server build: one list for the CLI, the examples and the tests. */
-export function serverBuildOptions(target: "host" | "wasix", debug = false): string[] {
+/**
+ * The AssemblyScript options of a server build: one list for the CLI, the examples and the tests.
+ * `abi` picks the host flavour's socket namespace (3: wasyncore_sock_v3; 1: v1, without datagrams).
+ */
+export function serverBuildOptions(target: "host" | "wasix", debug = false, abi: 1 | 3 = 3): string[] {
   const require = createRequire(import.meta.url);
   const shim = join(dirname(require.resolve("@assemblyscript/wasi-shim/package.json")), "assembly");
   const use = [
-    `WASYNCORE_WASIX=${target === "wasix" ? 1 : 0}`, "ASC_WASI=1", "trace=wasi_trace", "seed=wasi_seed", "console=wasi_console",
+    `WASYNCORE_WASIX=${target === "wasix" ? 1 : 0}`, `WASYNCORE_ABI=${abi}`, "ASC_WASI=1", "trace=wasi_trace", "seed=wasi_seed", "console=wasi_console",
     "crypto=wasi_crypto", "performance=wasi_performance", "process=wasi_process", "Date=wasi_Date",
   ];
   if (target === "wasix") use.push("abort=wasi_abort");

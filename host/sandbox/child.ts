@@ -3,7 +3,7 @@
 // runs longer than its wall-time budget (--cpu-ms), after telling the parent why on fd 4.
 //
 // Messages in:  start {bytes, opts, cpuMs} | stop | drain {timeoutMs} | stats {id}
-// Messages out: ready {listening, denied} | failed {message} | denied {text} | ended {message|null}
+// Messages out: ready {listening, listeningUdp, denied} | failed {message} | denied {text} | ended {message|null}
 //               | stats {id, ...}
 import { Worker } from "node:worker_threads";
 import { ModuleInstance, WasmServerError, type InstanceOptions } from "./instance.js";
@@ -69,7 +69,7 @@ function start(m: StartMessage): void {
   }
   const inst = instance;
   deniedSent = inst.denied.length;
-  send({ type: "ready", listening: inst.listening, denied: [...inst.denied] });
+  send({ type: "ready", listening: inst.listening, listeningUdp: inst.listeningUdp, denied: [...inst.denied] });
   // later denials, without a timer of their own: checked after each pass's I/O settles
   const check = setInterval(() => {
     while (deniedSent < inst.denied.length) send({ type: "denied", text: inst.denied[deniedSent++] });

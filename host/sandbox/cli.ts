@@ -18,6 +18,10 @@ options:
                              the module gets plaintext on a loopback address appended to its --listen args
   --cert FILE, --key FILE    PEM certificate chain and private key for --listen-tls (the module never sees them)
   --allow-connect HOST:PORT  an address the module may connect to (repeatable)
+  --listen-udp HOST:PORT     an address the module may bind a datagram socket to (repeatable; port 0 = any
+                             free port); that socket may reply to any address that sent it a datagram in
+                             the last 30 s (the 1024 most recent senders per socket)
+  --allow-udp HOST:PORT      an address the module may send datagrams to (repeatable)
   --memory-mb N              cap on the module's linear memory in MiB (default ${DEFAULT_LIMITS.memoryMb})
   --cpu-ms N                 wall-time budget of one pass in ms; over it the module is killed (default ${DEFAULT_LIMITS.cpuMs})
   --heap-mb N                V8 heap limit of the module's process in MiB (default ${DEFAULT_LIMITS.heapMb})
@@ -69,6 +73,8 @@ async function run(argv: string[]): Promise<number> {
     options: {
       listen: { type: "string", multiple: true },
       "allow-connect": { type: "string", multiple: true },
+      "listen-udp": { type: "string", multiple: true },
+      "allow-udp": { type: "string", multiple: true },
       "listen-tls": { type: "string", multiple: true },
       cert: { type: "string" },
       key: { type: "string" },
@@ -85,6 +91,8 @@ async function run(argv: string[]): Promise<number> {
   const opts = {
     listen: endpointList("--listen", values.listen ?? []),
     allowConnect: endpointList("--allow-connect", values["allow-connect"] ?? []),
+    listenUdp: endpointList("--listen-udp", values["listen-udp"] ?? []),
+    allowUdp: endpointList("--allow-udp", values["allow-udp"] ?? []),
     listenTls: tlsFlags(values["listen-tls"] ?? [], values.cert, values.key),
     memoryMb: intFlag("--memory-mb", values["memory-mb"], 1, 4096, DEFAULT_LIMITS.memoryMb),
     cpuMs: intFlag("--cpu-ms", values["cpu-ms"], 1, 3_600_000, DEFAULT_LIMITS.cpuMs),
@@ -107,6 +115,7 @@ async function run(argv: string[]): Promise<number> {
   }
   for (const a of server.listening) say(`wasyncore: ${server.name} listening on ${formatAddress(a.host, a.port)}`);
   for (const a of server.listeningTls) say(`wasyncore: ${server.name} listening on ${formatAddress(a.host, a.port)} (TLS)`);
+  for (const a of server.listeningUdp) say(`wasyncore: ${server.name} listening on ${formatAddress(a.host, a.port)} (UDP)`);
   let signalled = false;
   const stop = (): void => {
     if (signalled) { server.close(); return; } // a second signal: at once

@@ -59,6 +59,8 @@ export interface ModuleConfig {
   listen: string[];
   listenTls: TlsListen[];
   allowConnect: string[];
+  listenUdp: string[];
+  allowUdp: string[];
   memoryMb: number;
   cpuMs: number;
   heapMb: number;
@@ -67,8 +69,6 @@ export interface ModuleConfig {
 }
 
 const KEYS = ["name", "wasm", "args", "listen", "listenTls", "listenUdp", "allowConnect", "allowUdp", "memoryMb", "cpuMs", "heapMb", "restart", "maxRestarts"];
-/** Keys SPEC names whose support lands with later issues (TLS listeners, datagrams). */
-const NOT_YET = ["listenUdp", "allowUdp"];
 
 function strings(where: string, v: unknown): string[] {
   if (v === undefined) return [];
@@ -115,7 +115,6 @@ export function loadConfig(file: string): ModuleConfig[] {
     if (typeof m !== "object" || m === null || Array.isArray(m)) throw new UsageError(`${at} must be an object`);
     const o = m as Record<string, unknown>;
     for (const k of Object.keys(o)) if (!KEYS.includes(k)) throw new UsageError(`${at}: unknown key ${JSON.stringify(k)} (known: ${KEYS.join(", ")})`);
-    for (const k of NOT_YET) if (o[k] !== undefined && !(Array.isArray(o[k]) && o[k].length === 0)) throw new UsageError(`${at}.${k} is not supported by this runner yet`);
     if (typeof o.wasm !== "string" || o.wasm === "") throw new UsageError(`${at}.wasm must be the path of a .wasm file, got ${JSON.stringify(o.wasm)}`);
     const wasm = resolve(dirname(file), o.wasm);
     const name = o.name === undefined ? basename(wasm) : o.name;
@@ -130,6 +129,8 @@ export function loadConfig(file: string): ModuleConfig[] {
       listen: endpointList(`${at}.listen`, strings(`${at}.listen`, o.listen)),
       listenTls: tlsList(`${at}.listenTls`, tlsEntries(`${at}.listenTls`, o.listenTls, dirname(file))),
       allowConnect: endpointList(`${at}.allowConnect`, strings(`${at}.allowConnect`, o.allowConnect)),
+      listenUdp: endpointList(`${at}.listenUdp`, strings(`${at}.listenUdp`, o.listenUdp)),
+      allowUdp: endpointList(`${at}.allowUdp`, strings(`${at}.allowUdp`, o.allowUdp)),
       memoryMb: int(`${at}.memoryMb`, o.memoryMb, 1, 4096, DEFAULT_LIMITS.memoryMb),
       cpuMs: int(`${at}.cpuMs`, o.cpuMs, 1, 3_600_000, DEFAULT_LIMITS.cpuMs),
       heapMb: int(`${at}.heapMb`, o.heapMb, 16, 16384, DEFAULT_LIMITS.heapMb),

@@ -1,4 +1,6 @@
-// Capabilities of a server module: the exact addresses it may listen on and connect to.
+// Capabilities of a server module: the exact addresses it may listen on and connect to, and for
+// datagrams the addresses it may bind (--listen-udp) and send to (--allow-udp); a datagram socket
+// bound under --listen-udp may also reply to recent senders (host/sandbox/datagrams.ts).
 // Anything else fails inside the module with EACCES and never reaches the network.
 import { isIP } from "node:net";
 
@@ -34,9 +36,28 @@ export class Grants {
   /** The addresses the module may connect to. */
   readonly connect: Endpoint[];
 
-  constructor(listen: readonly string[] = [], connect: readonly string[] = []) {
+  /** The addresses the module may bind a datagram socket to (--listen-udp). */
+  readonly listenUdp: Endpoint[];
+  /** The addresses the module may send datagrams to (--allow-udp). */
+  readonly allowUdp: Endpoint[];
+
+  constructor(listen: readonly string[] = [], connect: readonly string[] = [], listenUdp: readonly string[] = [], allowUdp: readonly string[] = []) {
     this.listen = listen.map((t) => parseEndpoint(t, "listen grant"));
     this.connect = connect.map((t) => parseEndpoint(t, "allow-connect grant"));
+    this.listenUdp = listenUdp.map((t) => parseEndpoint(t, "listen-udp grant"));
+    this.allowUdp = allowUdp.map((t) => parseEndpoint(t, "allow-udp grant"));
+  }
+
+  /** May the module bind a datagram socket to this address? (a grant of port 0 allows exactly an ephemeral port) */
+  mayBindUdp(host: string, port: number): boolean {
+    const h = normalizeHost(host);
+    return this.listenUdp.some((g) => g.host === h && g.port === port);
+  }
+
+  /** May the module send datagrams to this address (without having heard from it)? */
+  maySendUdp(host: string, port: number): boolean {
+    const h = normalizeHost(host);
+    return this.allowUdp.some((g) => g.host === h && g.port === port);
   }
 
   /** May the module bind this address? (a grant of port 0 allows exactly an ephemeral port) */

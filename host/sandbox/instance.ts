@@ -7,7 +7,8 @@
 // A trap (abort, out-of-bounds access, failed memory growth, proc_exit) stops the module with a
 // WasmServerError naming it, and every socket it had is destroyed.
 import { Grants } from "./grants.js";
-import { SocketTable, type SocketStats } from "./sockets.js";
+import type { SocketStats } from "./sockets.js";
+import { ModuleSockets, type DatagramStats } from "./datagrams.js";
 import type { SocketLimits } from "./limits.js";
 import { WasiShim, ProcExit } from "./wasi.js";
 import { checkModule, ModuleRefused } from "./check.js";
@@ -31,6 +32,10 @@ export interface InstanceOptions {
   argv: readonly string[];
   listen: readonly string[];
   allowConnect: readonly string[];
+  /** Addresses the module may bind datagram sockets to. */
+  listenUdp?: readonly string[];
+  /** Addresses the module may send datagrams to. */
+  allowUdp?: readonly string[];
   memoryMb: number;
   limits?: Partial<SocketLimits>;
   stdout?: number;
@@ -71,7 +76,7 @@ export class ModuleInstance {
   /** Resolves when the module ends: null when it finished cleanly, else the error that stopped it. */
   readonly done: Promise<WasmServerError | null>;
   error: WasmServerError | null = null;
-  private readonly sockets: SocketTable;
+  private readonly sockets: ModuleSockets;
   private readonly shim: WasiShim;
   private memory!: WebAssembly.Memory;
   private exports!: ServerExports;
@@ -88,7 +93,8 @@ export class ModuleInstance {
     this.name = opts.name;
     this.done = new Promise((resolve) => { this.finish = resolve; });
     this.onPass = opts.onPass ?? (() => {});
-    this.sockets = new SocketTable(new Grants(opts.listen, opts.allowConnect), () => this.memory, () => this.schedule(), opts.limits);
+    const grants = new Grants(opts.listen, opts.allowConnect, opts.listenUdp, opts.allowUdp);
+    this.sockets = new ModuleSockets(grants, () => this.memory, () => this.schedule(), opts.limits);
     this.shim = new WasiShim(() => this.memory, { name: opts.name, args: opts.argv, stdout: opts.stdout, stderr: opts.stderr });
     let shape;
     try {
@@ -129,6 +135,8 @@ export class ModuleInstance {
 
   /** Addresses the module listens on. */
   get listening(): { host: string; port: number }[] { return this.sockets.listening(); }
+  /** Addresses the module's datagram sockets are bound to under --listen-udp. */
+  get listeningUdp(): { host: string; port: number }[] { return this.sockets.listeningUdp(); }
   /** Connect and listen attempts the grants refused. */
   get denied(): readonly string[] { return this.sockets.denied; }
   /** Listen attempts that failed, with the reason. */
@@ -142,8 +150,8 @@ export class ModuleInstance {
   }
 
   /** Memory and sockets in use now. */
-  stats(): { passes: number; memoryBytes: number; sockets: SocketStats } {
-    return { passes: this.passes, memoryBytes: this.memory.buffer.byteLength, sockets: this.sockets.stats() };
+  stats(): { passes: number; memoryBytes: number; sockets: SocketStats; datagrams: DatagramStats } {
+    return { passes: this.passes, memoryBytes: this.memory.buffer.byteLength, sockets: this.sockets.stats(), datagrams: this.sockets.datagramStats() };
   }
 
   private schedule(): void {

@@ -24,12 +24,24 @@ export interface SocketLimits {
   highWater: number;
   /** Accepted connections held for one listener (the module's backlog is capped to this). */
   maxBacklog: number;
-  /** Listeners a ":0" grant allows at once. */
+  /** Listeners a ":0" grant allows at once (and, counted apart, datagram sockets a ":0" --listen-udp grant binds). */
   ephemeralListeners: number;
   /** Milliseconds a closed socket may take to deliver its last bytes before it is destroyed. */
   lingerMs: number;
   /** Records one sock_poll may carry. */
   maxPollRecords: number;
+  /** Datagrams waiting for the module on one datagram socket; more are dropped and counted, as a kernel does. */
+  dgramQueue: number;
+  /** Bytes of datagrams waiting for the module, all its datagram sockets together; more are dropped and counted. */
+  dgramRecvBudget: number;
+  /** Bytes of datagrams the host holds toward the network for the module (sock_sendto takes no more: EAGAIN). */
+  dgramSendBudget: number;
+  /** Datagrams per second the module may send, all sockets together (a burst of one second's worth; over it EAGAIN). */
+  dgramSendRate: number;
+  /** Senders one --listen-udp socket remembers for replies (the oldest is forgotten first). */
+  dgramPeers: number;
+  /** Milliseconds after its last datagram that a sender may still be replied to without an --allow-udp grant. */
+  dgramReplyMs: number;
 }
 
 /** Defaults of SocketLimits. */
@@ -42,6 +54,12 @@ export const DEFAULT_SOCKET_LIMITS: Readonly<SocketLimits> = {
   ephemeralListeners: 4,
   lingerMs: 10_000,
   maxPollRecords: 16384,
+  dgramQueue: 256,
+  dgramRecvBudget: 4 << 20,
+  dgramSendBudget: 1 << 20,
+  dgramSendRate: 20_000,
+  dgramPeers: 1024,
+  dgramReplyMs: 30_000,
 };
 
 /** Descriptors every module of one process may hold together. */

@@ -10,7 +10,7 @@ const USAGE = `usage: wasyncore serve CONFIG.json
 
 CONFIG.json: { "modules": [ { "name", "wasm", "args": [], "listen": ["HOST:PORT"],
   "listenTls": [{ "listen": "HOST:PORT", "cert": "FILE", "key": "FILE" }], "allowConnect": [],
-  "memoryMb", "cpuMs", "heapMb", "restart": "no" | "on-failure", "maxRestarts" } ] }
+  "listenUdp": ["HOST:PORT"], "allowUdp": ["HOST:PORT"], "memoryMb", "cpuMs", "heapMb", "restart": "no" | "on-failure", "maxRestarts" } ] }
 Keys are the \`run\` flags in camelCase; paths are relative to the config file. With "on-failure" a
 module that fails is started again after 0.25 s, 0.5 s, 1 s, ... (at most 30 s), up to maxRestarts
 (default 5) times in a row; running 60 s resets the count.
@@ -47,10 +47,11 @@ class Supervised {
     const c = this.cfg;
     let err;
     try {
-      this.server = await WasmServer.start(this.bytes, { name: c.name, listen: c.listen, listenTls: c.listenTls, allowConnect: c.allowConnect, args: c.args, memoryMb: c.memoryMb, cpuMs: c.cpuMs, heapMb: c.heapMb });
+      this.server = await WasmServer.start(this.bytes, { name: c.name, listen: c.listen, listenTls: c.listenTls, allowConnect: c.allowConnect, listenUdp: c.listenUdp, allowUdp: c.allowUdp, args: c.args, memoryMb: c.memoryMb, cpuMs: c.cpuMs, heapMb: c.heapMb });
       if (this.stopping) void this.server.drain(DRAIN_MS);
       for (const a of this.server.listening) say(`wasyncore: ${c.name} listening on ${formatAddress(a.host, a.port)}`);
       for (const a of this.server.listeningTls) say(`wasyncore: ${c.name} listening on ${formatAddress(a.host, a.port)} (TLS)`);
+      for (const a of this.server.listeningUdp) say(`wasyncore: ${c.name} listening on ${formatAddress(a.host, a.port)} (UDP)`);
       err = await this.server.done;
     } catch (e) {
       err = e as Error;

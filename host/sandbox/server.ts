@@ -9,6 +9,7 @@ import { fileURLToPath } from "node:url";
 import { WasmServerError } from "./instance.js";
 import { parseEndpoint, type Endpoint } from "./grants.js";
 import type { SocketStats } from "./sockets.js";
+import type { DatagramStats } from "./datagrams.js";
 import { DEFAULT_LIMITS, DEFAULT_SOCKET_LIMITS, type SocketLimits } from "./limits.js";
 import type { StartMessage } from "./child.js";
 import { loadTls, freeLoopbackPort, TlsFront, type TlsListen } from "./tls.js";
@@ -28,6 +29,13 @@ export interface ServerOptions {
   listenTls?: readonly TlsListen[];
   /** Addresses the module may connect to ("HOST:PORT"). */
   allowConnect?: readonly string[];
+  /** Addresses the module may bind datagram sockets to ("HOST:PORT"; port 0 grants ephemeral ports). */
+  listenUdp?: readonly string[];
+  /**
+   * Addresses the module may send datagrams to ("HOST:PORT"). A socket bound under `listenUdp` may
+   * also reply to whoever sent it a datagram recently (see the README's reply rule).
+   */
+  allowUdp?: readonly string[];
   /** Extra arguments after the grants in the module's argv. */
   args?: readonly string[];
   /** The module's name in errors and logs (default: the file's base name). */
@@ -62,6 +70,8 @@ export interface ModuleStats {
   memoryBytes: number;
   /** What the module's sockets hold now. */
   sockets: SocketStats;
+  /** What the module's datagram sockets hold and did. */
+  datagrams: DatagramStats;
 }
 
 function childPath(): string {
@@ -85,6 +95,8 @@ export class WasmServer {
   error: WasmServerError | null = null;
   /** Addresses the module listens on (known once start() resolved). */
   listening: Endpoint[] = [];
+  /** Addresses the module's datagram sockets are bound to under `listenUdp` (known once start() resolved). */
+  listeningUdp: Endpoint[] = [];
   /** Addresses the runner serves TLS on for the module (--listen-tls). */
   listeningTls: Endpoint[] = [];
   private fronts: TlsFront[] = [];
@@ -125,9 +137,15 @@ export class WasmServer {
     for (let i = 0; i < tlsSetups.length; i++) backends.push(await freeLoopbackPort());
     for (const p of backends) listen.push(`127.0.0.1:${p}`); // the module's plaintext side of each TLS listener
     allowConnect.forEach((t) => parseEndpoint(t, "allow-connect grant"));
+    const listenUdp = [...(options.listenUdp ?? [])];
+    const allowUdp = [...(options.allowUdp ?? [])];
+    listenUdp.forEach((t) => parseEndpoint(t, "listen-udp grant"));
+    allowUdp.forEach((t) => parseEndpoint(t, "allow-udp grant"));
     const argv = [name];
     for (const g of listen) argv.push("--listen", g);
     for (const g of allowConnect) argv.push("--allow-connect", g);
+    for (const g of listenUdp) argv.push("--listen-udp", g);
+    for (const g of allowUdp) argv.push("--allow-udp", g);
     argv.push(...(options.args ?? []));
     const child = fork(childPath(), [], {
       execArgv: [`--max-old-space-size=${heapMb}`, "--max-semi-space-size=4"],
@@ -137,12 +155,13 @@ export class WasmServer {
     const server = new WasmServer(name, child, cpuMs);
     const msg: StartMessage = {
       type: "start", bytes: new Uint8Array(bytes), cpuMs,
-      opts: { name, argv, listen, allowConnect, memoryMb, limits: options.limits, stdout: 1, stderr: 2 },
+      opts: { name, argv, listen, allowConnect, listenUdp, allowUdp, memoryMb, limits: options.limits, stdout: 1, stderr: 2 },
     };
     const ready = new Promise<void>((resolve, reject) => {
       child.on("message", (m: { type: string; [k: string]: unknown }) => {
         if (m.type === "ready") {
           server.listening = m.listening as Endpoint[];
+          server.listeningUdp = (m.listeningUdp as Endpoint[] | undefined) ?? [];
           server.denied.push(...(m.denied as string[]));
           resolve();
         } else if (m.type === "failed") {
@@ -203,7 +222,7 @@ export class WasmServer {
       err = new WasmServerError(this.name, `its process died (${signal ? `signal ${signal}` : `exit code ${code}`})${why}`);
     }
     this.error = err;
-    for (const w of this.statsWaiters.values()) w({ pid: this.pid, rss: 0, heapUsed: 0, external: 0, passes: -1, memoryBytes: 0, sockets: { fds: 0, lingering: 0, pending: 0, sendQueued: 0, recvBuffered: 0, refused: 0 } });
+    for (const w of this.statsWaiters.values()) w({ pid: this.pid, rss: 0, heapUsed: 0, external: 0, passes: -1, memoryBytes: 0, sockets: { fds: 0, lingering: 0, pending: 0, sendQueued: 0, recvBuffered: 0, refused: 0 }, datagrams: { sockets: 0, queued: 0, queuedBytes: 0, sendQueued: 0, dropped: 0, sent: 0, received: 0, denied: 0 } });
     this.statsWaiters.clear();
     this.finish(err);
   }

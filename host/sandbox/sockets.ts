@@ -67,7 +67,7 @@ export interface SocketStats {
 export class SocketTable {
   private readonly fds = new Map<number, Entry>();
   private readonly lingering = new Set<Entry>();
-  private nextFd = 3;
+  /** The next descriptor number (shared with the module's datagram sockets, datagrams.ts). */ nextFd = 3;
   private sendQueued = 0;
   private recvBuffered = 0;
   private pendingCount = 0;
@@ -168,7 +168,7 @@ export class SocketTable {
     };
   }
 
-  private budgetFull(): boolean {
+  /** Is the module's or the process's descriptor budget used up? */ budgetFull(): boolean {
     return this.used() >= this.limits.maxFds || processFdsUsed() >= processFdBudget();
   }
 

@@ -5,6 +5,7 @@ import * as net from "node:net";
 import { once } from "node:events";
 import { readFileSync } from "node:fs";
 import { execFileSync } from "node:child_process";
+import * as dgram from "node:dgram";
 import { cli, cliRun, listeningPort, echoOnce, root, until } from "./helpers.js";
 import { fixture } from "../wasm-servers/helpers.js";
 
@@ -38,6 +39,8 @@ describe("usage errors exit 2 and name what was wrong", () => {
     [["run", echo, "--listen", "nowhere"], /--listen: expected "HOST:PORT"/],
     [["run", echo, "--listen", "127.0.0.1:70000"], /--listen: port must be in 0\.\.65535, got 70000/],
     [["run", echo, "--allow-connect", "example.com:80"], /--allow-connect: host must be an IP address/],
+    [["run", echo, "--listen-udp", "127.0.0.1"], /--listen-udp: expected "HOST:PORT"/],
+    [["run", echo, "--allow-udp", "dns.example:53"], /--allow-udp: host must be an IP address/],
     [["run", "/nonexistent/x.wasm"], /cannot read \/nonexistent\/x\.wasm: ENOENT/],
     [["serve"], /wasyncore serve: missing CONFIG\.json/],
     [["build", "x.ts"], /wasyncore build: missing -o OUT\.wasm/],
@@ -65,6 +68,28 @@ describe("wasyncore run", () => {
     expect(c.stderr).toBe(`wasyncore: echo.host.wasm listening on 127.0.0.1:${port}\n`);
     expect(c.stderr + c.stdout).not.toMatch(/Warning/);
     expect(c.stdout).toBe("");
+  });
+
+  it("--listen-udp: a UDP module says where it is bound, answers datagrams, and exits 0 on SIGTERM", async () => {
+    const c = cli(["run", `${root}build/servers/udp-echo.host.wasm`, "--listen-udp", "127.0.0.1:0"]);
+    const re = /listening on 127\.0\.0\.1:(\d+) \(UDP\)/;
+    await until(() => re.test(c.stderr) || c.proc.exitCode !== null, 20_000, `the UDP line: ${c.stderr}`);
+    const port = Number(re.exec(c.stderr)?.[1]);
+    expect(c.stderr).toBe(`wasyncore: udp-echo.host.wasm listening on 127.0.0.1:${port} (UDP)\n`);
+    const sock = dgram.createSocket("udp4");
+    const reply = once(sock, "message");
+    sock.send("hello through the CLI", port, "127.0.0.1");
+    expect(String((await reply)[0])).toBe("hello through the CLI");
+    sock.close();
+    c.proc.kill("SIGTERM");
+    expect((await c.exit).code).toBe(0);
+  });
+
+  it("run --help lists the UDP grants", async () => {
+    const r = await cliRun(["run", "--help"]);
+    expect(r.stdout).toMatch(/--listen-udp HOST:PORT/);
+    expect(r.stdout).toMatch(/--allow-udp HOST:PORT/);
+    expect(r.stdout).toMatch(/reply to any address that sent it a datagram in\s+the last 30 s/);
   });
 
   it("Ctrl-C (SIGINT to the whole process group) stops it gracefully: exit 0, not a module failure", async () => {

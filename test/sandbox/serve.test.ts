@@ -3,6 +3,7 @@
 // bad config is a usage error naming the key (exit 2).
 import { describe, it, expect, beforeAll } from "vitest";
 import * as net from "node:net";
+import * as dgram from "node:dgram";
 import { once } from "node:events";
 import { mkdtempSync, writeFileSync, copyFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -20,6 +21,7 @@ const config = (name: string, modules: unknown[]): string => {
 beforeAll(async () => {
   copyFileSync(`${root}build/servers/echo.host.wasm`, join(dir, "echo.wasm"));
   copyFileSync(`${root}build/servers/http.host.wasm`, join(dir, "http.wasm"));
+  copyFileSync(`${root}build/servers/udp-echo.host.wasm`, join(dir, "udp-echo.wasm"));
   copyFileSync(await fixture("faulty"), join(dir, "faulty.wasm"));
 }, 180_000);
 
@@ -31,7 +33,8 @@ describe("config errors exit 2 and name the key", () => {
     [{ modules: [{ wasm: "echo.wasm", listen: ["nowhere"] }] }, /modules\[0\]\.listen: expected "HOST:PORT"/],
     [{ modules: [{ wasm: "echo.wasm", restart: "always" }] }, /modules\[0\]\.restart must be "no" or "on-failure", got "always"/],
     [{ modules: [{ wasm: "echo.wasm" }, { wasm: "echo.wasm" }] }, /modules\[1\]\.name "echo\.wasm" is used twice/],
-    [{ modules: [{ wasm: "echo.wasm", listenUdp: ["127.0.0.1:0"] }] }, /modules\[0\]\.listenUdp is not supported by this runner yet/],
+    [{ modules: [{ wasm: "echo.wasm", listenUdp: ["udp.example:53"] }] }, /modules\[0\]\.listenUdp: host must be an IP address or localhost, got "udp\.example"/],
+    [{ modules: [{ wasm: "echo.wasm", allowUdp: "127.0.0.1:53" }] }, /modules\[0\]\.allowUdp must be an array of strings/],
     [{ modules: [] }, /"modules" is empty/],
     [{ mods: [] }, /expected \{ "modules": \[ \.\.\. \] \}/],
     [{ modules: [{ wasm: "missing.wasm" }] }, /module missing\.wasm: cannot read .*missing\.wasm: ENOENT/],
@@ -98,6 +101,25 @@ describe("serving several modules", () => {
     expect(c.stderr).toMatch(/wasyncore: module flaky stopped: abort: faulty module asked to abort/);
     expect(c.stderr).toMatch(/wasyncore: flaky failed 3 times in a row: not restarted/);
   }, 120_000);
+
+  it("serves a UDP module on its listenUdp grant beside a TCP one, and stops both on SIGTERM (exit 0)", async () => {
+    const f = config("udp.json", [
+      { name: "echo", wasm: "echo.wasm", listen: ["127.0.0.1:0"] },
+      { name: "udp", wasm: "udp-echo.wasm", listenUdp: ["127.0.0.1:0"], allowUdp: [] },
+    ]);
+    const c = cli(["serve", f]);
+    const re = /wasyncore: udp listening on 127\.0\.0\.1:(\d+) \(UDP\)/;
+    await until(() => re.test(c.stderr) || c.proc.exitCode !== null, 30_000, `the UDP module to bind: ${c.stderr}`);
+    const udpPort = Number(re.exec(c.stderr)?.[1]);
+    const sock = dgram.createSocket("udp4");
+    const reply = once(sock, "message");
+    sock.send("datagram via serve", udpPort, "127.0.0.1");
+    expect(String((await reply)[0])).toBe("datagram via serve");
+    sock.close();
+    expect(await echoOnce(await listeningPort(c, "echo"), "tcp too")).toBe("tcp too");
+    c.proc.kill("SIGTERM");
+    expect((await c.exit).code).toBe(0);
+  }, 60_000);
 
   it("a module with restart 'no' that fails at start ends the runner with exit 1", async () => {
     const f = config("no-restart.json", [{ name: "dies", wasm: "faulty.wasm", listen: ["127.0.0.1:0"], args: ["--die", "main"] }]);

@@ -2,7 +2,7 @@
 import { describe, it, expect } from "vitest";
 import { readFileSync } from "node:fs";
 import { SOCK_NAMESPACE, SOCK_IMPORTS, SERVER_EXPORTS, WASIX_IMPORTS } from "../../host/sandbox/index.js";
-import { SERVER_EXPORTS_V2 } from "../../host/sandbox/abi.js";
+import { SERVER_EXPORTS_V2, ABI_VERSIONS } from "../../host/sandbox/abi.js";
 import { built } from "./helpers.js";
 
 function shape(path: string): { imports: WebAssembly.ModuleImportDescriptor[]; exports: string[] } {
@@ -11,11 +11,11 @@ function shape(path: string): { imports: WebAssembly.ModuleImportDescriptor[]; e
 }
 
 describe.each(["echo", "http"])("%s module", (name) => {
-  it("host flavour: sockets only from the versioned namespace, stdio/clock from WASI, memory from the host", () => {
+  it("host flavour: sockets only from the versioned namespace (v3: the library's), stdio/clock from WASI, memory from the host", () => {
     const { imports, exports } = shape(built(name, "host"));
     const modules = new Set(imports.map((i) => i.module));
-    expect([...modules].sort()).toEqual(["env", SOCK_NAMESPACE, "wasi_snapshot_preview1"].sort());
-    for (const i of imports.filter((i) => i.module === SOCK_NAMESPACE)) expect(SOCK_IMPORTS).toContain(i.name);
+    expect([...modules].sort()).toEqual(["env", "wasyncore_sock_v3", "wasi_snapshot_preview1"].sort());
+    for (const i of imports.filter((i) => i.module === "wasyncore_sock_v3")) expect(ABI_VERSIONS.wasyncore_sock_v3.imports).toContain(i.name);
     expect(imports.filter((i) => i.module === "env").map((i) => i.name).sort()).toEqual(["abort", "memory"]);
     expect(imports.filter((i) => i.module === "wasi_snapshot_preview1").map((i) => i.name)).not.toContain("sock_recv");
     expect(exports.sort()).toEqual([...SERVER_EXPORTS, ...SERVER_EXPORTS_V2, "_initialize", "memory"].sort());
@@ -40,6 +40,11 @@ describe("the ABI list (host/sandbox/abi.ts) is what the runner grants", () => {
     const t = new SocketTable(new Grants(), () => new WebAssembly.Memory({ initial: 1 }), () => {});
     expect(Object.keys(t.imports()).sort()).toEqual([...ABI_VERSIONS.wasyncore_sock_v1.imports].sort());
     t.closeAll();
+    // the module's table with datagrams (what the runner gives every module): exactly v3's names
+    const { ModuleSockets } = await import("../../host/sandbox/datagrams.js");
+    const m = new ModuleSockets(new Grants(), () => new WebAssembly.Memory({ initial: 1 }), () => {});
+    expect(Object.keys(m.imports()).sort()).toEqual([...ABI_VERSIONS.wasyncore_sock_v3.imports].sort());
+    m.closeAll();
   });
 
   it("the WASI shim answers every preview1 name the validator lets through", async () => {

@@ -2,6 +2,7 @@
 // inside the module with EACCES and never reaches the network.
 import { describe, it, expect, beforeAll, afterEach } from "vitest";
 import * as net from "node:net";
+import * as dgram from "node:dgram";
 import { once } from "node:events";
 import { WasmServer } from "../../host/sandbox/index.js";
 import { fixture, connectRetry, drain, devNull, freePort, until } from "./helpers.js";
@@ -88,5 +89,56 @@ describe("capabilities", () => {
   it("rejects a malformed grant with an error naming it", async () => {
     await expect(WasmServer.start(grabby, { listen: ["nowhere"] })).rejects.toThrow(/listen grant: expected "HOST:PORT".*"nowhere"/);
     await expect(WasmServer.start(grabby, { listen: ["example.com:80"] })).rejects.toThrow(/IP address or localhost/);
+  });
+});
+
+describe("capabilities: datagrams (--listen-udp, --allow-udp)", () => {
+  let udpGrabby: string;
+  beforeAll(async () => { udpGrabby = await fixture("udp-grabby"); }, 180_000);
+
+  /** A loopback UDP socket that counts what it receives. */
+  async function udpTrap(): Promise<{ port: number; got: Buffer[]; sock: dgram.Socket }> {
+    const sock = dgram.createSocket("udp4");
+    const got: Buffer[] = [];
+    sock.on("message", (m) => got.push(m));
+    sock.bind(0, "127.0.0.1");
+    await once(sock, "listening");
+    return { port: sock.address().port, got, sock };
+  }
+
+  /** Asks the module's --listen-udp socket for its report (it replies to the asker: the reply rule). */
+  async function udpReport(port: number): Promise<string> {
+    const c = await udpTrap();
+    c.sock.send("report?", port, "127.0.0.1");
+    await until(() => c.got.length > 0, 10_000, "the module's UDP report");
+    c.sock.close();
+    return c.got[0].toString().trim();
+  }
+
+  it("answers a sendto and a bind outside the grants with EACCES; TCP grants on the same addresses grant no UDP", async () => {
+    const target = await udpTrap();
+    const extra = await freePort();
+    const server = await WasmServer.start(udpGrabby, {
+      listenUdp: ["127.0.0.1:0"], listen: [`127.0.0.1:${extra}`], allowConnect: [`127.0.0.1:${target.port}`],
+      args: ["--target", `127.0.0.1:${target.port}`, "--extra", `127.0.0.1:${extra}`], stdout: devNull(),
+    });
+    running.push(server);
+    expect(await udpReport(server.listeningUdp[0].port)).toBe("sendto=EACCES bind=EACCES sent=0");
+    await new Promise((r) => setTimeout(r, 200)); // give a leaked datagram time to arrive
+    expect(target.got).toHaveLength(0);
+    expect(server.denied).toEqual([`sendto 127.0.0.1:${target.port}`, `listen-udp 127.0.0.1:${extra}`]);
+    target.sock.close();
+  });
+
+  it("lets a datagram to an --allow-udp address through, from an unbound socket", async () => {
+    const target = await udpTrap();
+    const server = await WasmServer.start(udpGrabby, {
+      listenUdp: ["127.0.0.1:0"], allowUdp: [`127.0.0.1:${target.port}`], args: ["--target", `127.0.0.1:${target.port}`], stdout: devNull(),
+    });
+    running.push(server);
+    expect(await udpReport(server.listeningUdp[0].port)).toBe("sendto=OK bind=EACCES sent=1");
+    await until(() => target.got.length === 1, 10_000, "the granted datagram");
+    expect(target.got[0].toString()).toBe("leak");
+    target.sock.close();
   });
 });

@@ -1,16 +1,19 @@
-// Issue 19's AssemblyScript examples from the packed tarball alone: the prebuilt SMTP sink (AsyncChat)
-// and idle-timeout echo (timers) ship in build/servers and serve under `npx wasyncore run`.
+// Issue 19's AssemblyScript examples from the packed tarball alone: the prebuilt SMTP sink (AsyncChat),
+// idle-timeout echo (timers) and UDP echo (datagrams) ship in build/servers and serve under
+// `npx wasyncore run`; the UDP echo's TypeScript twin ships in build/examples and answers the same.
 import { it, expect } from "vitest";
 import { spawn } from "node:child_process";
+import * as dgram from "node:dgram";
+import { once } from "node:events";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { installPacked } from "../examples/packed.js";
 import { until } from "./helpers.js";
 import { LineClient } from "./wasmapi-helpers.js";
 
-async function run(app: string, wasm: string, args: string[], talk: (port: number) => Promise<void>): Promise<void> {
+async function run(app: string, wasm: string, args: string[], talk: (port: number) => Promise<void>, grant = "--listen"): Promise<void> {
   // its own process group: SIGTERM reaches npx and the runner under it
-  const p = spawn("npx", ["--no", "wasyncore", "run", wasm, "--listen", "127.0.0.1:0", "--", ...args], { cwd: app, stdio: ["ignore", "ignore", "pipe"], detached: true });
+  const p = spawn("npx", ["--no", "wasyncore", "run", wasm, grant, "127.0.0.1:0", "--", ...args], { cwd: app, stdio: ["ignore", "ignore", "pipe"], detached: true });
   let stderr = "";
   p.stderr.on("data", (d: Buffer) => { stderr += d.toString(); });
   const exited = new Promise<void>((r) => p.on("close", () => r()));
@@ -24,10 +27,10 @@ async function run(app: string, wasm: string, args: string[], talk: (port: numbe
   }
 }
 
-it("the SMTP sink and the idle-timeout echo run from node_modules/wasyncore/build/servers", async () => {
+it("the SMTP sink, the idle-timeout echo and the UDP echo (with its TypeScript twin) run from node_modules/wasyncore", async () => {
   const app = installPacked("wasmapi-consumer");
   const servers = join(app, "node_modules/wasyncore/build/servers");
-  for (const n of ["smtp", "idle-echo"]) for (const f of ["host", "wasix"]) expect(existsSync(join(servers, `${n}.${f}.wasm`)), `${n}.${f}.wasm`).toBe(true);
+  for (const n of ["smtp", "idle-echo", "udp-echo"]) for (const f of ["host", "wasix"]) expect(existsSync(join(servers, `${n}.${f}.wasm`)), `${n}.${f}.wasm`).toBe(true);
   await run(app, "node_modules/wasyncore/build/servers/smtp.host.wasm", ["--fqdn", "packed.test"], async (port) => {
     const c = await LineClient.open(port);
     expect(await c.line()).toBe("220 packed.test wasyncore smtp-sink");
@@ -40,4 +43,36 @@ it("the SMTP sink and the idle-timeout echo run from node_modules/wasyncore/buil
     c.sock.write("hello\n");
     expect(await c.rest()).toBe("hello\nidle timeout, bye\n");
   });
+  // the UDP echo and its TypeScript twin (node_modules/wasyncore/build/examples) answer the same datagrams alike
+  const twin = spawn(process.execPath, [join(app, "node_modules/wasyncore/build/examples/udp-echo-server.js"), "0"], { cwd: app, stdio: ["ignore", "pipe", "inherit"] });
+  try {
+    let out = "";
+    twin.stdout!.on("data", (d: Buffer) => { out += d.toString(); });
+    const re = /udp echo server on 127\.0\.0\.1:(\d+)/;
+    await until(() => re.test(out), 20_000, `the TypeScript UDP echo to bind: ${out}`);
+    const twinPort = Number(re.exec(out)![1]);
+    const datagrams = [Buffer.from("packed udp"), Buffer.alloc(0), Buffer.alloc(3000, 0xab)];
+    const ask = async (port: number): Promise<Buffer[]> => {
+      const c = dgram.createSocket("udp4");
+      const got: Buffer[] = [];
+      c.on("message", (m) => got.push(m));
+      c.bind(0, "127.0.0.1");
+      await once(c, "listening");
+      for (const d of datagrams) {
+        const n = got.length;
+        c.send(d, port, "127.0.0.1");
+        await until(() => got.length > n, 10_000, "a UDP reply");
+      }
+      c.close();
+      return got;
+    };
+    const fromTwin = await ask(twinPort);
+    expect(Buffer.concat(fromTwin).equals(Buffer.concat(datagrams))).toBe(true);
+    await run(app, "node_modules/wasyncore/build/servers/udp-echo.host.wasm", [], async (port) => {
+      const fromModule = await ask(port);
+      expect(fromModule.map((b) => b.toString("hex"))).toEqual(fromTwin.map((b) => b.toString("hex")));
+    }, "--listen-udp");
+  } finally {
+    twin.kill();
+  }
 }, 600_000);

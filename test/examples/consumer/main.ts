@@ -286,8 +286,14 @@ assert.deepEqual([endpoint.host, endpoint.port], ["127.0.0.1", 8080]);
 assert.equal(new sandbox.Grants(["127.0.0.1:0"]).mayBind("127.0.0.1", 0), true);
 assert.equal(typeof sandbox.WasmServer.start, "function");
 assert.ok(new sandbox.WasmServerError("m.wasm", "x") instanceof Error);
-const serverOptions: sandbox.ServerOptions = { listen: ["127.0.0.1:0"], memoryMb: 16 };
+const serverOptions: sandbox.ServerOptions = { listen: ["127.0.0.1:0"], memoryMb: 16, listenUdp: ["127.0.0.1:0"], allowUdp: ["127.0.0.1:53"] };
 assert.equal(serverOptions.memoryMb, 16);
+// datagram grants (ABI v3): bind under listenUdp, send to allowUdp; the counters a module's stats carry
+const udpGrants = new sandbox.Grants([], [], ["127.0.0.1:0"], ["127.0.0.1:53"]);
+assert.equal(udpGrants.mayBindUdp("127.0.0.1", 0) && udpGrants.maySendUdp("127.0.0.1", 53) && !udpGrants.maySendUdp("127.0.0.1", 54), true);
+const dgramStats: sandbox.DatagramStats = { sockets: 0, queued: 0, queuedBytes: 0, sendQueued: 0, dropped: 0, sent: 0, received: 0, denied: 0 };
+assert.ok(sandbox.ABI_VERSIONS.wasyncore_sock_v3.imports.includes("sock_sendto") && dgramStats.dropped === 0);
+assert.ok(sandbox.DEFAULT_SOCKET_LIMITS.dgramQueue > 0);
 const socketLimits: sandbox.SocketLimits = { ...sandbox.DEFAULT_SOCKET_LIMITS };
 assert.ok(socketLimits.maxFds > 0 && sandbox.DEFAULT_LIMITS.memoryMb > 0 && sandbox.MAX_TABLE_ELEMENTS > 0);
 const abi: sandbox.AbiVersion | undefined = sandbox.ABI_VERSIONS[sandbox.SOCK_NAMESPACE];
