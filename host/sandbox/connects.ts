@@ -33,7 +33,7 @@ export function startConnect(e: Connectable, target: () => { host: string; port:
     denied.push(`connect ${t.host}:${t.port}`);
     return -E.EACCES;
   }
-  if (t.port === 0) return -E.EINVAL; // not an address one connects to (a grant may name it; Node would throw)
+  if (t.port === 0) return -E.EINVAL; // not an address one connects to, though a grant may name it
   try {
     e.stream = sys.connect({ host: t.host, port: t.port, family: e.family }, sink());
   } catch (err) {
