@@ -14,62 +14,11 @@ import { join } from "node:path";
 import { WasmServer } from "../../host/sandbox/index.js";
 import { built, devNull, pattern, until, root } from "./helpers.js";
 import { LineClient, transcript } from "./wasmapi-helpers.js";
+import { Upstream, echoUpstream, closedPort, hp, session } from "./connect-helpers.js";
 import { cli, listeningPort } from "../sandbox/helpers.js";
 
 const twin = fileURLToPath(new URL("../../build/examples/relay-server.js", import.meta.url));
 const relayWasm = built("relay", "host");
-const hp = (host: string, port: number): string => (host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`);
-
-/** A line server: greets, answers "UP: " + each line upper-cased, says "bye" and closes after QUIT; counts what it saw. */
-class Upstream {
-  readonly server: net.Server;
-  port = 0;
-  connections = 0;
-  ends = 0;
-  private constructor(readonly host: string) {
-    this.server = net.createServer((c) => {
-      this.connections++;
-      let buf = "";
-      c.write("hello from upstream\r\n");
-      c.on("data", (d: Buffer) => {
-        buf += d.toString("latin1");
-        for (let i = buf.indexOf("\r\n"); i >= 0 && !c.writableEnded; i = buf.indexOf("\r\n")) {
-          const line = buf.slice(0, i);
-          buf = buf.slice(i + 2);
-          if (line === "QUIT") c.end("bye\r\n");
-          else c.write(`UP: ${line.toUpperCase()}\r\n`);
-        }
-      });
-      c.on("end", () => { this.ends++; c.end(); });
-      c.on("error", () => {});
-    });
-  }
-  static async start(host: string): Promise<Upstream> {
-    const u = new Upstream(host);
-    u.server.listen(0, host);
-    await once(u.server, "listening");
-    u.port = (u.server.address() as net.AddressInfo).port;
-    return u;
-  }
-  close(): void { this.server.close(); }
-}
-
-/** A raw echo upstream (bulk data). */
-async function echoUpstream(host: string): Promise<{ port: number; close: () => void }> {
-  const s = net.createServer((c) => { c.pipe(c); c.on("error", () => {}); });
-  s.listen(0, host);
-  await once(s, "listening");
-  return { port: (s.address() as net.AddressInfo).port, close: () => s.close() };
-}
-
-/** A port nobody listens on (bound and closed at once) on `host`. */
-async function closedPort(host: string): Promise<number> {
-  const s = net.createServer().listen(0, host);
-  await once(s, "listening");
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 /** Starts the TypeScript twin; resolves with its port. */
 async function startTwin(listen: string, upstream: string, usePoll: boolean): Promise<{ port: number; child: ChildProcess }> {
@@ -79,11 +28,6 @@ async function startTwin(listen: string, upstream: string, usePoll: boolean): Pr
   const re = /listening on \[?[^\]]*\]?:(\d+),/;
   await until(() => re.test(out) || child.exitCode !== null, 20_000, `the TypeScript relay to listen (${out})`);
   return { port: Number(re.exec(out)![1]), child };
-}
-
-/** A client talking through the relay at (host, port), collecting everything until the relay closes. */
-async function session(host: string, port: number, lines: string[]): Promise<string> {
-  return (await transcript(port, Buffer.from(lines.map((l) => `${l}\r\n`).join(""), "latin1"), 0, host)).toString("latin1");
 }
 
 const SCRIPT = ["abc", "Hello, relay", "x".repeat(3000), "QUIT"];
