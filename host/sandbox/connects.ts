@@ -21,7 +21,7 @@ export interface Connectable {
 /**
  * Starts a connect for `e`: 0, or -errno — EISCONN (connected), EALREADY (a connect is in flight, or
  * failed and was not closed), EINVAL (bound or listening; port 0; a target Node refuses at once),
- * whatever `target()` answered for bad text (EINVAL, EAFNOSUPPORT), EACCES outside the grants.
+ * whatever `target()` answered for bad text or ports (EINVAL, EAFNOSUPPORT), EACCES outside the grants.
  */
 export function startConnect(e: Connectable, target: () => { host: string; port: number } | number, grants: Grants, denied: string[], sink: () => sys.StreamSink): number {
   if (e.state === "connected") return -E.EISCONN;
@@ -29,11 +29,11 @@ export function startConnect(e: Connectable, target: () => { host: string; port:
   if (e.state !== "fresh") return -E.EINVAL;
   const t = target();
   if (typeof t === "number") return t;
+  if (t.port === 0) return -E.EINVAL; // not an address one connects to, though a grant may name it
   if (!grants.mayConnect(t.host, t.port)) {
     denied.push(`connect ${t.host}:${t.port}`);
     return -E.EACCES;
   }
-  if (t.port === 0) return -E.EINVAL; // not an address one connects to, though a grant may name it
   try {
     e.stream = sys.connect({ host: t.host, port: t.port, family: e.family }, sink());
   } catch (err) {
