@@ -154,6 +154,9 @@ describe("sock_connect arguments: an errno inside the module, nothing on the net
       ...load(4), ...c(V4), ...c(9), ...c(0), ...call(fn("sock_bind")), op.drop,
       ...load(4), ...c(4), ...call(fn("sock_listen")), op.drop,
       ...CONNECT(fn, load(4), V4, 9, p)], EINVAL],
+    ["a bound descriptor", (fn, p) => [
+      ...load(0), ...c(V4), ...c(9), ...c(0), ...call(fn("sock_bind")), op.drop,
+      ...CONNECT(fn, load(0), V4, 9, p)], EINVAL],
     ["a closed descriptor", (fn, p) => [...load(0), ...call(fn("sock_close")), op.drop, ...CONNECT(fn, load(0), V4, 9, p)], EBADF],
     ["stdout's descriptor", (fn, p) => CONNECT(fn, c(1), V4, 9, p), EBADF],
     ["descriptor −1", (fn, p) => CONNECT(fn, c(-1), V4, 9, p), EBADF],
