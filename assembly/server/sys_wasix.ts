@@ -25,6 +25,7 @@ declare function wasi_fd_fdstat_set_flags(fd: i32, flags: i32): i32;
 declare function wasi_fd_close(fd: i32): i32;
 
 @inline const AF_INET4: i32 = 1; // WASIX Addressfamily::Inet4
+@inline const AF_INET6: i32 = 2; // Addressfamily::Inet6
 @inline const SOCK_STREAM: i32 = 1; // Socktype::Stream
 @inline const PROTO_TCP: i32 = 6; // SockProto::Tcp
 @inline const FDFLAGS_NONBLOCK: i32 = 4;
@@ -44,7 +45,7 @@ declare function wasi_fd_close(fd: i32): i32;
 @inline const SUB_SIZE: usize = 48;
 @inline const EVENT_SIZE: usize = 32;
 
-// Scratch: ret values @0..16, iovec @16, address @32 (20 bytes: tag u8, pad u8, port u16, ip[4] ...).
+// Scratch: ret values @0..16, iovec @16, address @32 (28 bytes: tag u8, pad u8, port u16, IPv4 or IPv6 ...).
 let scratch: usize = 0;
 let subs: usize = 0;
 let events: usize = 0;
@@ -55,14 +56,63 @@ function tmp(): usize {
   return scratch;
 }
 
-/** Encodes "a.b.c.d" + port as a WASIX __wasi_addr_port_t; false when the text is not IPv4. */
-function encodeAddr(host: string, port: i32, at: usize): bool {
-  memory.fill(at, 0, 24);
-  let h = host == "localhost" ? "127.0.0.1" : host;
+/** Parses one IPv6 group (1..4 hex digits); -1 when malformed. */
+function hexGroup(t: string): i32 {
+  if (t.length == 0 || t.length > 4) return -1;
+  let v = 0;
+  for (let i = 0; i < t.length; i++) {
+    let c = t.charCodeAt(i);
+    let d = c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : c >= 65 && c <= 70 ? c - 55 : -1;
+    if (d < 0) return -1;
+    v = (v << 4) | d;
+  }
+  return v;
+}
+
+/** Fills 8 groups from IPv6 text ("::1", "fe80::a:b", full form; no zone, no dotted tail); false when malformed. */
+function parseV6(h: string, groups: StaticArray<u16>): bool {
+  let gap = h.indexOf("::");
+  if (gap >= 0 && h.indexOf("::", gap + 1) >= 0) return false;
+  let head = gap >= 0 ? h.substring(0, gap) : h;
+  let tail = gap >= 0 ? h.substring(gap + 2) : "";
+  let a = head.length > 0 ? head.split(":") : new Array<string>();
+  let b = tail.length > 0 ? tail.split(":") : new Array<string>();
+  if (gap < 0 ? a.length != 8 : a.length + b.length > 7) return false;
+  for (let i = 0; i < 8; i++) groups[i] = 0;
+  for (let i = 0; i < a.length; i++) {
+    let v = hexGroup(a[i]);
+    if (v < 0) return false;
+    groups[i] = <u16>v;
+  }
+  for (let i = 0; i < b.length; i++) {
+    let v = hexGroup(b[i]);
+    if (v < 0) return false;
+    groups[8 - b.length + i] = <u16>v;
+  }
+  return true;
+}
+
+let v6groups = new StaticArray<u16>(8);
+
+/**
+ * Encodes an IP address + port as a WASIX __wasi_addr_port_t (28 bytes: tag u8 @0, port u16 @2, then
+ * IPv4's 4 bytes or IPv6's 8 groups @4); false when the text is not an address of that family.
+ * @wasmer/sdk 0.16 reads the port in native (little-endian) order and the IPv6 address as 16 bytes in
+ * network order.
+ */
+function encodeAddr(host: string, port: i32, at: usize, family: i32): bool {
+  memory.fill(at, 0, 28);
+  let h = host == "localhost" ? (family == 6 ? "::1" : "127.0.0.1") : host;
+  store<u16>(at, <u16>port, 2);
+  if (family == 6) {
+    if (!parseV6(h, v6groups)) return false;
+    store<u8>(at, <u8>AF_INET6);
+    for (let i = 0; i < 8; i++) store<u16>(at + 4 + (<usize>i << 1), bswap<u16>(v6groups[i])); // network order
+    return true;
+  }
   let parts = h.split(".");
   if (parts.length != 4) return false;
   store<u8>(at, <u8>AF_INET4);
-  store<u16>(at, <u16>port, 2); // wasmer reads the port in native (little-endian) order
   for (let i = 0; i < 4; i++) {
     let v = I32.parseInt(parts[i], 10);
     if (isNaN(<f64>v) || v < 0 || v > 255 || parts[i].length == 0) return false;
@@ -71,19 +121,27 @@ function encodeAddr(host: string, port: i32, at: usize): bool {
   return true;
 }
 
+/** The family each descriptor was opened with (4 or 6), by descriptor. */
+let families = new Map<i32, i32>();
+
+function familyOf(fd: i32): i32 {
+  return families.has(fd) ? families.get(fd) : 4;
+}
+
 export function sysOpen(family: i32): i32 {
-  if (family != 4) return -EAFNOSUPPORT;
+  if (family != 4 && family != 6) return -EAFNOSUPPORT;
   let t = tmp();
-  let rc = wasix_sock_open(AF_INET4, SOCK_STREAM, PROTO_TCP, t);
+  let rc = wasix_sock_open(family == 6 ? AF_INET6 : AF_INET4, SOCK_STREAM, PROTO_TCP, t);
   if (rc != 0) return -rc;
   let fd = load<i32>(t);
   wasi_fd_fdstat_set_flags(fd, FDFLAGS_NONBLOCK);
+  families.set(fd, family);
   return fd;
 }
 
 export function sysBind(fd: i32, host: string, port: i32): i32 {
   let t = tmp();
-  if (!encodeAddr(host, port, t + 32)) return -EAFNOSUPPORT;
+  if (!encodeAddr(host, port, t + 32, familyOf(fd))) return -EAFNOSUPPORT;
   return -wasix_sock_bind(fd, t + 32);
 }
 
@@ -99,7 +157,7 @@ export function sysAccept(fd: i32): i32 {
 
 export function sysConnect(fd: i32, host: string, port: i32): i32 {
   let t = tmp();
-  if (!encodeAddr(host, port, t + 32)) return -EAFNOSUPPORT;
+  if (!encodeAddr(host, port, t + 32, familyOf(fd))) return -EAFNOSUPPORT;
   return -wasix_sock_connect(fd, t + 32);
 }
 
@@ -120,6 +178,8 @@ export function sysRecv(fd: i32, ptr: usize, len: usize): i32 {
 }
 
 export function sysClose(fd: i32): i32 {
+  families.delete(fd);
+  pendingErrors.delete(fd);
   return -wasi_fd_close(fd);
 }
 

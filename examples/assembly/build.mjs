@@ -9,7 +9,7 @@ import { buildServer as build } from "../../build/host/sandbox/build.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, "../..");
-export const EXAMPLES = ["echo", "http", "smtp", "idle-echo", "udp-echo"];
+export const EXAMPLES = ["echo", "http", "smtp", "idle-echo", "relay", "udp-echo"];
 export const FLAVOURS = ["host", "wasix"];
 
 /** Compiles one AssemblyScript server source for a flavour; throws with asc's diagnostics. */

@@ -16,6 +16,7 @@ import * as sys from "../sys/net/module-tcp.js";
 import { Grants, normalizeHost } from "./grants.js";
 import { wasiErrno, WASI_ERRNO as E } from "./abi.js";
 import { DEFAULT_SOCKET_LIMITS, processFdBudget, type SocketLimits } from "./limits.js";
+import { startConnect } from "./connects.js";
 
 
 const [POLLIN, POLLOUT, POLLERR, POLLHUP] = [0x001, 0x004, 0x008, 0x010];
@@ -306,18 +307,7 @@ export class SocketTable {
   private connect(fd: number, ptr: number, len: number, port: number): number {
     const e = this.fds.get(fd);
     if (!e) return -E.EBADF;
-    if (e.state === "connected") return -E.EISCONN;
-    if (e.state === "connecting") return -E.EALREADY;
-    if (e.state !== "fresh") return -E.EINVAL;
-    const t = this.target(e, ptr, len, port);
-    if (typeof t === "number") return t;
-    if (!this.grants.mayConnect(t.host, t.port)) {
-      this.denied.push(`connect ${t.host}:${t.port}`);
-      return -E.EACCES;
-    }
-    e.state = "connecting";
-    e.stream = sys.connect({ host: t.host, port: t.port, family: e.family }, this.sink(e));
-    return 0;
+    return startConnect(e, () => this.target(e, ptr, len, port), this.grants, this.denied, () => this.sink(e));
   }
 
   private room(s: net.Socket): number {

@@ -33,7 +33,7 @@ export const I64 = 0x7e;
 
 /** Opcodes used by the tests' modules. */
 export const op = {
-  unreachable: 0x00, block: 0x02, loop: 0x03, if: 0x04, end: 0x0b, br: 0x0c, brIf: 0x0d, ret: 0x0f, call: 0x10,
+  unreachable: 0x00, block: 0x02, loop: 0x03, if: 0x04, else: 0x05, end: 0x0b, br: 0x0c, brIf: 0x0d, ret: 0x0f, call: 0x10,
   drop: 0x1a, localGet: 0x20, localSet: 0x21, localTee: 0x22, i32Load: 0x28, i32Store: 0x36, memoryGrow: 0x40,
   i32Const: 0x41, i64Const: 0x42, i32Eqz: 0x45, i32Eq: 0x46, i32Ne: 0x47, i32LtS: 0x48, i32LtU: 0x49, i32GeS: 0x4e, i32Add: 0x6a, i32Sub: 0x6b, i32Mul: 0x6c,
   void: 0x40,
@@ -121,6 +121,7 @@ export const IMPORTS: Record<string, FuncImport> = {
   sock_bind: { module: "wasyncore_sock_v1", name: "sock_bind", params: [I32, I32, I32, I32], results: [I32] },
   sock_listen: { module: "wasyncore_sock_v1", name: "sock_listen", params: [I32, I32], results: [I32] },
   sock_accept: { module: "wasyncore_sock_v1", name: "sock_accept", params: [I32], results: [I32] },
+  sock_connect: { module: "wasyncore_sock_v1", name: "sock_connect", params: [I32, I32, I32, I32], results: [I32] },
   sock_send: { module: "wasyncore_sock_v1", name: "sock_send", params: [I32, I32, I32], results: [I32] },
   sock_recv: { module: "wasyncore_sock_v1", name: "sock_recv", params: [I32, I32, I32], results: [I32] },
   sock_close: { module: "wasyncore_sock_v1", name: "sock_close", params: [I32], results: [I32] },

@@ -1,9 +1,11 @@
 // Timers inside a server module (issue 19): callLater/callEvery order, cancel and reset,
 // Dispatcher.callLater cancelled on close, setIdleTimeout → handleIdle, loopStats(), and how late
-// timers fire while the module also echoes bulk data — against a same-run Node setTimeout control.
+// timers fire while the module also echoes bulk data — against a same-run control: a plain Node process
+// with setTimeout timers under the same echo load at the same time.
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
 import { WasmServer } from "../../host/sandbox/index.js";
 import * as net from "node:net";
+import { spawn } from "node:child_process";
 import { openSync, closeSync, readFileSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -27,6 +29,63 @@ function checkOrder(got: string[]): void {
   expect([1, 2]).toContain(count("E"));
   if (got.includes("F")) expect(got.indexOf("F")).toBeGreaterThan(got.indexOf("G"));
   expect(got.filter((g) => !"ABDEFGKZ".includes(g) || g.length !== 1)).toEqual([]);
+}
+
+/** A plain Node process with the fixture's "echo" and "late N" commands (setTimeout timers): the lateness control. */
+const CONTROL = `
+const net = require("node:net");
+const srv = net.createServer((c) => {
+  let echo = false, buf = "";
+  c.on("error", () => {});
+  c.on("data", (d) => {
+    if (echo) { if (!c.write(d)) { c.pause(); c.once("drain", () => c.resume()); } return; }
+    buf += d.toString("latin1");
+    for (let i = buf.indexOf("\\r\\n"); !echo && i >= 0; i = buf.indexOf("\\r\\n")) {
+      const line = buf.slice(0, i);
+      buf = buf.slice(i + 2);
+      if (line === "echo") { echo = true; if (buf) c.write(Buffer.from(buf, "latin1")); buf = ""; }
+      else if (line.startsWith("late ")) {
+        const n = Number(line.slice(5)), late = [];
+        for (let k = 0; k < n; k++) {
+          const ms = ((k * 37) % 293) + 5, due = performance.now() + ms;
+          setTimeout(() => { late.push(Math.round((performance.now() - due) * 1000)); if (late.length === n) c.write("late " + late.join(" ") + "\\r\\n"); }, ms);
+        }
+      }
+    }
+  });
+});
+srv.listen(0, "127.0.0.1", () => console.log("port " + srv.address().port));`;
+
+/**
+ * Asks the server at `port` for `n` timers' lateness ("late N") while 4 clients stream 64 KiB chunks
+ * through its echo for the whole time; the lateness (µs) and the bytes echoed meanwhile.
+ */
+async function lateUnderLoad(port: number, n: number): Promise<{ late: number[]; echoed: number }> {
+  let loading = true;
+  let echoed = 0;
+  const clients = await Promise.all([1, 2, 3, 4].map(async (seed) => {
+    const chunk = pattern(64 << 10, seed);
+    const s = net.connect(port, "127.0.0.1");
+    await new Promise((r) => s.once("connect", r));
+    s.on("data", (d: Buffer) => { echoed += d.length; });
+    s.on("error", () => {});
+    s.write("echo\r\n");
+    const pump = (): void => { while (loading && s.write(chunk)); };
+    s.on("drain", pump);
+    pump();
+    return s;
+  }));
+  await new Promise((r) => setTimeout(r, 50)); // the echo is under way before the first timer is set
+  const c = await LineClient.open(port);
+  const atStart = echoed;
+  const reply = await c.ask(`late ${n}`, 20_000);
+  const during = echoed - atStart;
+  loading = false;
+  c.close();
+  clients.forEach((s) => s.destroy());
+  const late = reply.split(" ").slice(1).map(Number);
+  expect(late).toHaveLength(n);
+  return { late, echoed: during };
 }
 
 describe("timers in a module (host flavour)", () => {
@@ -106,42 +165,31 @@ describe("timers in a module (host flavour)", () => {
     expect(readFileSync(out, "utf8")).toContain("last timer\n");
   });
 
-  it("timers fire within 10 ms of their deadline while the module echoes bulk data (same-run control: Node's setTimeout)", async () => {
+  it("timers fire within 10 ms of their deadline, median and p90 of 200, while the module echoes the whole time (same-run control: a Node process doing the same)", async () => {
     const N = 200;
-    // load inside the module: 4 clients echo 4 MiB each through it while the timers run
-    const echoes = [1, 2, 3, 4].map(async (seed) => {
-      const payload = pattern(4 << 20, seed);
-      const s = net.connect(port, "127.0.0.1");
-      await new Promise((r) => s.once("connect", r));
-      let n = 0;
-      const done = new Promise<number>((resolve) => { s.on("data", (d: Buffer) => { n += d.length; if (n >= payload.length) { resolve(n); s.destroy(); } }); s.on("close", () => resolve(n)); });
-      s.write("echo\r\n");
-      s.write(payload);
-      return done;
-    });
-    const control: number[] = [];
-    const controlDone = Promise.all(Array.from({ length: N }, (_, i) => new Promise<void>((resolve) => {
-      const ms = ((i * 37) % 296) + 5;
-      const due = performance.now() + ms;
-      setTimeout(() => { control.push((performance.now() - due) * 1000); resolve(); }, ms);
-    })));
-    const c = await LineClient.open(port);
-    const reply = await c.ask(`late ${N}`, 20_000);
-    c.close();
-    await controlDone;
-    const bytes = await Promise.all(echoes);
-    const late = reply.split(" ").slice(1).map(Number);
-    expect(late).toHaveLength(N);
-    for (const us of late) expect(us).toBeGreaterThanOrEqual(-1000); // never early (1 ms of clock slack)
-    const [m, p90, cm, cp90] = [quantile(late, 0.5), quantile(late, 0.9), quantile(control, 0.5), quantile(control, 0.9)].map((x) => x / 1000);
-    console.log(`timer lateness in the module: median ${m.toFixed(2)} ms, p90 ${p90.toFixed(2)} ms, max ${(Math.max(...late) / 1000).toFixed(2)} ms; ` +
-      `Node setTimeout control: median ${cm.toFixed(2)} ms, p90 ${cp90.toFixed(2)} ms; echoed ${bytes.join("/")} bytes`);
-    expect(bytes.every((b) => b >= 4 << 20)).toBe(true);
-    // Within 10 ms of the deadline beyond what the machine's load does to Node's own timers (median). The
-    // module runs in a process of its own, so a stall of that process alone (scheduling on a loaded machine)
-    // is not in the control: the p90 only guards against timers waiting for I/O (a 300 ms spread).
-    expect(m).toBeLessThanOrEqual(10 + cm);
-    expect(p90).toBeLessThanOrEqual(60 + 2 * cp90);
+    // The control: a plain Node process speaking the fixture's "echo" and "late N", with setTimeout timers.
+    const control = spawn(process.execPath, ["-e", CONTROL], { stdio: ["ignore", "pipe", "inherit"] });
+    try {
+      let out = "";
+      control.stdout!.on("data", (d: Buffer) => { out += d.toString(); });
+      const deadline = Date.now() + 10_000;
+      while (!/port (\d+)/.test(out) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      const controlPort = Number(/port (\d+)/.exec(out)?.[1]);
+      // both at once, each under the same load: 4 clients streaming through its echo until its timers are done
+      const [mod, ctl] = await Promise.all([lateUnderLoad(port, N), lateUnderLoad(controlPort, N)]);
+      for (const us of mod.late) expect(us).toBeGreaterThanOrEqual(-1000); // never early (1 ms of clock slack)
+      const [m, p90, cm, cp90] = [quantile(mod.late, 0.5), quantile(mod.late, 0.9), quantile(ctl.late, 0.5), quantile(ctl.late, 0.9)].map((x) => x / 1000);
+      console.log(`timer lateness in the module: median ${m.toFixed(2)} ms, p90 ${p90.toFixed(2)} ms, max ${(Math.max(...mod.late) / 1000).toFixed(2)} ms; ` +
+        `control (a Node process, setTimeout, same load): median ${cm.toFixed(2)} ms, p90 ${cp90.toFixed(2)} ms; ` +
+        `echoed while the timers ran: module ${(mod.echoed / 1048576).toFixed(1)} MiB, control ${(ctl.echoed / 1048576).toFixed(1)} MiB`);
+      expect(mod.echoed).toBeGreaterThan(1 << 20); // the module served load the whole time (about 300 ms)
+      // Within 10 ms of the deadline, median and p90 alike. On a loaded machine a Node process doing the same
+      // work at the same time is late too (a process waiting for a core): what it sees is allowed on top.
+      expect(m).toBeLessThanOrEqual(10 + cm);
+      expect(p90).toBeLessThanOrEqual(10 + cp90);
+    } finally {
+      control.kill();
+    }
   }, 60_000);
 });
 
@@ -158,7 +206,7 @@ describe("timers in a module (WASIX flavour, @wasmer/sdk: poll_oneoff clock subs
     const c = await LineClient.open(run.port);
     const control: number[] = [];
     for (let i = 0; i < 20; i++) {
-      const ms = ((i * 37) % 296) + 5;
+      const ms = ((i * 37) % 293) + 5;
       const due = performance.now() + ms;
       setTimeout(() => control.push((performance.now() - due) * 1000), ms);
     }
