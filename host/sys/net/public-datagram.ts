@@ -1,5 +1,6 @@
 // The `net` backend's datagram socket (AF_INET, AF_INET6) without process.binding: NetDatagramSocket's
-// semantics (datagram.ts) over node:dgram's public API, for where the libuv handles are refused.
+// semantics (datagram.ts; the shared rules in datagram-socket.ts) over node:dgram's public API, for where the
+// libuv handles are refused.
 // dgram binds after resolving the address; given a lookup that answers IP literals inside the call
 // (createSocket's documented `lookup` option), bind, connect and sendto run synchronously as on the
 // libuv handle: bind() throws EADDRINUSE, getsockname() has the port on the next line. Differences:
@@ -9,18 +10,13 @@ import { Buffer } from "node:buffer";
 import * as dgram from "node:dgram";
 import { isIP } from "node:net";
 import { readFileSync } from "node:fs";
-import { AF_INET6, AF_UNIX, SOL_SOCKET, SO_REUSEADDR, SO_ERROR, SO_KEEPALIVE, SO_BROADCAST, SO_SNDBUF, SO_RCVBUF } from "../../core/constants.js";
-import { SocketError, EngineAbortError, errnoOf } from "../../core/errors.js";
-import { getEngine, type Engine } from "../../core/engine.js";
-import { FIELD, F_DGRAM, F_OPEN } from "../../core/abi.js";
+import { AF_INET6, SO_REUSEADDR, SO_BROADCAST, SO_SNDBUF, SO_RCVBUF } from "../../core/constants.js";
+import { SocketError } from "../../core/errors.js";
+import { FIELD } from "../../core/abi.js";
 import { type Address, checkIp, checkTarget, ipOut, unboundAddress, describe } from "../../core/address.js";
 import { notifyReady, memoryFreed } from "../../core/wake.js";
-import type { SocketImpl } from "../seam.js";
-import { HEADER, countDrop, takeRecord, trackDrops, untrackDrops, type DropSource } from "../records.js";
-import { kernelDefault } from "./dgram-handle.js";
-
-const header = Buffer.alloc(HEADER);
-const hostBytes = Buffer.alloc(255);
+import { untrackDrops } from "../records.js";
+import { DatagramSocketBase } from "./datagram-socket.js";
 
 type LookupCb = (err: NodeJS.ErrnoException | null, address: string, family: number) => void;
 
@@ -38,34 +34,11 @@ function nodeCode(err: unknown): string {
 }
 
 /** A datagram socket over node:dgram (AF_INET, AF_INET6). */
-export class PublicDatagramSocket implements SocketImpl, DropSource {
-  readonly backend = "net";
-  readonly osFd = -1;
-  readonly token: number;
-  private readonly engine: Engine = getEngine();
+export class PublicDatagramSocket extends DatagramSocketBase {
   private sock: dgram.Socket | null = null; // made at bind, connect or the first send (the OS socket then exists)
-  private state: "fresh" | "bound" | "connected" | "closed" = "fresh";
-  private peer: Address | null = null;
-  private errorCode: string | null = null;
   private caught: string | null = null; // an error dgram emitted inside a call of ours
   private ino = -1;
   private closeWhenSent = false; // close() waits for the datagrams Node still queues
-  /** The kernel's drop count for this socket when last read. */
-  lastKernelDrops = 0;
-  private readonly options = new Map<number, number>();
-
-  constructor(private readonly family: number) {
-    if (family === AF_UNIX) { // asyncore: Python has them; Node's net does not
-      throw new SocketError("EAFNOSUPPORT", "Socket(AF_UNIX, SOCK_DGRAM): Node has no Unix datagram sockets (the native backend has)");
-    }
-    this.token = this.engine.openChannel("Socket");
-    this.engine.core.chan_set_flags(this.token, F_DGRAM | F_OPEN, 0); // always writable; whole datagrams
-    trackDrops(this);
-  }
-
-  get closed(): boolean {
-    return this.state === "closed";
-  }
 
   /** Is it an IPv6 socket (DropSource)? */
   get isIpv6(): boolean { return this.family === AF_INET6; }
@@ -117,49 +90,6 @@ export class PublicDatagramSocket implements SocketImpl, DropSource {
     return c === "" ? null : c;
   }
 
-  private onDatagram(buf: Buffer, host: string, port: number): void {
-    if (this.state === "closed") return;
-    const e = this.engine;
-    const alen = Math.min(host.length, 255);
-    const need = HEADER + alen + buf.length;
-    const queued = e.field(this.token, FIELD.inLen);
-    if ((queued > 0 && queued + need > e.field(this.token, FIELD.pause)) || e.core.in_room(this.token) < need) {
-      countDrop();
-      return;
-    }
-    header.writeUInt32LE(buf.length, 0);
-    header.writeUInt16LE(port, 4);
-    header[6] = alen;
-    header[7] = 0;
-    hostBytes.write(host, 0, alen, "latin1");
-    const a = e.pushIn(this.token, header, 0, HEADER);
-    const b = e.pushIn(this.token, buf, 0, buf.length);
-    const c = e.pushIn(this.token, hostBytes, 0, alen);
-    if (a + b + c !== need) throw new EngineAbortError(`datagram of ${need} bytes only partly queued (${a + b + c})`);
-    notifyReady(this.token);
-  }
-
-  private onError(code: string): void {
-    if (this.state === "closed") return;
-    this.errorCode = code;
-    this.engine.setField(this.token, FIELD.errno, errnoOf(code) || errnoOf("EIO"));
-    notifyReady(this.token);
-  }
-
-  private takeError(): string | null {
-    const code = this.errorCode;
-    if (code) {
-      this.errorCode = null;
-      this.engine.setField(this.token, FIELD.errno, 0);
-    }
-    return code;
-  }
-
-  private raisePending(what: string): void {
-    const code = this.takeError();
-    if (code) throw new SocketError(code, what);
-  }
-
   /** Python: socket.bind(address) for SOCK_DGRAM — synchronous. */
   bind(address: Address): void {
     const t = checkIp(this.family, address, "bind()", true);
@@ -193,27 +123,7 @@ export class PublicDatagramSocket implements SocketImpl, DropSource {
     for (const [opt, v] of this.options) this.apply(opt, v);
   }
 
-  /** Python: socket.sendto(data, address) — the whole datagram or an error; EAGAIN when the send window is full. */
-  sendto(data: Uint8Array, address: Address): number {
-    if (address === undefined) throw new TypeError("sendto(): address is required (use send() on a connected socket)");
-    const t = checkTarget(this.family, address, "sendto()");
-    if (this.state === "connected") {
-      // asyncore: libuv refuses a destination on a connected socket (EISCONN); Linux would send to it.
-      const p = this.peer as [string, number];
-      if (p[0] !== t.host || p[1] !== t.port) throw new SocketError("EISCONN", `sendto(${describe(address)}): the socket is connected to ${describe(this.peer)}`);
-      return this.transmit(data, null, 0, address);
-    }
-    return this.transmit(data, t.host, t.port, address);
-  }
-
-  /** Python: socket.send(data) on a connected datagram socket. */
-  send(data: Uint8Array, flags: number): number {
-    if (flags !== 0) throw new SocketError("EOPNOTSUPP", `send(<${data.length} bytes>, ${flags}): flags need the native backend`);
-    if (this.state !== "connected") throw new SocketError("EDESTADDRREQ", "send(): the datagram socket is not connected (use sendto())");
-    return this.transmit(data, null, 0, null);
-  }
-
-  private transmit(data: Uint8Array, host: string | null, port: number, address: Address | null): number {
+  protected transmit(data: Uint8Array, host: string | null, port: number, address: Address | null): number {
     const what = (): string => address === null ? "send()" : `sendto(${describe(address)})`;
     if (this.errorCode) this.raisePending(what());
     const s = this.open();
@@ -238,50 +148,6 @@ export class PublicDatagramSocket implements SocketImpl, DropSource {
     return data.length;
   }
 
-  /** Python: socket.recvfrom(n) — one datagram (at most n bytes of it) and its source; EAGAIN when none is queued. */
-  recvfrom(n: number): [Buffer, Address] {
-    if (this.errorCode) this.raisePending("recvfrom()");
-    if (this.engine.field(this.token, FIELD.inLen) <= 0) throw new SocketError("EAGAIN", "recvfrom()");
-    return takeRecord(this.engine, this.token, this.family, n);
-  }
-
-  /** Python: socket.recv(n) on a datagram socket — one datagram's first n bytes. */
-  recv(n: number, flags: number): Buffer {
-    if (flags !== 0) throw new SocketError("EOPNOTSUPP", `recv(${n}, ${flags}): flags need the native backend`);
-    return this.recvfrom(n)[0];
-  }
-
-  /** Python: socket.listen() — EOPNOTSUPP. */
-  listen(): void {
-    throw new SocketError("EOPNOTSUPP", "listen(): not a stream socket (SOCK_DGRAM)");
-  }
-
-  /** Python: socket.accept() — EOPNOTSUPP. */
-  acceptOrNull(): null {
-    throw new SocketError("EOPNOTSUPP", "accept(): not a stream socket (SOCK_DGRAM)");
-  }
-
-  /** Python: socket.shutdown(how) — not on this backend. */
-  shutdown(how: number): void {
-    throw new SocketError("EOPNOTSUPP", `shutdown(${how}): needs the native backend`);
-  }
-
-  /** Nothing to resume: datagrams beyond the bound are dropped (and counted). */
-  limitsChanged(): void {}
-
-  /** Not a stream: nothing to resume. */
-  inputConsumed(): void {}
-
-  /** Not a stream: never at EOF. */
-  atEof(): boolean {
-    return false;
-  }
-
-  /** The state, for repr(). */
-  describe(): string {
-    return this.state;
-  }
-
   /** Python: socket.getsockname() — ['0.0.0.0', 0] until bound (explicitly or by a first send). */
   getsockname(): Address {
     if (this.sock === null || this.state === "fresh" || this.state === "closed") return unboundAddress(this.family);
@@ -289,21 +155,11 @@ export class PublicDatagramSocket implements SocketImpl, DropSource {
     return ipOut(this.family, a.address, a.port);
   }
 
-  /** Python: socket.getpeername() — ENOTCONN unless connected. */
-  getpeername(): Address {
-    if (this.state !== "connected" || this.peer === null) throw new SocketError("ENOTCONN", "getpeername()");
-    return this.peer;
+  protected hasOsSocket(): boolean {
+    return this.sock !== null && this.state !== "fresh";
   }
 
-  /** Python: socket.setsockopt — SO_REUSEADDR (before bind), SO_BROADCAST, SO_RCVBUF, SO_SNDBUF, SO_KEEPALIVE. */
-  setsockopt(level: number, option: number, value: number): void {
-    checkOption(level, option, "setsockopt");
-    if (option === SO_ERROR) throw new SocketError("ENOPROTOOPT", "setsockopt(SOL_SOCKET, SO_ERROR): read-only option");
-    this.options.set(option, value);
-    if (this.state !== "fresh") this.apply(option, value);
-  }
-
-  private apply(option: number, value: number): void {
+  protected apply(option: number, value: number): void {
     const s = this.sock!;
     let err: string | null = null;
     if (option === SO_BROADCAST) err = this.during(() => s.setBroadcast(value !== 0));
@@ -312,29 +168,8 @@ export class PublicDatagramSocket implements SocketImpl, DropSource {
     if (err) throw new SocketError(err, `setsockopt(SOL_SOCKET, ${option}, ${value})`);
   }
 
-  /** Python: socket.getsockopt — SO_ERROR returns and clears the pending error. */
-  getsockopt(level: number, option: number): number {
-    checkOption(level, option, "getsockopt");
-    if (option === SO_ERROR) {
-      const code = this.takeError();
-      return code ? errnoOf(code) || errnoOf("EIO") : 0;
-    }
-    if (option === SO_RCVBUF || option === SO_SNDBUF) {
-      if (this.sock !== null && this.state !== "fresh") {
-        try { return option === SO_RCVBUF ? this.sock.getRecvBufferSize() : this.sock.getSendBufferSize(); } catch { /* below */ }
-      }
-      // No OS socket yet: what Linux would report.
-      const set = this.options.get(option);
-      const max = kernelDefault(option === SO_RCVBUF ? "rmem_max" : "wmem_max");
-      if (set !== undefined) return 2 * (max > 0 ? Math.min(set, max) : set);
-      return kernelDefault(option === SO_RCVBUF ? "rmem_default" : "wmem_default");
-    }
-    return this.options.get(option) ?? 0;
-  }
-
-  /** The pending error as a SocketError, or null (not cleared). */
-  pendingError(): SocketError | null {
-    return this.errorCode ? new SocketError(this.errorCode) : null;
+  protected osBufferSize(receive: boolean): number | null {
+    try { return receive ? this.sock!.getRecvBufferSize() : this.sock!.getSendBufferSize(); } catch { return null; }
   }
 
   /** Datagrams sendto() took that Node still queues are sent; the socket then closes. */
@@ -354,10 +189,4 @@ export class PublicDatagramSocket implements SocketImpl, DropSource {
     this.engine.core.chan_close(this.token);
     memoryFreed();
   }
-}
-
-function checkOption(level: number, option: number, what: string): void {
-  if (level === SOL_SOCKET && (option === SO_REUSEADDR || option === SO_ERROR || option === SO_BROADCAST ||
-      option === SO_RCVBUF || option === SO_SNDBUF || option === SO_KEEPALIVE)) return;
-  throw new SocketError("ENOPROTOOPT", `${what}(${describe(level)}, ${describe(option)}): option not available on a datagram socket`);
 }
