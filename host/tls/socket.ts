@@ -1,5 +1,6 @@
 // SSLSocket: Python's ssl.SSLSocket over any stream Socket of either backend, on the same channel.
-// (long because the TLS pump and Python's SSLSocket surface share one state machine; split planned.)
+// (long because the TLS pump and Python's SSLSocket surface share one state machine and its private fields;
+// the memory BIO pair is in pipe.ts and the wrapSocket() argument checks in wrap.ts.)
 //
 // The wrapped socket keeps its channel (the same fileno()) and keeps moving raw bytes through
 // the core as it always does; TLS itself is Node's own OpenSSL, a tls.TLSSocket over an
@@ -17,7 +18,6 @@
 // OpenSSL's work happens inside push() and write(), synchronously; only its write completions
 // and errors arrive a tick later (Node's JS stream wrapper), and they call notifyReady too.
 import { Buffer } from "node:buffer";
-import { Duplex } from "node:stream";
 import * as tls from "node:tls";
 import { isIP } from "node:net";
 import { Socket } from "../socket/socket.js";
@@ -31,6 +31,10 @@ import { type Address, type AddressOf, describe, familyName } from "../core/addr
 import { SSLError, SSLWantReadError, SSLWantWriteError, SSLEOFError, SSLCertVerificationError, sslErrorFrom } from "./errors.js";
 import { peerCertDict, type PeerCertificate } from "./cert.js";
 import type { SSLContext } from "./context.js";
+import { CipherPipe } from "./pipe.js";
+import { checkWrapArgs, type WrapOptions } from "./wrap.js";
+
+export type { WrapOptions };
 
 const EMPTY: Buffer = Buffer.alloc(0);
 const PROTOCOL_TLS_SERVER = 17;
@@ -38,139 +42,14 @@ const CERT_NONE = 0;
 const CERT_REQUIRED = 2;
 const LINGER_MS = 5000; // most a closed socket waits for its close_notify to be written
 
-/** Options of SSLContext.wrapSocket(). */
-export interface WrapOptions {
-  /** This side is the server (default false). Python: server_side */
-  serverSide?: boolean;
-  /**
-   * true (default): the engine completes the handshake before the channel's first handleRead()/
-   * handleWrite() (and a client's handleConnect()); recv()/send() behave like a plain Socket's
-   * (EAGAIN). false: as Python, doHandshake()/recv()/send() throw SSLWantReadError/SSLWantWriteError.
-   * Python: do_handshake_on_connect
-   */
-  doHandshakeOnConnect?: boolean;
-  /** The server's name: sent as SNI and checked against its certificate (client side). Python: server_hostname */
-  serverHostname?: string | null;
-  /** recv() returns an empty Buffer when the peer closes without close_notify (default true). Python: suppress_ragged_eofs */
-  suppressRaggedEofs?: boolean;
-}
-const OPTIONS = new Set(["serverSide", "doHandshakeOnConnect", "serverHostname", "suppressRaggedEofs"]);
-
 /** What a completed handshake settled. */
 interface Settled { version: string | null; alpn: string | null; cipher: [string, string, number] | null; der: Buffer | null; cert: PeerCertificate | null; }
 
 type State = "tcp" | "handshake" | "open" | "shutdown" | "unwrapped" | "closed";
 
-/** Node's JSStreamSocket, as far as CipherPipe uses it: its handle takes ciphertext for OpenSSL. */
-interface StreamWrap {
-  _handle?: { readBuffer?(b: Buffer): void; finishWrite?(req: object, status: number): void } | null;
-  doWrite?(req: object, bufs: Buffer[]): number;
-  finishWrite?(handle: object, status: number): void;
-  [key: symbol]: unknown;
-}
-
-/** A symbol-keyed field of Node's JSStreamSocket, found by its description (undefined if this Node has none). */
-function wrapSymbol(wrap: StreamWrap, name: string): symbol | undefined {
-  return Object.getOwnPropertySymbols(wrap).find((k) => k.description === name);
-}
-
-/**
- * The duplex TLSSocket reads ciphertext from and writes ciphertext to: the memory BIO pair.
- * Its hot paths skip the stream machinery (per record it cost more than OpenSSL's work):
- * feed() hands ciphertext straight to the TLS handle while the pipe flows with nothing queued,
- * and the TLS handle's writes (cork(), write()..., uncork(): Node's JSStreamSocket) reach
- * onWrite as one buffer, without Writable's queue. end() still runs _final() as a Duplex's.
- */
-class CipherPipe extends Duplex {
-  #corked = 0;
-  #batch: Buffer[] = [];
-  #cbs: (() => void)[] = [];
-  #wrap: StreamWrap | null = null;
-
-  constructor(private readonly onWrite: (chunk: Buffer, cb: () => void) => void, private readonly onFinal: () => void) {
-    super({ allowHalfOpen: true });
-  }
-
-  /** Finds the JS stream wrapper Node's TLSSocket put around this pipe (its handle's readBuffer() is the fast path). */
-  bind(t: tls.TLSSocket): void {
-    const wrap = (t as unknown as { _handle?: { _parentWrap?: StreamWrap | null } })._handle?._parentWrap;
-    this.#wrap = wrap !== undefined && wrap !== null && typeof wrap._handle?.readBuffer === "function" ? wrap : null;
-    if (this.#wrap !== null) this.#fastWrites(this.#wrap);
-  }
-
-  /**
-   * Node's JSStreamSocket completes every ciphertext write of OpenSSL through a setImmediate; this
-   * one completes it on the next tick once the wrapped socket took the bytes (same bookkeeping:
-   * its current-write field, so a shutdown still waits for the write). Skipped where this Node's
-   * JSStreamSocket differs.
-   */
-  #fastWrites(wrap: StreamWrap): void {
-    const current = wrapSymbol(wrap, "kCurrentWriteRequest"), closing = wrapSymbol(wrap, "kPendingClose");
-    const stock = wrap.doWrite, finish = wrap.finishWrite;
-    if (current === undefined || closing === undefined || typeof stock !== "function" || typeof finish !== "function") return;
-    wrap.doWrite = (req: object, bufs: Buffer[]): number => {
-      const handle = wrap._handle;
-      if (handle == null || wrap[closing] === true || wrap[current] !== null) return stock.call(wrap, req, bufs);
-      wrap[current] = req;
-      this.onWrite(bufs.length === 1 ? bufs[0] : Buffer.concat(bufs), () => process.nextTick(() => finish.call(wrap, handle, 0)));
-      return 0;
-    };
-  }
-
-  /** Ciphertext from the peer, in order: straight to OpenSSL when nothing waits in the pipe. */
-  feed(data: Buffer): void {
-    const h = this.#wrap?._handle;
-    if (h != null && this.readableFlowing === true && this.readableLength === 0) h.readBuffer!(data);
-    else this.push(data);
-  }
-
-  override _read(): void {}
-  override cork(): void { this.#corked++; }
-  override uncork(): void {
-    if (this.#corked === 0 || --this.#corked > 0 || this.#batch.length === 0) return;
-    const bufs = this.#batch, cbs = this.#cbs;
-    this.#batch = [];
-    this.#cbs = [];
-    this.onWrite(bufs.length === 1 ? bufs[0] : Buffer.concat(bufs), cbs.length === 1 ? cbs[0] : () => { for (const cb of cbs) cb(); });
-  }
-  override write(chunk: unknown, enc?: unknown, cb?: unknown): boolean {
-    const done = (typeof enc === "function" ? enc : typeof cb === "function" ? cb : () => {}) as () => void;
-    const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array);
-    if (this.#corked > 0) {
-      this.#batch.push(buf);
-      this.#cbs.push(done);
-    } else this.onWrite(buf, done);
-    return true;
-  }
-  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
-    this.onWrite(chunk, cb);
-  }
-  override _final(cb: (err?: Error | null) => void): void {
-    this.onFinal();
-    cb();
-  }
-}
-
 function checkWrap(sock: unknown, ctx: SSLContext, options: unknown): Socket {
-  if (!(sock instanceof Socket)) throw new TypeError(`wrapSocket(): sock must be a Socket, got ${describe(sock)}`);
   if (sock instanceof SSLSocket) throw new TypeError("wrapSocket(): sock is already an SSLSocket");
-  if (sock.type !== SOCK_STREAM) throw new TypeError("wrapSocket(): only SOCK_STREAM sockets can carry TLS");
-  if (sock.closed) throw new SocketError("EBADF", "wrapSocket() on a closed socket");
-  if (options === null || typeof options !== "object") throw new TypeError(`wrapSocket(): options must be an object, got ${describe(options)}`);
-  for (const k of Object.keys(options)) if (!OPTIONS.has(k)) throw new TypeError(`wrapSocket(): unknown option '${k}' (known: ${[...OPTIONS].join(", ")})`);
-  const o = options as WrapOptions;
-  for (const k of ["serverSide", "doHandshakeOnConnect", "suppressRaggedEofs"] as const) {
-    if (o[k] !== undefined && typeof o[k] !== "boolean") throw new TypeError(`wrapSocket(): ${k} must be a boolean, got ${describe(o[k])}`);
-  }
-  const host = o.serverHostname;
-  if (host !== undefined && host !== null && (typeof host !== "string" || host === "")) throw new TypeError(`wrapSocket(): serverHostname must be a non-empty string, got ${describe(host)}`);
-  const server = o.serverSide === true;
-  if (server && ctx.protocol !== PROTOCOL_TLS_SERVER) throw new RangeError("wrapSocket(): cannot create a server socket with a PROTOCOL_TLS_CLIENT context");
-  if (!server && ctx.protocol === PROTOCOL_TLS_SERVER) throw new RangeError("wrapSocket(): cannot create a client socket with a PROTOCOL_TLS_SERVER context");
-  if (server && host) throw new RangeError("wrapSocket(): serverHostname is for client sockets only");
-  if (!server && ctx.checkHostname && !host) throw new RangeError("wrapSocket(): checkHostname requires serverHostname");
-  if (server && !ctx.hasCertificate && ctx.sniCallback === null) throw new RangeError("wrapSocket(): a server socket needs a certificate: call ctx.loadCertChain() first");
-  return sock;
+  return checkWrapArgs(sock, ctx, options);
 }
 
 /** A TLS connection over a stream Socket, on that socket's channel. Python: ssl.SSLSocket */
