@@ -1,8 +1,11 @@
 // Every AssemblyScript example from the packed tarball alone (issue 19): each source in
-// node_modules/wasyncore/examples/assembly (echo, http, smtp, idle-echo, relay) builds with `npx wasyncore build`
-// in both flavours and serves one round trip under `npx wasyncore run` (the relay under --allow-connect).
+// node_modules/wasyncore/examples/assembly (echo, http, smtp, idle-echo, relay, udp-echo) builds with `npx wasyncore build`
+// in both flavours and serves one round trip under `npx wasyncore run` (the relay under --allow-connect, the
+// UDP echo under --listen-udp).
 import { it, expect } from "vitest";
 import { spawn, execFileSync } from "node:child_process";
+import * as dgram from "node:dgram";
+import { once } from "node:events";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { installPacked } from "../examples/packed.js";
@@ -43,7 +46,7 @@ it("every AssemblyScript example builds from node_modules/wasyncore/examples/ass
     c.close();
     return Buffer.concat(c.raw).toString("latin1");
   };
-  const names = ["echo", "http", "smtp", "idle-echo", "relay"];
+  const names = ["echo", "http", "smtp", "idle-echo", "relay", "udp-echo"];
   const wasm = Object.fromEntries(names.map((n) => { build(n, "wasix"); return [n, build(n, "host")]; }));
   await run(app, wasm.echo, [], async (port) => {
     expect(await ask(port, "hello from the tarball\n", (g) => g.length >= 23)).toBe("hello from the tarball\n");
@@ -63,6 +66,13 @@ it("every AssemblyScript example builds from node_modules/wasyncore/examples/ass
     c.sock.write("hello\n");
     expect(await c.rest()).toBe("hello\nidle timeout, bye\n");
   });
+  await run(app, wasm["udp-echo"], [], async (port) => {
+    const c = dgram.createSocket("udp4");
+    const reply = once(c, "message");
+    c.send("datagram from a tarball build", port, "127.0.0.1");
+    expect(String((await reply)[0])).toBe("datagram from a tarball build");
+    c.close();
+  }, ["--listen-udp", "127.0.0.1:0"]);
   const up = await Upstream.start("127.0.0.1");
   try {
     await run(app, wasm.relay, ["--upstream", `127.0.0.1:${up.port}`], async (port) => {
