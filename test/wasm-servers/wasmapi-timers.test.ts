@@ -182,7 +182,8 @@ describe("timers in a module (host flavour)", () => {
       console.log(`timer lateness in the module: median ${m.toFixed(2)} ms, p90 ${p90.toFixed(2)} ms, max ${(Math.max(...mod.late) / 1000).toFixed(2)} ms; ` +
         `control (a Node process, setTimeout, same load): median ${cm.toFixed(2)} ms, p90 ${cp90.toFixed(2)} ms; ` +
         `echoed while the timers ran: module ${(mod.echoed / 1048576).toFixed(1)} MiB, control ${(ctl.echoed / 1048576).toFixed(1)} MiB`);
-      expect(mod.echoed).toBeGreaterThan(1 << 20); // the module served load the whole time (about 300 ms)
+      // the module served load the whole time (about 300 ms): tens of MiB alone, a few MiB beside other test files
+      expect(mod.echoed).toBeGreaterThan(256 << 10);
       // Within 10 ms of the deadline, median and p90 alike. On a loaded machine a Node process doing the same
       // work at the same time is late too (a process waiting for a core): what it sees is allowed on top.
       expect(m).toBeLessThanOrEqual(10 + cm);
