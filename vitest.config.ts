@@ -15,7 +15,7 @@ const NET_ONLY: string[] = [
   "test/reliability/memory-cap-write.test.ts",
 ];
 // Checks of the package itself, not of a backend (the packed consumer runs on both backends by itself): run once.
-const ONCE = ["test/examples/consumer.test.ts", "test/examples/pack.test.ts", "test/examples/docs.test.ts", "test/examples/build-if-stale.test.ts", "test/sandbox/*.test.ts"];
+const ONCE = ["test/examples/consumer.test.ts", "test/examples/pack.test.ts", "test/examples/docs.test.ts", "test/examples/build-if-stale.test.ts", "test/sandbox/*.test.ts", "test/wasm-servers/wasmapi-pack*.test.ts"];
 const nativeBuilt = existsSync(new URL("./native/build/Release/wasyncore.node", import.meta.url));
 if (!nativeBuilt) {
   const failed = new URL("./native/build/FAILED.txt", import.meta.url);
