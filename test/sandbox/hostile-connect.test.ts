@@ -10,43 +10,9 @@ import { once } from "node:events";
 import { readdirSync } from "node:fs";
 import { WasmServer, DEFAULT_SOCKET_LIMITS } from "../../host/sandbox/index.js";
 import { assemble, withImports, op, c, call, get, set, load, store, I32, type ModuleSpec } from "./wasm.js";
-import { root, until } from "./helpers.js";
+import { until } from "./helpers.js";
+import { Bystander } from "./bystander.js";
 
-let echo: WasmServer;
-let pinger: net.Socket;
-let control = 0;
-const medians: string[] = [];
-
-async function roundTrip(): Promise<number> {
-  const t0 = performance.now();
-  const got = once(pinger, "data");
-  pinger.write("p");
-  await got;
-  return performance.now() - t0;
-}
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-
-/** Measures the co-hosted echo module while `during` runs; asserts it kept serving promptly (as hostile.test.ts). */
-async function stillServing<T>(during: Promise<T>): Promise<T> {
-  const samples: number[] = [];
-  let over = false;
-  const sampling = (async () => {
-    while (!over) {
-      samples.push(await roundTrip());
-      await new Promise((r) => setTimeout(r, 5));
-    }
-  })();
-  try {
-    return await during;
-  } finally {
-    over = true;
-    await sampling;
-    const m = median(samples);
-    medians.push(`${expect.getState().currentTestName?.slice(0, 50)}: ${m.toFixed(1)} ms (n=${samples.length})`);
-    expect(m, `co-hosted round trips (ms): ${samples.map((s) => s.toFixed(1)).join(" ")}; control ${control.toFixed(1)}`).toBeLessThan(Math.max(50, 4 * control));
-    expect(echo.alive).toBe(true);
-  }
-}
 
 const fdsOf = (pid: number): number => readdirSync(`/proc/${pid}/fd`).length;
 
@@ -58,6 +24,8 @@ async function trap(host = "127.0.0.1"): Promise<{ port: number; count: () => nu
   await once(s, "listening");
   return { port: (s.address() as net.AddressInfo).port, count: () => n, close: () => s.close() };
 }
+
+let bystander: Bystander;
 
 /** The same in another process (connect storms would load this one's loop): its count as it prints it. */
 async function remoteTrap(): Promise<{ port: number; count: () => number; proc: ChildProcess }> {
@@ -73,20 +41,8 @@ async function remoteTrap(): Promise<{ port: number; count: () => number; proc: 
   return { port: Number(/port (\d+)/.exec(out)![1]), count, proc };
 }
 
-beforeAll(async () => {
-  echo = await WasmServer.start(`${root}build/servers/echo.host.wasm`, { listen: ["127.0.0.1:0"], name: "bystander" });
-  pinger = net.connect(echo.listening[0].port, "127.0.0.1");
-  await once(pinger, "connect");
-  for (let i = 0; i < 5; i++) await roundTrip();
-  const xs: number[] = [];
-  for (let i = 0; i < 15; i++) xs.push(await roundTrip());
-  control = median(xs);
-}, 60_000);
-afterAll(() => {
-  pinger?.destroy();
-  echo?.close();
-  console.log(`co-hosted echo round trips, control median ${control.toFixed(1)} ms; medians during attacks:\n  ${medians.join("\n  ")}`);
-});
+beforeAll(async () => { bystander = await Bystander.start(); }, 60_000);
+afterAll(() => bystander?.close());
 
 const NAMES = ["proc_exit", "sock_open", "sock_bind", "sock_listen", "sock_connect", "sock_close", "sock_error"];
 /** Texts in the module's memory: [offset, bytes]. */
@@ -122,7 +78,7 @@ async function expectExit(bytes: Uint8Array, name: string, code: number, opts: {
     const s = await WasmServer.start(bytes, { name, listen: opts.listen ?? ["127.0.0.1:0"], allowConnect: opts.allowConnect ?? [] });
     return s.done;
   })();
-  const err = await stillServing(run.then((e) => e, (e: unknown) => e));
+  const err = await bystander.stillServing(run.then((e) => e, (e: unknown) => e));
   expect((err as Error | null)?.message).toBe(`wasyncore: module ${name} stopped: the module exited with code ${code} (proc_exit)`);
 }
 
@@ -228,7 +184,7 @@ describe("connect storms to a granted address", () => {
     expect(budget).toBeLessThan(DEFAULT_SOCKET_LIMITS.maxFds);
     const mod = await WasmServer.start(bytes, { name: "connect-storm", listen: ["127.0.0.1:0"], allowConnect: [`127.0.0.1:${target.port}`], limits: { maxFds: budget } });
     try {
-      await stillServing(until(() => target.count() - before >= budget, 30_000, `the trap to see ${budget} connections`));
+      await bystander.stillServing(until(() => target.count() - before >= budget, 30_000, `the trap to see ${budget} connections`));
       await new Promise((r) => setTimeout(r, 200));
       expect(target.count() - before).toBe(budget);
       expect((await mod.stats()).sockets.fds).toBe(budget);
@@ -268,7 +224,7 @@ describe("connect storms to a granted address", () => {
     const base = fdsOf(mod.pid);
     let peak = 0;
     try {
-      await stillServing((async () => {
+      await bystander.stillServing((async () => {
         const end = Date.now() + 30_000;
         while (target.count() - before < 1000 && Date.now() < end) {
           peak = Math.max(peak, fdsOf(mod.pid) - base);

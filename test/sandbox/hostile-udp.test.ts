@@ -6,14 +6,14 @@
 //   - the module's socket table (ModuleSockets) called as a module would, over real loopback UDP:
 //     truncation as recvfrom(2), the reply rule (recent senders only, bounded, expiring), descriptors.
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
-import * as net from "node:net";
 import * as dgram from "node:dgram";
 import { once } from "node:events";
 import { WasmServer, WasmServerError, DEFAULT_SOCKET_LIMITS } from "../../host/sandbox/index.js";
 import { ModuleSockets } from "../../host/sandbox/datagrams.js";
 import { Grants } from "../../host/sandbox/grants.js";
 import { assemble, op, c, call, load, store, I32, type FuncImport } from "./wasm.js";
-import { root, until } from "./helpers.js";
+import { until } from "./helpers.js";
+import { Bystander } from "./bystander.js";
 
 const V3 = "wasyncore_sock_v3";
 const IMP: Record<string, FuncImport> = {
@@ -42,41 +42,11 @@ function hostile(names: string[], parts: (fn: (n: string) => number) => { init?:
   });
 }
 
+let bystander: Bystander;
+
 /** Pushes 1 << bit onto the running sum when the i32 on the stack equals `expected`. */
 const check = (expected: number, bit: number): number[] => [...c(expected), op.i32Eq, ...c(1 << bit), op.i32Mul, op.i32Add];
 
-let echo: WasmServer;
-let pinger: net.Socket;
-let control = 0;
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-async function roundTrip(): Promise<number> {
-  const t0 = performance.now();
-  const got = once(pinger, "data");
-  pinger.write("p");
-  await got;
-  return performance.now() - t0;
-}
-
-/** Asserts the co-hosted echo module kept answering promptly while `during` ran. */
-async function stillServing<T>(during: Promise<T>): Promise<T> {
-  const samples: number[] = [];
-  let over = false;
-  const sampling = (async () => {
-    while (!over) {
-      samples.push(await roundTrip());
-      await new Promise((r) => setTimeout(r, 5));
-    }
-  })();
-  try {
-    return await during;
-  } finally {
-    over = true;
-    await sampling;
-    expect(samples.length).toBeGreaterThan(0);
-    expect(median(samples), `co-hosted round trips (ms): ${samples.map((s) => s.toFixed(1)).join(" ")}; control ${control.toFixed(1)}`).toBeLessThan(Math.max(50, 4 * control));
-    expect(echo.alive).toBe(true);
-  }
-}
 
 /** A node:dgram socket on loopback that counts what arrives. */
 async function receiver(): Promise<{ sock: dgram.Socket; port: number; got: Buffer[]; from: dgram.RemoteInfo[] }> {
@@ -89,19 +59,8 @@ async function receiver(): Promise<{ sock: dgram.Socket; port: number; got: Buff
   return { sock, port: sock.address().port, got, from };
 }
 
-beforeAll(async () => {
-  echo = await WasmServer.start(`${root}build/servers/echo.host.wasm`, { listen: ["127.0.0.1:0"], name: "bystander" });
-  pinger = net.connect(echo.listening[0].port, "127.0.0.1");
-  await once(pinger, "connect");
-  for (let i = 0; i < 5; i++) await roundTrip();
-  const xs: number[] = [];
-  for (let i = 0; i < 15; i++) xs.push(await roundTrip());
-  control = median(xs);
-}, 60_000);
-afterAll(() => {
-  pinger?.destroy();
-  echo?.close();
-});
+beforeAll(async () => { bystander = await Bystander.start(); }, 60_000);
+afterAll(() => bystander?.close());
 
 const HOST = { offset: 512, bytes: "127.0.0.1" };
 const NOT_IP = { offset: 600, bytes: "example.com" };
@@ -149,7 +108,7 @@ describe("bad datagram arguments fail with an errno inside the module", () => {
         ...call(fn("proc_exit")),
       ],
     }), [HOST, NOT_IP, V6]);
-    const err = await stillServing(WasmServer.start(bytes, { name: "bad-args", allowUdp: [`127.0.0.1:${r.port}`] }).then(() => null, (e: unknown) => e));
+    const err = await bystander.stillServing(WasmServer.start(bytes, { name: "bad-args", allowUdp: [`127.0.0.1:${r.port}`] }).then(() => null, (e: unknown) => e));
     expect(err).toBeInstanceOf(WasmServerError);
     expect((err as Error).message).toBe(`wasyncore: module bad-args stopped: the module exited with code ${(1 << 21) - 1} (proc_exit)`);
     await until(() => r.got.length === 1, 5000, "the empty datagram");
@@ -177,7 +136,7 @@ describe("floods", () => {
     }), [HOST]);
     const bad = await WasmServer.start(bytes, { name: "udp-flood", allowUdp: [`127.0.0.1:${r.port}`], limits: { dgramSendRate: rate } });
     const t0 = Date.now();
-    await stillServing(new Promise((res) => setTimeout(res, 1500)));
+    await bystander.stillServing(new Promise((res) => setTimeout(res, 1500)));
     const stats = await bad.stats();
     const elapsed = (Date.now() - t0) / 1000;
     bad.close();
@@ -202,7 +161,7 @@ describe("floods", () => {
     expect(bad.listeningUdp).toHaveLength(1);
     const port = bad.listeningUdp[0].port;
     const c1 = dgram.createSocket("udp4");
-    await stillServing((async () => {
+    await bystander.stillServing((async () => {
       // small datagrams fill the count bound; large ones the byte budget
       for (let i = 0; i < 300; i++) c1.send(Buffer.alloc(10, i), port, "127.0.0.1");
       let st = await bad.stats();

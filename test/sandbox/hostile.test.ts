@@ -12,51 +12,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { WasmServer, WasmServerError, DEFAULT_SOCKET_LIMITS } from "../../host/sandbox/index.js";
 import { assemble, withImports, op, c, call, get, set, load, store, type ModuleSpec, I32 } from "./wasm.js";
-import { cliRun, root } from "./helpers.js";
+import { cliRun } from "./helpers.js";
+import { Bystander } from "./bystander.js";
 
 const dir = mkdtempSync(join(tmpdir(), "wasyncore-hostile-"));
-let echo: WasmServer;
-let echoPort: number;
-let pinger: net.Socket;
-let control = 0;
-const medians: string[] = [];
+let bystander: Bystander;
 
-/** Round trips on one kept connection to the co-hosted echo module, in ms. */
-async function roundTrips(n: number): Promise<number[]> {
-  const out: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const t0 = performance.now();
-    const got = once(pinger, "data");
-    pinger.write("p");
-    await got;
-    out.push(performance.now() - t0);
-  }
-  return out;
-}
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-
-/** Measures the co-hosted module while `during` runs; asserts it kept serving promptly. */
-async function stillServing<T>(during: Promise<T>): Promise<T> {
-  const samples: number[] = [];
-  let over = false;
-  const sampling = (async () => {
-    while (!over) {
-      samples.push(...(await roundTrips(1)));
-      await new Promise((r) => setTimeout(r, 5));
-    }
-  })();
-  try {
-    return await during;
-  } finally {
-    over = true;
-    await sampling;
-    const m = median(samples);
-    medians.push(`${expect.getState().currentTestName?.slice(0, 40)}: ${m.toFixed(1)} ms (n=${samples.length}, max ${Math.max(...samples).toFixed(1)})`);
-    expect(samples.length).toBeGreaterThan(0);
-    expect(m, `co-hosted round trips (ms): ${samples.map((s) => s.toFixed(1)).join(" ")}; control ${control.toFixed(1)}`).toBeLessThan(Math.max(50, 4 * control));
-    expect(echo.alive).toBe(true);
-  }
-}
 
 function outFile(name: string): { fd: number; read: () => string } {
   const path = join(dir, `${name}.out`);
@@ -80,7 +41,7 @@ function hostile(imports: string[], parts: (fn: (n: string) => number) => { init
 
 async function expectRefused(bytes: Uint8Array, name: string, reason: RegExp, opts = {}): Promise<void> {
   const start = WasmServer.start(bytes, { name, listen: ["127.0.0.1:0"], ...opts });
-  const err = await stillServing(start.then(() => null, (e: unknown) => e));
+  const err = await bystander.stillServing(start.then(() => null, (e: unknown) => e));
   expect(err).toBeInstanceOf(WasmServerError);
   expect((err as WasmServerError).module).toBe(name);
   expect((err as Error).message).toMatch(new RegExp(`^wasyncore: module ${name} stopped: refused at load: `));
@@ -89,26 +50,15 @@ async function expectRefused(bytes: Uint8Array, name: string, reason: RegExp, op
 
 async function expectExit(bytes: Uint8Array, name: string, code: number, opts = {}): Promise<void> {
   const start = WasmServer.start(bytes, { name, listen: ["127.0.0.1:0"], ...opts });
-  const err = await stillServing(start.then(() => null, (e: unknown) => e));
+  const err = await bystander.stillServing(start.then(() => null, (e: unknown) => e));
   expect((err as Error)?.message).toBe(`wasyncore: module ${name} stopped: the module exited with code ${code} (proc_exit)`);
 }
 
 /** Descriptors a process holds now (Linux). */
 const fdsOf = (pid: number): number => readdirSync(`/proc/${pid}/fd`).length;
 
-beforeAll(async () => {
-  echo = await WasmServer.start(`${root}build/servers/echo.host.wasm`, { listen: ["127.0.0.1:0"], name: "bystander" });
-  echoPort = echo.listening[0].port;
-  pinger = net.connect(echoPort, "127.0.0.1");
-  await once(pinger, "connect");
-  await roundTrips(5);
-  control = median(await roundTrips(15));
-}, 60_000);
-afterAll(() => {
-  pinger?.destroy();
-  echo?.close();
-  console.log(`co-hosted echo round trips, control median ${control.toFixed(1)} ms; medians during attacks:\n  ${medians.join("\n  ")}`);
-});
+beforeAll(async () => { bystander = await Bystander.start(); }, 60_000);
+afterAll(() => bystander?.close());
 
 const LISTEN = (fn: (n: string) => number, backlog = 16): number[] => [
   ...store(0, [...c(4), ...call(fn("sock_open"))]),
@@ -214,7 +164,7 @@ describe("escapes", () => {
     }), { data: [{ offset: 128, bytes: `${"A".repeat(3999)}\n` }] });
     const out = outFile("chatty");
     const bad = await WasmServer.start(bytes, { name: "chatty", listen: ["127.0.0.1:0"], stdout: out.fd });
-    await stillServing(new Promise((r) => setTimeout(r, 1500)));
+    await bystander.stillServing(new Promise((r) => setTimeout(r, 1500)));
     bad.close();
     await bad.done;
     closeSync(out.fd);
@@ -229,13 +179,13 @@ describe("time", () => {
   it("an infinite loop in a pass is killed by the watchdog, naming the module and --cpu-ms", async () => {
     const bytes = hostile([], () => ({ pass: [op.loop, op.void, op.br, 0, op.end, ...c(0)] }));
     const bad = await WasmServer.start(bytes, { name: "spinner", listen: ["127.0.0.1:0"], cpuMs: 1000 });
-    const err = await stillServing(bad.done);
+    const err = await bystander.stillServing(bad.done);
     expect(err?.message).toMatch(/^wasyncore: module spinner stopped: a pass ran for \d+ ms, over its budget of 1000 ms \(--cpu-ms\): killed$/);
   });
 
   it("an infinite loop in main() is killed too", async () => {
     const bytes = hostile([], () => ({ init: [op.loop, op.void, op.br, 0, op.end] }));
-    const err = await stillServing(WasmServer.start(bytes, { name: "spin-main", cpuMs: 300 }).then(() => null, (e: unknown) => e));
+    const err = await bystander.stillServing(WasmServer.start(bytes, { name: "spin-main", cpuMs: 300 }).then(() => null, (e: unknown) => e));
     expect((err as Error).message).toMatch(/module spin-main stopped: a pass ran for \d+ ms, over its budget of 300 ms/);
   });
 
@@ -291,7 +241,7 @@ describe("sockets", () => {
     const bad = await WasmServer.start(bytes, { name: "send-flood", listen: ["127.0.0.1:0"], memoryMb: 128 });
     const clients = await idleClients(bad.listening[0].port, 8);
     let peak = { rss: 0, queued: 0, fds: 0 };
-    await stillServing((async () => {
+    await bystander.stillServing((async () => {
       for (let i = 0; i < 20; i++) {
         const s = await bad.stats();
         peak = { rss: Math.max(peak.rss, s.rss), queued: Math.max(peak.queued, s.sockets.sendQueued), fds: Math.max(peak.fds, fdsOf(bad.pid)) };
@@ -317,7 +267,7 @@ describe("sockets", () => {
     const lingerer = await WasmServer.start(closer(false), { name: "lingerer", listen: ["127.0.0.1:0"], limits: { lingerMs: 500 } });
     const [c1] = await idleClients(lingerer.listening[0].port, 1);
     let seen = 0;
-    await stillServing((async () => {
+    await bystander.stillServing((async () => {
       for (let i = 0; i < 300 && seen === 0; i++) { seen = (await lingerer.stats()).sockets.lingering; if (!seen) await new Promise((r) => setTimeout(r, 10)); }
       expect(seen).toBe(1);
       for (let i = 0; i < 500 && (await lingerer.stats()).sockets.lingering > 0; i++) await new Promise((r) => setTimeout(r, 20));
@@ -329,7 +279,7 @@ describe("sockets", () => {
     const trapper = await WasmServer.start(closer(true), { name: "close-then-trap", listen: ["127.0.0.1:0"] });
     const [c2] = await idleClients(trapper.listening[0].port, 1);
     const closed = new Promise((r) => { c2.on("close", r); c2.on("end", r); c2.resume(); });
-    const err = await stillServing(trapper.done);
+    const err = await bystander.stillServing(trapper.done);
     expect(err?.message).toMatch(/^wasyncore: module close-then-trap stopped: trap: unreachable/);
     await closed; // the peer sees the end: nothing of the module is held
   });
@@ -379,7 +329,7 @@ describe("sockets", () => {
       setTimeout(() => {}, 60000);`], { stdio: ["ignore", "ignore", "inherit"] });
     let peak = { buffered: 0, rss: 0 };
     try {
-      await stillServing((async () => {
+      await bystander.stillServing((async () => {
         for (let i = 0; i < 25; i++) {
           const st = await bad.stats();
           peak = { buffered: Math.max(peak.buffered, st.sockets.recvBuffered), rss: Math.max(peak.rss, st.rss) };
@@ -401,7 +351,7 @@ describe("sockets", () => {
     const bytes = hostile(["sock_open", "sock_bind", "sock_listen"], (fn) => ({ init: LISTEN(fn) }), { data: [HOST] });
     const victim = await WasmServer.start(bytes, { name: "victim", listen: ["127.0.0.1:0"] });
     process.kill(victim.pid, "SIGKILL");
-    const err = await stillServing(victim.done);
+    const err = await bystander.stillServing(victim.done);
     expect(err?.message).toBe("wasyncore: module victim stopped: its process died (signal SIGKILL)");
   });
 
@@ -416,7 +366,7 @@ describe("sockets", () => {
       setTimeout(() => {}, 60000);`], { stdio: ["ignore", "pipe", "inherit"] });
     let stats = await bad.stats();
     try {
-      await stillServing((async () => {
+      await bystander.stillServing((async () => {
         for (let i = 0; i < 300 && stats.sockets.pending + stats.sockets.refused < 400; i++) {
           await new Promise((r) => setTimeout(r, 20));
           stats = await bad.stats();
