@@ -4,8 +4,6 @@
 // closed port reaches the module's handleError as ECONNREFUSED; an address outside the grant is EACCES
 // inside the module and never reaches the network; `wasyncore serve` with "allowConnect" does the same.
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
-import * as net from "node:net";
-import { once } from "node:events";
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { mkdtempSync, writeFileSync } from "node:fs";
@@ -13,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { WasmServer } from "../../host/sandbox/index.js";
 import { built, devNull, pattern, until, root } from "./helpers.js";
-import { LineClient, transcript } from "./wasmapi-helpers.js";
+import { LineClient, transcript, echoed } from "./wasmapi-helpers.js";
 import { Upstream, echoUpstream, closedPort, hp, session } from "./connect-helpers.js";
 import { cli, listeningPort } from "../sandbox/helpers.js";
 
@@ -99,18 +97,7 @@ describe("relay: bulk data and grants", () => {
     const mod = await WasmServer.start(relayWasm, { listen: ["127.0.0.1:0"], allowConnect: [upstream], args: ["--upstream", upstream], stdout: devNull() });
     try {
       const payload = pattern(4 << 20, 3);
-      const c = net.connect(mod.listening[0].port, "127.0.0.1");
-      await once(c, "connect");
-      const got: Buffer[] = [];
-      let n = 0;
-      const done = new Promise<void>((resolve, reject) => {
-        c.on("data", (d: Buffer) => { got.push(d); n += d.length; if (n >= payload.length) resolve(); });
-        c.on("close", () => reject(new Error(`closed after ${n} bytes`)));
-      });
-      c.write(payload);
-      await done;
-      c.destroy();
-      expect(Buffer.concat(got).equals(payload)).toBe(true);
+      expect((await echoed(mod.listening[0].port, "127.0.0.1", payload)).equals(payload)).toBe(true);
     } finally {
       mod.close();
       echo.close();

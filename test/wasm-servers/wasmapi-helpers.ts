@@ -1,7 +1,8 @@
 // Shared by the wasmapi tests (issue 19): a line-protocol client and percentiles.
 import * as net from "node:net";
 import { once } from "node:events";
-import { connectRetry } from "./helpers.js";
+import { spawn } from "node:child_process";
+import { connectRetry, until } from "./helpers.js";
 
 /** A client that sends lines and reads CRLF-terminated replies. */
 export class LineClient {
@@ -120,4 +121,39 @@ export async function transcript(port: number, data: Buffer, maxPiece = 0, host 
   else c.sock.write(data);
   await closed;
   return Buffer.concat(c.raw);
+}
+
+/** Connects to an echo (or relay to one), writes `payload` at once and resolves with its first payload.length bytes back. */
+export async function echoed(port: number, host: string, payload: Buffer): Promise<Buffer> {
+  const c = net.connect(port, host);
+  await once(c, "connect");
+  const got: Buffer[] = [];
+  let n = 0;
+  const done = new Promise<void>((resolve, reject) => {
+    c.on("data", (d: Buffer) => { got.push(d); n += d.length; if (n >= payload.length) resolve(); });
+    c.on("close", () => reject(new Error(`closed after ${n} bytes`)));
+  });
+  c.write(payload);
+  await done;
+  c.destroy();
+  return Buffer.concat(got);
+}
+
+/**
+ * `npx wasyncore run WASM GRANTS -- ARGS` in the installed app `app` (its own process group, so SIGTERM reaches npx
+ * and the runner under it); `talk` gets the port of the first "listening on 127.0.0.1:PORT" line.
+ */
+export async function npxRun(app: string, wasm: string, grants: string[], args: string[], talk: (port: number) => Promise<void>): Promise<void> {
+  const p = spawn("npx", ["--no", "wasyncore", "run", wasm, ...grants, "--", ...args], { cwd: app, stdio: ["ignore", "ignore", "pipe"], detached: true });
+  let stderr = "";
+  p.stderr.on("data", (d: Buffer) => { stderr += d.toString(); });
+  const exited = new Promise<void>((r) => p.on("close", () => r()));
+  try {
+    const re = /listening on 127\.0\.0\.1:(\d+)/;
+    await until(() => re.test(stderr) || p.exitCode !== null, 60_000, `${wasm} to listen: ${stderr}`);
+    await talk(Number(re.exec(stderr)?.[1]));
+  } finally {
+    process.kill(-p.pid!, "SIGTERM");
+    await exited;
+  }
 }

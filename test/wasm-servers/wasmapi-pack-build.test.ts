@@ -3,32 +3,18 @@
 // in both flavours and serves one round trip under `npx wasyncore run` (the relay under --allow-connect, the
 // UDP echo under --listen-udp).
 import { it, expect } from "vitest";
-import { spawn, execFileSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import * as dgram from "node:dgram";
 import { once } from "node:events";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { installPacked } from "../examples/packed.js";
-import { until } from "./helpers.js";
-import { LineClient } from "./wasmapi-helpers.js";
+import { LineClient, npxRun } from "./wasmapi-helpers.js";
 import { Upstream, session } from "./connect-helpers.js";
 
 /** `npx wasyncore run WASM --listen 127.0.0.1:0 GRANTS -- ARGS` in `app`; `talk` gets the port it listens on. */
-async function run(app: string, wasm: string, args: string[], talk: (port: number) => Promise<void>, grants: string[] = []): Promise<void> {
-  // its own process group: SIGTERM reaches npx and the runner under it
-  const p = spawn("npx", ["--no", "wasyncore", "run", wasm, "--listen", "127.0.0.1:0", ...grants, "--", ...args], { cwd: app, stdio: ["ignore", "ignore", "pipe"], detached: true });
-  let stderr = "";
-  p.stderr.on("data", (d: Buffer) => { stderr += d.toString(); });
-  const exited = new Promise<void>((r) => p.on("close", () => r()));
-  try {
-    const re = /listening on 127\.0\.0\.1:(\d+)/;
-    await until(() => re.test(stderr) || p.exitCode !== null, 60_000, `${wasm} to listen: ${stderr}`);
-    await talk(Number(re.exec(stderr)?.[1]));
-  } finally {
-    process.kill(-p.pid!, "SIGTERM");
-    await exited;
-  }
-}
+const run = (app: string, wasm: string, args: string[], talk: (port: number) => Promise<void>, grants: string[] = []): Promise<void> =>
+  npxRun(app, wasm, ["--listen", "127.0.0.1:0", ...grants], args, talk);
 
 it("every AssemblyScript example builds from node_modules/wasyncore/examples/assembly with `npx wasyncore build` and serves a round trip", async () => {
   const app = installPacked("wasmapi-examples");

@@ -9,23 +9,10 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { installPacked } from "../examples/packed.js";
 import { until } from "./helpers.js";
-import { LineClient } from "./wasmapi-helpers.js";
+import { LineClient, npxRun } from "./wasmapi-helpers.js";
 
-async function run(app: string, wasm: string, args: string[], talk: (port: number) => Promise<void>, grant = "--listen"): Promise<void> {
-  // its own process group: SIGTERM reaches npx and the runner under it
-  const p = spawn("npx", ["--no", "wasyncore", "run", wasm, grant, "127.0.0.1:0", "--", ...args], { cwd: app, stdio: ["ignore", "ignore", "pipe"], detached: true });
-  let stderr = "";
-  p.stderr.on("data", (d: Buffer) => { stderr += d.toString(); });
-  const exited = new Promise<void>((r) => p.on("close", () => r()));
-  try {
-    const re = /listening on 127\.0\.0\.1:(\d+)/;
-    await until(() => re.test(stderr) || p.exitCode !== null, 60_000, `${wasm} to listen: ${stderr}`);
-    await talk(Number(re.exec(stderr)?.[1]));
-  } finally {
-    process.kill(-p.pid!, "SIGTERM");
-    await exited;
-  }
-}
+const run = (app: string, wasm: string, args: string[], talk: (port: number) => Promise<void>, grant = "--listen"): Promise<void> =>
+  npxRun(app, wasm, [grant, "127.0.0.1:0"], args, talk);
 
 it("the SMTP sink, the idle-timeout echo and the UDP echo (with its TypeScript twin) run from node_modules/wasyncore", async () => {
   const app = installPacked("wasmapi-consumer");

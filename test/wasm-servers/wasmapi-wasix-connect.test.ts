@@ -13,7 +13,7 @@ import { readFileSync } from "node:fs";
 import { WasmServer } from "../../host/sandbox/index.js";
 import { missing } from "../support/index.js";
 import { built, pattern, fixture, freePort, devNull } from "./helpers.js";
-import { runWasix } from "./wasmapi-helpers.js";
+import { runWasix, echoed } from "./wasmapi-helpers.js";
 import { Upstream, closedPort, hp, session } from "./connect-helpers.js";
 
 let wasmer: Wasmer;
@@ -26,18 +26,7 @@ describe("echo over IPv6 (WASIX flavour)", () => {
     try {
       expect(run.stdout).toContain(`echo: listening on [::1]:${run.port}`);
       const payload = pattern(1 << 20, 5);
-      const c = net.connect(run.port, "::1");
-      await once(c, "connect");
-      const got: Buffer[] = [];
-      let n = 0;
-      const done = new Promise<void>((resolve, reject) => {
-        c.on("data", (d: Buffer) => { got.push(d); n += d.length; if (n >= payload.length) resolve(); });
-        c.on("close", () => reject(new Error(`closed after ${n} bytes`)));
-      });
-      c.write(payload);
-      await done;
-      c.destroy();
-      expect(Buffer.concat(got).equals(payload)).toBe(true);
+      expect((await echoed(run.port, "::1", payload)).equals(payload)).toBe(true);
     } finally {
       await run.stop();
     }
