@@ -24,7 +24,7 @@ import * as udp from "../sys/net/module-udp.js";
 import { SocketTable } from "./sockets.js";
 import { Grants, normalizeHost } from "./grants.js";
 import { wasiErrno, WASI_ERRNO as E } from "./abi.js";
-import { DEFAULT_SOCKET_LIMITS, type SocketLimits } from "./limits.js";
+import type { SocketLimits } from "./limits.js";
 
 const [POLLIN, POLLOUT, POLLERR] = [0x001, 0x004, 0x008];
 /** The largest UDP payload over IPv4 (65535 - 8 - 20); larger sends fail with EMSGSIZE. */
@@ -64,7 +64,6 @@ export interface DatagramStats {
 /** The socket syscalls of one module, datagrams included (wasyncore_sock_v3). */
 export class ModuleSockets extends SocketTable {
   private readonly dgrams = new Map<number, Dgram>();
-  private readonly dl: SocketLimits;
   private dgramBytes = 0;
   private dgramSending = 0;
   private tokens: number;
@@ -72,13 +71,10 @@ export class ModuleSockets extends SocketTable {
   private refillTimer: NodeJS.Timeout | null = null;
   private counts = { dropped: 0, sent: 0, received: 0, denied: 0 };
   private shut = false;
-  private readonly udpGrants: Grants;
 
-  constructor(grants: Grants, private readonly memory: () => WebAssembly.Memory, private readonly wakeUp: () => void, limits: Partial<SocketLimits> = {}) {
+  constructor(grants: Grants, memory: () => WebAssembly.Memory, wakeUp: () => void, limits: Partial<SocketLimits> = {}) {
     super(grants, memory, wakeUp, limits);
-    this.udpGrants = grants;
-    this.dl = { ...DEFAULT_SOCKET_LIMITS, ...limits };
-    this.tokens = this.dl.dgramSendRate;
+    this.tokens = this.limits.dgramSendRate;
   }
 
   /** Descriptors counted against the budgets: streams (sockets.ts) and datagram sockets. */
@@ -148,7 +144,7 @@ export class ModuleSockets extends SocketTable {
   }
 
   private dgramText(ptr: number, len: number): string | null {
-    const buf = this.memory().buffer;
+    const buf = this.mem().buffer;
     if (len > 1024 || ptr + len > buf.byteLength) return null;
     return Buffer.from(buf, ptr, len).toString("utf8");
   }
@@ -176,12 +172,12 @@ export class ModuleSockets extends SocketTable {
     };
     d.port = udp.openUdp(family === 6, {
       onDatagram: (buf, host, port) => this.arrived(d, buf, host, port),
-      onError: (code) => { if (!d.dead) { d.err ??= code; this.wakeUp(); } },
+      onError: (code) => { if (!d.dead) { d.err ??= code; this.wake(); } },
       onSent: (bytes) => {
         if (d.dead) return;
         d.sending -= bytes;
         this.dgramSending -= bytes;
-        this.wakeUp();
+        this.wake();
       },
     });
     this.dgrams.set(fd, d);
@@ -190,7 +186,7 @@ export class ModuleSockets extends SocketTable {
 
   private arrived(d: Dgram, buf: Buffer, host: string, port: number): void {
     if (d.dead) return;
-    if (d.queue.length >= this.dl.dgramQueue || this.dgramBytes + buf.length > this.dl.dgramRecvBudget) {
+    if (d.queue.length >= this.limits.dgramQueue || this.dgramBytes + buf.length > this.limits.dgramRecvBudget) {
       this.counts.dropped++; // a full receive queue drops, as the kernel's does
       return;
     }
@@ -202,9 +198,9 @@ export class ModuleSockets extends SocketTable {
       const key = `${host}|${port}`;
       d.peers.delete(key); // re-inserted as the newest
       d.peers.set(key, Date.now());
-      if (d.peers.size > this.dl.dgramPeers) d.peers.delete(d.peers.keys().next().value!);
+      if (d.peers.size > this.limits.dgramPeers) d.peers.delete(d.peers.keys().next().value!);
     }
-    this.wakeUp();
+    this.wake();
   }
 
   private startReceiving(d: Dgram): void {
@@ -220,13 +216,13 @@ export class ModuleSockets extends SocketTable {
     const t = this.address(d, ptr, len, port, true);
     if (typeof t === "number") return t;
     const where = `${t.host.includes(":") ? `[${t.host}]` : t.host}:${t.port}`;
-    if (!this.udpGrants.mayBindUdp(t.host, t.port)) {
+    if (!this.grants.mayBindUdp(t.host, t.port)) {
       this.denied.push(`listen-udp ${where}`);
       this.listenFailures.push(`listen-udp ${where}: EACCES (not granted)`);
       return -E.EACCES;
     }
-    if (t.port === 0 && [...this.dgrams.values()].filter((o) => o.ephemeral).length >= this.dl.ephemeralListeners) {
-      this.listenFailures.push(`listen-udp ${where}: EMFILE (a :0 grant allows ${this.dl.ephemeralListeners} sockets)`);
+    if (t.port === 0 && [...this.dgrams.values()].filter((o) => o.ephemeral).length >= this.limits.ephemeralListeners) {
+      this.listenFailures.push(`listen-udp ${where}: EMFILE (a :0 grant allows ${this.limits.ephemeralListeners} sockets)`);
       return -E.EMFILE;
     }
     const err = d.port.bind(t.host, t.port);
@@ -245,13 +241,13 @@ export class ModuleSockets extends SocketTable {
   private recentPeer(d: Dgram, host: string, port: number): boolean {
     if (!d.listenGrant) return false;
     const seen = d.peers.get(`${host}|${port}`);
-    return seen !== undefined && Date.now() - seen <= this.dl.dgramReplyMs;
+    return seen !== undefined && Date.now() - seen <= this.limits.dgramReplyMs;
   }
 
   /** The send rate's tokens now (refilled by elapsed time, at most one second's worth). */
   private refill(): number {
     const now = Date.now();
-    this.tokens = Math.min(this.dl.dgramSendRate, this.tokens + ((now - this.refilled) * this.dl.dgramSendRate) / 1000);
+    this.tokens = Math.min(this.limits.dgramSendRate, this.tokens + ((now - this.refilled) * this.limits.dgramSendRate) / 1000);
     this.refilled = now;
     return this.tokens;
   }
@@ -259,8 +255,8 @@ export class ModuleSockets extends SocketTable {
   /** Wakes the module when the next token is due (a module waiting for POLLOUT is not left waiting). */
   private armRefill(): void {
     if (this.refillTimer || this.shut) return;
-    const ms = Math.max(1, Math.ceil(((1 - this.tokens) * 1000) / this.dl.dgramSendRate) + 1);
-    this.refillTimer = setTimeout(() => { this.refillTimer = null; this.wakeUp(); }, ms);
+    const ms = Math.max(1, Math.ceil(((1 - this.tokens) * 1000) / this.limits.dgramSendRate) + 1);
+    this.refillTimer = setTimeout(() => { this.refillTimer = null; this.wake(); }, ms);
     this.refillTimer.unref();
   }
 
@@ -275,24 +271,24 @@ export class ModuleSockets extends SocketTable {
   private canSend(): boolean {
     if (this.refill() < 1) { this.armRefill(); return false; }
     // room for the largest datagram, so a module told POLLOUT is not then told EAGAIN
-    return this.dgramSending === 0 || this.dgramSending + MAX_DATAGRAM <= this.dl.dgramSendBudget;
+    return this.dgramSending === 0 || this.dgramSending + MAX_DATAGRAM <= this.limits.dgramSendBudget;
   }
 
   private sendto(base: Record<string, (...args: number[]) => number>, fd: number, ptr: number, len: number, hptr: number, hlen: number, port: number): number {
     const d = this.dgrams.get(fd);
     if (!d) return this.notDgram(base, fd);
-    if (ptr + len > this.memory().buffer.byteLength) return -E.EINVAL;
+    if (ptr + len > this.mem().buffer.byteLength) return -E.EINVAL;
     if (len > MAX_DATAGRAM) return -E.EMSGSIZE;
     const t = this.address(d, hptr, hlen, port, false);
     if (typeof t === "number") return t;
-    if (!this.udpGrants.maySendUdp(t.host, t.port) && !this.recentPeer(d, t.host, t.port)) {
+    if (!this.grants.maySendUdp(t.host, t.port) && !this.recentPeer(d, t.host, t.port)) {
       if (this.counts.denied++ < DENIED_LOGGED) this.denied.push(`sendto ${t.host}:${t.port}`);
       return -E.EACCES;
     }
-    if (this.dgramSending + len > this.dl.dgramSendBudget && this.dgramSending > 0) return -E.EAGAIN;
+    if (this.dgramSending + len > this.limits.dgramSendBudget && this.dgramSending > 0) return -E.EAGAIN;
     if (!this.takeToken()) return -E.EAGAIN;
     // a copy: module memory is reused at once
-    const data = Buffer.from(new Uint8Array(this.memory().buffer, ptr, len));
+    const data = Buffer.from(new Uint8Array(this.mem().buffer, ptr, len));
     const r = d.port.send(data, t.host, t.port);
     if (typeof r === "string") return -wasiErrno(r);
     this.tokens -= 1;
@@ -307,7 +303,7 @@ export class ModuleSockets extends SocketTable {
 
   private recvfrom(fd: number, ptr: number, len: number, aptr: number, acap: number): number {
     const d = this.dgrams.get(fd)!;
-    const mem = new Uint8Array(this.memory().buffer);
+    const mem = new Uint8Array(this.mem().buffer);
     if (ptr + len > mem.length) return -E.EINVAL;
     if (acap !== 0 && (acap < 8 || aptr + acap > mem.length)) return -E.EINVAL;
     const g = d.queue.shift();
@@ -347,7 +343,7 @@ export class ModuleSockets extends SocketTable {
   private pollAll(base: (...args: number[]) => number, ptr: number, n: number): number {
     let ready = base(ptr, n);
     if (ready < 0 || this.dgrams.size === 0) return ready;
-    const view = new DataView(this.memory().buffer);
+    const view = new DataView(this.mem().buffer);
     let canSend: boolean | null = null; // asked once, and only when a record wants POLLOUT
     for (let i = 0; i < n; i++) {
       const at = ptr + i * 8;

@@ -50,25 +50,27 @@ export class Grants {
 
   /** May the module bind a datagram socket to this address? (a grant of port 0 allows exactly an ephemeral port) */
   mayBindUdp(host: string, port: number): boolean {
-    const h = normalizeHost(host);
-    return this.listenUdp.some((g) => g.host === h && g.port === port);
+    return granted(this.listenUdp, host, port);
   }
 
   /** May the module send datagrams to this address (without having heard from it)? */
   maySendUdp(host: string, port: number): boolean {
-    const h = normalizeHost(host);
-    return this.allowUdp.some((g) => g.host === h && g.port === port);
+    return granted(this.allowUdp, host, port);
   }
 
   /** May the module bind this address? (a grant of port 0 allows exactly an ephemeral port) */
   mayBind(host: string, port: number): boolean {
-    const h = normalizeHost(host);
-    return this.listen.some((g) => g.host === h && g.port === port);
+    return granted(this.listen, host, port);
   }
 
   /** May the module connect to this address? */
   mayConnect(host: string, port: number): boolean {
-    const h = normalizeHost(host);
-    return this.connect.some((g) => g.host === h && g.port === port);
+    return granted(this.connect, host, port);
   }
+}
+
+/** Is host:port one of `list` (after "localhost" → 127.0.0.1; hosts compared as text)? */
+function granted(list: readonly Endpoint[], host: string, port: number): boolean {
+  const h = normalizeHost(host);
+  return list.some((g) => g.host === h && g.port === port);
 }

@@ -68,13 +68,14 @@ export interface SocketStats {
 export class SocketTable {
   private readonly fds = new Map<number, Entry>();
   private readonly lingering = new Set<Entry>();
-  /** The next descriptor number (shared with the module's datagram sockets, datagrams.ts). */ nextFd = 3;
+  /** The next descriptor number (shared with the module's datagram sockets, datagrams.ts). */
+  nextFd = 3;
   private sendQueued = 0;
   private recvBuffered = 0;
   private pendingCount = 0;
   private refusedCount = 0;
   private closed = false;
-  private readonly limits: SocketLimits;
+  protected readonly limits: SocketLimits;
   /** Connections and listeners denied by the grants (for logs and tests). */
   readonly denied: string[] = [];
   /** Listen attempts that failed ("listen 127.0.0.1:80: EADDRINUSE"), for the runner's exit status. */
@@ -82,7 +83,7 @@ export class SocketTable {
   /** Did any listen succeed? */
   listened = false;
 
-  constructor(private readonly grants: Grants, private readonly mem: () => WebAssembly.Memory, private readonly wake: () => void, limits: Partial<SocketLimits> = {}) {
+  constructor(protected readonly grants: Grants, protected readonly mem: () => WebAssembly.Memory, protected readonly wake: () => void, limits: Partial<SocketLimits> = {}) {
     this.limits = { ...DEFAULT_SOCKET_LIMITS, ...limits };
     tables.add(this);
   }
@@ -169,7 +170,8 @@ export class SocketTable {
     };
   }
 
-  /** Is the module's or the process's descriptor budget used up? */ budgetFull(): boolean {
+  /** Is the module's or the process's descriptor budget used up? */
+  budgetFull(): boolean {
     return this.used() >= this.limits.maxFds || processFdsUsed() >= processFdBudget();
   }
 
